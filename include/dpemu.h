@@ -1,0 +1,322 @@
+/*
+ * dpemu.h - the public interface of libdpemu, a userspace demand-paging
+ * emulator.
+ *
+ * A program reserves an arena of virtual addresses (a dpemu_space).  Every
+ * touch of a page that has no frame yet traps, and dpemu resolves the fault
+ * the way a kernel would: it finds the lazy mapping that covers the address,
+ * takes a frame from a simulated pool of physical memory (a dpemu_pool),
+ * fills it (zeros, or bytes read from a file), records it in the space's page
+ * table and makes it visible at the faulting address.  The access then
+ * resumes as if nothing had happened.
+ *
+ * Conventions (see dpemu(3)):
+ *  - Functions that can fail return int: 0 on success, a negative errno value
+ *    on failure.  dpemu_strerror() describes any of them, and
+ *    dpemu_last_error() gives the calling thread's detailed message for its
+ *    most recent failure.  No function aborts, exits or prints on bad input.
+ *  - Objects are opaque.  Configuration structs are zero-initialisable: a
+ *    zero field means the default.  They may grow at the end in later
+ *    versions; always zero the whole struct before filling it.
+ *  - All functions are thread-safe; faults may come from any thread.
+ */
+#ifndef DPEMU_H
+#define DPEMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/mman.h> /* PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(DPEMU_BUILDING)
+#define DPEMU_API __attribute__((visibility("default")))
+#else
+#define DPEMU_API
+#endif
+
+#define DPEMU_VERSION_MAJOR 0
+#define DPEMU_VERSION_MINOR 1
+#define DPEMU_VERSION_PATCH 0
+
+/* The version of the library actually linked, as "MAJOR.MINOR.PATCH". */
+DPEMU_API const char *dpemu_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Describe a value returned by a dpemu function: 0, or a negative errno.
+ * Never returns NULL; unknown values get a generic description.
+ */
+DPEMU_API const char *dpemu_strerror(int err);
+
+/*
+ * The calling thread's message for its most recent failed dpemu call: what
+ * was wrong and what to do about it (for example which argument was bad, or
+ * that vm.max_map_count was reached).  An empty string if no call of this
+ * thread has failed yet.  The text stays valid until this thread's next
+ * failing dpemu call.
+ */
+DPEMU_API const char *dpemu_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Pool: simulated physical memory                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct dpemu_pool dpemu_pool;
+
+struct dpemu_pool_config {
+	size_t frames;    /* capacity in frames, > 0 (at most 2^32 - 2)         */
+	size_t page_size; /* 0: the host page size; else a power-of-two multiple
+	                     of it.  One fault maps a whole emulated page.      */
+};
+
+/*
+ * Create a pool of cfg->frames frames of cfg->page_size bytes, carved from one
+ * anonymous shared memory object.  Host memory is committed only as frames
+ * are first written.
+ * Returns 0 and sets *out, or -EINVAL (bad argument: zero frames, page_size
+ * not a power-of-two multiple of the host page, too many frames), -ENOMEM,
+ * or the error of the failing system call.
+ */
+DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg,
+                                dpemu_pool **out);
+
+/* Destroy an unused pool.  -EBUSY while any space still uses it. */
+DPEMU_API int dpemu_pool_destroy(dpemu_pool *pool);
+
+struct dpemu_pool_stats {
+	uint64_t frames_total;  /* capacity                                  */
+	uint64_t frames_free;   /* on the free list                          */
+	uint64_t frames_used;   /* mapped by at least one page               */
+	uint64_t frames_shared; /* mapped by more than one page              */
+	uint64_t page_size;     /* bytes per frame                           */
+	uint64_t spaces;        /* spaces currently using the pool           */
+};
+
+/* Fill *out with a consistent snapshot.  -EINVAL on NULL arguments. */
+DPEMU_API int dpemu_pool_stats(const dpemu_pool *pool,
+                               struct dpemu_pool_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Space: one arena of virtual addresses and its page table                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct dpemu_space dpemu_space;
+
+enum dpemu_backend {
+	DPEMU_BACKEND_AUTO,    /* userfaultfd where the kernel allows, else SIGSEGV */
+	DPEMU_BACKEND_SIGSEGV, /* traps through GNU libsigsegv                     */
+	DPEMU_BACKEND_UFFD,    /* Linux userfaultfd (not available in this version:
+	                          -ENOSYS)                                          */
+};
+
+struct dpemu_space_config {
+	size_t reserve;              /* bytes of address space to reserve, > 0;
+	                                rounded up to the pool's page size      */
+	enum dpemu_backend backend;  /* see enum dpemu_backend                  */
+	size_t fault_around;         /* pages made present per fault: the
+	                                faulting one and its not-yet-present
+	                                neighbours in the same mapping, within
+	                                an aligned window of this many pages.
+	                                0 or 1: exactly one page per fault.     */
+};
+
+/*
+ * Reserve an arena of cfg->reserve bytes (PROT_NONE: nothing is accessible
+ * until mapped and touched) that takes its frames from pool.
+ * Returns 0 and sets *out; -EINVAL (NULL argument, zero reserve, unknown
+ * backend), -ENOSYS (the backend asked for is not available), -ENOMEM (no
+ * address space, or too many spaces).
+ */
+DPEMU_API int dpemu_space_create(dpemu_pool *pool,
+                                 const struct dpemu_space_config *cfg,
+                                 dpemu_space **out);
+
+/*
+ * Destroy a space: write back dirty pages of shared file mappings, return
+ * every frame to the pool and release the arena.  Touching the arena
+ * afterwards is an ordinary segmentation fault.  -EINVAL on NULL.
+ */
+DPEMU_API int dpemu_space_destroy(dpemu_space *space);
+
+DPEMU_API void *dpemu_space_base(const dpemu_space *space);
+DPEMU_API size_t dpemu_space_size(const dpemu_space *space);
+/*
+ * fork(2) for one space: *child becomes a new space of the same size over
+ * the same pool, with every mapping at the same offset from its base.
+ * Nothing is copied: resident pages of private mappings are shared
+ * copy-on-write by parent and child (the first write to one copies it, or
+ * keeps the frame if no other page maps it any more); pages of shared
+ * mappings stay shared; pages never touched stay lazy in both.  File
+ * mappings get their own duplicate of the fd.
+ * Returns 0, or -EINVAL (NULL argument), -ENOMEM (memory, address space or
+ * too many spaces; the parent is unchanged but for pages turned
+ * copy-on-write), -EPERM (the space was inherited through fork(2)).
+ */
+DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **child);
+
+/* The backend the space uses (what DPEMU_BACKEND_AUTO chose). */
+DPEMU_API enum dpemu_backend dpemu_space_backend(const dpemu_space *space);
+/* The pool the space takes its frames from. */
+DPEMU_API dpemu_pool *dpemu_space_pool(const dpemu_space *space);
+
+/* ------------------------------------------------------------------------ */
+/* Mappings (mmap-like)                                                      */
+/* ------------------------------------------------------------------------ */
+
+#define DPEMU_MAP_PRIVATE   0x01 /* exactly one of PRIVATE and SHARED        */
+#define DPEMU_MAP_SHARED    0x02
+#define DPEMU_MAP_ANONYMOUS 0x04 /* fd is -1; pages zero-filled on first touch */
+#define DPEMU_MAP_FIXED     0x08 /* addr page-aligned, inside the arena, free */
+
+/*
+ * Create a lazy mapping of len bytes (rounded up to the page size) in space.
+ * No frame is allocated: the first access to each page faults it in.
+ * Anonymous pages are zero-filled; file pages are read from fd at offset
+ * (bytes past the end of the file read as zero).  dpemu keeps its own
+ * duplicate of fd, so the caller may close it.
+ *
+ * Without DPEMU_MAP_FIXED, addr is NULL or a hint and the mapping goes
+ * wherever it fits.  Returns 0 and sets *out to the mapping's start, or:
+ *   -EINVAL  NULL space or out, zero len, unknown flag bits or prot bits,
+ *            neither or both of PRIVATE and SHARED, offset negative or not
+ *            a multiple of the page size, anonymous with fd != -1, FIXED
+ *            with an unaligned addr or a range outside the arena;
+ *   -EEXIST  FIXED and part of the range is already mapped;
+ *   -EBADF   file mapping with an fd that is not open;
+ *   -EACCES  fd not open for reading, or SHARED with PROT_WRITE and fd not
+ *            open for writing;
+ *   -ENODEV  fd is not a regular file;
+ *   -ENOMEM  no free range of len bytes, or too many mappings (65535).
+ * On failure nothing changes.
+ */
+DPEMU_API int dpemu_map(dpemu_space *space, void *addr, size_t len, int prot,
+                        int flags, int fd, off_t offset, void **out);
+
+/*
+ * Remove mappings from [addr, addr+len): dirty pages of shared file mappings
+ * are written back, frames are released (a frame returns to the pool when no
+ * page maps it any more).  Parts of the range that are not mapped are
+ * ignored, like munmap(2).  -EINVAL: NULL space, unaligned addr, zero len,
+ * range outside the arena.  -EIO if a write-back failed (the pages are
+ * unmapped all the same; the message says which).
+ */
+DPEMU_API int dpemu_unmap(dpemu_space *space, void *addr, size_t len);
+
+/*
+ * Change the protection of every page in [addr, addr+len).  -EINVAL: NULL
+ * space, unaligned addr, zero len, unknown prot bits, range outside the
+ * arena.  -ENOMEM: part of the range is not mapped (nothing is changed).
+ * -EACCES: PROT_WRITE on a shared file mapping whose fd is read-only.
+ */
+DPEMU_API int dpemu_protect(dpemu_space *space, void *addr, size_t len,
+                            int prot);
+
+/*
+ * Write back the dirty pages of shared file mappings in [addr, addr+len)
+ * (like msync(MS_SYNC)); they stay resident and become clean.  Other pages
+ * are ignored.  -EINVAL as for dpemu_unmap; -EIO if a write failed.
+ */
+DPEMU_API int dpemu_sync(dpemu_space *space, void *addr, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Introspection                                                             */
+/* ------------------------------------------------------------------------ */
+
+struct dpemu_stats {
+	uint64_t faults;            /* every trap dpemu handled for this space  */
+	uint64_t zero_fills;        /* pages filled with zeros                  */
+	uint64_t file_reads;        /* pages read from a file                   */
+	uint64_t cow_copies;        /* copy-on-write breaks that copied         */
+	uint64_t cow_reuses;        /* breaks that reused the last reference    */
+	uint64_t protection_faults; /* faults dpemu could not resolve           */
+	uint64_t writebacks;        /* pages written back to a file             */
+	uint64_t pages_resident;    /* pages that have a frame now              */
+	uint64_t mappings;          /* live mappings                            */
+	uint64_t metadata_bytes;    /* memory of this space's page table and
+	                               mapping table                            */
+};
+
+/* Fill *out with a snapshot of the space's counters.  -EINVAL on NULL. */
+DPEMU_API int dpemu_space_stats(const dpemu_space *space,
+                                struct dpemu_stats *out);
+
+struct dpemu_page_info {
+	bool mapped;          /* a mapping covers addr                          */
+	bool present;         /* the page has a frame                           */
+	int prot;             /* the page's PROT_* bits                          */
+	bool dirty;           /* written since it was filled or written back     */
+	bool cow;             /* shares its frame copy-on-write                  */
+	uint64_t frame;       /* frame number, when present                      */
+	uint32_t frame_refs;  /* pages mapping that frame, when present          */
+	bool shared;          /* the mapping is DPEMU_MAP_SHARED                 */
+	bool anonymous;       /* the mapping is DPEMU_MAP_ANONYMOUS              */
+	void *mapping_start;  /* where dpemu_map placed the mapping that covers
+	                         addr (parts of it may have been unmapped since;
+	                         file_offset counts from its offset)          */
+	off_t file_offset;    /* file offset of the page (file mappings)         */
+};
+
+/*
+ * Describe the page that holds addr.  Never faults anything in.  An address
+ * outside the arena gives -EINVAL; an unmapped one inside it gives 0 with
+ * out->mapped false.
+ */
+DPEMU_API int dpemu_query(dpemu_space *space, const void *addr,
+                          struct dpemu_page_info *out);
+
+/* ------------------------------------------------------------------------ */
+/* Faults dpemu cannot resolve                                               */
+/* ------------------------------------------------------------------------ */
+
+enum dpemu_fault_kind {
+	DPEMU_FAULT_NONE,          /* no fault                                  */
+	DPEMU_FAULT_UNMAPPED,      /* no mapping covers the address             */
+	DPEMU_FAULT_PROTECTION,    /* the access breaks the page's protection   */
+	DPEMU_FAULT_OUT_OF_FRAMES, /* the pool has no free frame                */
+	DPEMU_FAULT_HOST,          /* the host refused an operation dpemu needed
+	                              (a failed read of the backing file, or
+	                              vm.max_map_count reached); see error      */
+};
+
+enum dpemu_access {
+	DPEMU_ACCESS_UNKNOWN,
+	DPEMU_ACCESS_READ,
+	DPEMU_ACCESS_WRITE,
+	DPEMU_ACCESS_EXEC,
+};
+
+struct dpemu_fault {
+	enum dpemu_fault_kind kind;
+	void *addr;                /* the faulting address                      */
+	enum dpemu_access access;  /* what the access was, when the trap says   */
+	dpemu_space *space;        /* the space whose arena holds addr          */
+	int error;                 /* for DPEMU_FAULT_HOST: the negative errno  */
+};
+
+/*
+ * Run fn(arg).  If an access in fn (on this thread) makes a fault dpemu
+ * cannot resolve, fn is abandoned at that point, *out describes the fault
+ * and dpemu_catch returns 1; nothing is printed and the process lives on.
+ * If fn returns normally, returns 0 and out->kind is DPEMU_FAULT_NONE.
+ * fn must not hold locks or own resources it would leak if abandoned.
+ * Calls nest.  -EINVAL if fn or out is NULL.
+ */
+DPEMU_API int dpemu_catch(void (*fn)(void *arg), void *arg,
+                          struct dpemu_fault *out);
+
+/* A short name for a fault kind ("unmapped", "protection", ...). */
+DPEMU_API const char *dpemu_fault_kind_name(enum dpemu_fault_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DPEMU_H */

@@ -1,0 +1,229 @@
+/*
+ * dpemu.c - the dpemu command-line tool.
+ *
+ *   dpemu demo       a narrated demonstration of demand paging
+ *   dpemu --help     usage
+ *   dpemu --version  the library's version
+ *
+ * It uses only the public API (<dpemu.h>), like any program would.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dpemu.h"
+
+static const char usage[] =
+	"Usage: dpemu COMMAND\n"
+	"       dpemu --help | --version\n"
+	"\n"
+	"dpemu is a userspace demand-paging emulator: a program reserves an arena of\n"
+	"addresses, and every first touch of a page traps and is resolved the way a\n"
+	"kernel would (lazy mapping, frame from a simulated pool, zero-fill or file\n"
+	"read, page-table entry), then the access resumes.\n"
+	"\n"
+	"Commands:\n"
+	"  demo        narrate demand paging in this very process: a page faulted in,\n"
+	"              zero-filled and mapped, with the page table before and after,\n"
+	"              a file-backed page, a caught fault, and frames returning\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help     show this help and exit\n"
+	"  -V, --version  print the library version and exit\n"
+	"\n"
+	"Environment:\n"
+	"  DPEMU_HOSTMAP=mmap   show frames with one mmap per page instead of guard\n"
+	"                       regions (for kernels older than 6.15; see dpemu(3))\n"
+	"\n"
+	"See dpemu(1), dpemu(3) and the guide in doc/guide.md.\n";
+
+static int check(int rc, const char *what)
+{
+	if (rc < 0) {
+		fprintf(stderr, "dpemu: %s: %s (%s)\n", what, dpemu_strerror(rc), dpemu_last_error());
+		exit(1);
+	}
+	return rc;
+}
+
+static const char *prot_str(int prot)
+{
+	static char buf[4];
+	buf[0] = (prot & PROT_READ) ? 'r' : '-';
+	buf[1] = (prot & PROT_WRITE) ? 'w' : '-';
+	buf[2] = (prot & PROT_EXEC) ? 'x' : '-';
+	buf[3] = '\0';
+	return buf;
+}
+
+static void print_page_table(dpemu_space *s, unsigned char *start, int pages, size_t ps)
+{
+	printf("    page  address         mapped  present  frame  refs  prot  dirty  cow\n");
+	for (int i = 0; i < pages; i++) {
+		struct dpemu_page_info pi;
+		check(dpemu_query(s, start + (size_t)i * ps, &pi), "dpemu_query");
+		printf("    %-4d  %-14p  %-6s  %-7s  ", i, (void *)(start + (size_t)i * ps),
+		       pi.mapped ? "yes" : "no", pi.present ? "yes" : "no");
+		if (pi.present)
+			printf("%5llu  %4u  ", (unsigned long long)pi.frame, pi.frame_refs);
+		else
+			printf("%5s  %4s  ", "-", "-");
+		printf("%-4s  %-5s  %s\n", pi.mapped ? prot_str(pi.prot) : "-",
+		       pi.present ? (pi.dirty ? "yes" : "no") : "-",
+		       pi.present ? (pi.cow ? "yes" : "no") : "-");
+	}
+}
+
+static void print_counts(dpemu_space *s, dpemu_pool *p)
+{
+	struct dpemu_stats st;
+	struct dpemu_pool_stats ps;
+	check(dpemu_space_stats(s, &st), "dpemu_space_stats");
+	check(dpemu_pool_stats(p, &ps), "dpemu_pool_stats");
+	printf("    faults %llu, zero fills %llu, file reads %llu; frames used %llu of %llu\n",
+	       (unsigned long long)st.faults, (unsigned long long)st.zero_fills,
+	       (unsigned long long)st.file_reads, (unsigned long long)ps.frames_used,
+	       (unsigned long long)ps.frames_total);
+}
+
+static void touch_unmapped(void *arg)
+{
+	*(volatile char *)arg = 1;
+}
+
+static int demo(void)
+{
+	struct dpemu_pool_config pc = { .frames = 8 };
+	struct dpemu_space_config sc = { .reserve = 0 };
+	dpemu_pool *pool;
+	dpemu_space *space;
+	unsigned char *p;
+	void *out;
+	size_t ps;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("dpemu demo: demand paging in a running program\n\n");
+
+	check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
+	struct dpemu_pool_stats pst;
+	check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
+	ps = pst.page_size;
+	printf("1. A pool of %llu frames of %zu bytes: the simulated physical memory, one\n"
+	       "   shared memory object, so one frame can appear at several addresses.\n\n",
+	       (unsigned long long)pst.frames_total, ps);
+
+	sc.reserve = 16 * ps;
+	check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
+	printf("2. A space: %zu bytes of addresses reserved at %p, PROT_NONE.\n"
+	       "   Nothing there is accessible yet; every touch will trap.\n\n",
+	       dpemu_space_size(space), dpemu_space_base(space));
+
+	check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
+	                DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
+	p = out;
+	printf("3. dpemu_map: 4 anonymous read-write pages at %p. Like mmap(2), this\n"
+	       "   allocates no frame: the page table only records the lazy mapping.\n"
+	       "   Page table before any access:\n", (void *)p);
+	print_page_table(space, p, 4, ps);
+	print_counts(space, pool);
+
+	printf("\n4. The program writes 'A' to page 1 (%p).  The CPU traps (SIGSEGV);\n"
+	       "   dpemu finds the mapping in the page table, takes a free frame, fills\n"
+	       "   it with zeros, records it in the page-table entry and maps it there;\n"
+	       "   then the write resumes as if nothing had happened.\n", (void *)(p + ps));
+	p[ps] = 'A';
+	printf("   Page table after:\n");
+	print_page_table(space, p, 4, ps);
+	print_counts(space, pool);
+	printf("   Byte 0 of page 1 reads '%c'; byte 1 reads %d (zero-filled).\n", p[ps], p[ps + 1]);
+
+	printf("\n5. Reading and writing page 1 again costs nothing: it has its frame.\n");
+	for (int i = 0; i < 100; i++)
+		p[ps + 2 + (size_t)i] = (unsigned char)i;
+	print_counts(space, pool);
+
+	char path[] = "/tmp/dpemu-demo-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd >= 0) {
+		const char text[] = "Hello from a file-backed page!";
+		unlink(path);
+		if (write(fd, text, sizeof text) == (ssize_t)sizeof text) {
+			check(dpemu_map(space, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, fd, 0, &out),
+			      "dpemu_map (file)");
+			printf("\n6. A private file mapping at %p.  Its first read faults, and dpemu\n"
+			       "   fills the frame from the file (bytes past the end read as zero):\n"
+			       "   \"%s\"\n", out, (char *)out);
+			print_counts(space, pool);
+		}
+		close(fd);
+	}
+
+	struct dpemu_fault fault;
+	unsigned char *hole = (unsigned char *)dpemu_space_base(space) + 12 * ps;
+	int caught = dpemu_catch(touch_unmapped, hole, &fault);
+	printf("\n7. A write to %p, where nothing is mapped, is a fault dpemu cannot\n"
+	       "   resolve. Normally the program would die of SIGSEGV; dpemu_catch caught\n"
+	       "   it: %s, %s fault at %p.\n", (void *)hole, caught ? "caught" : "NOT caught",
+	       dpemu_fault_kind_name(fault.kind), fault.addr);
+
+	dpemu_space *child;
+	struct dpemu_pool_stats before, after;
+	struct dpemu_stats cst;
+	check(dpemu_space_fork(space, &child), "dpemu_space_fork");
+	unsigned char *cp = (unsigned char *)dpemu_space_base(child) +
+	                    (p - (unsigned char *)dpemu_space_base(space));
+	check(dpemu_pool_stats(pool, &before), "dpemu_pool_stats");
+	printf("\n8. dpemu_space_fork: fork(2) for one space.  The child's arena is at %p;\n"
+	       "   nothing is copied: page 1's frame is now shared copy-on-write by both,\n"
+	       "   read-only, and its reference count is 2.  Parent, then child:\n", (void *)cp);
+	print_page_table(space, p, 2, ps);
+	print_page_table(child, cp, 2, ps);
+	printf("    frames used %llu, shared %llu\n", (unsigned long long)before.frames_used,
+	       (unsigned long long)before.frames_shared);
+	cp[ps] = 'B';
+	check(dpemu_pool_stats(pool, &after), "dpemu_pool_stats");
+	check(dpemu_space_stats(child, &cst), "dpemu_space_stats");
+	printf("   The child writes 'B' to its page 1: the write traps, dpemu copies the\n"
+	       "   shared frame into a new one for the child (cow copies %llu) and drops\n"
+	       "   one reference.  The parent still reads '%c', the child '%c':\n",
+	       (unsigned long long)cst.cow_copies, p[ps], cp[ps]);
+	print_page_table(space, p, 2, ps);
+	print_page_table(child, cp, 2, ps);
+	printf("    frames used %llu, shared %llu\n", (unsigned long long)after.frames_used,
+	       (unsigned long long)after.frames_shared);
+	printf("   The parent's page stays copy-on-write with one reference left: its\n"
+	       "   next write will keep the frame and just make it writable again.\n");
+	check(dpemu_space_destroy(child), "dpemu_space_destroy");
+
+	check(dpemu_unmap(space, p, 4 * ps), "dpemu_unmap");
+	printf("\n9. The child is destroyed and page 1 unmapped: every frame goes back\n"
+	       "   to the pool when its last page goes away.\n");
+	print_counts(space, pool);
+
+	check(dpemu_space_destroy(space), "dpemu_space_destroy");
+	check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
+	printf("\nDone. See dpemu(3) to use the library, and doc/guide.md for the details.\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("dpemu %s\n", dpemu_version());
+		return 0;
+	}
+	if (!strcmp(argv[1], "demo"))
+		return demo();
+	fprintf(stderr, "dpemu: unknown command '%s'; try 'dpemu --help'\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,105 @@
+/*
+ * error.c - error strings, the per-thread "last error" message, and the
+ * small async-signal-safe formatters the fault path uses instead of stdio.
+ *
+ * set_error() is API side only (it uses vsnprintf).  The fmt_* functions
+ * are fault-path safe: they only write into the caller's buffer.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static __thread char last_error[256];
+
+DPEMU_API const char *dpemu_version(void)
+{
+	return PACKAGE_VERSION;
+}
+
+DPEMU_API const char *dpemu_last_error(void)
+{
+	return last_error;
+}
+
+int set_error(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof last_error, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+DPEMU_API const char *dpemu_strerror(int err)
+{
+	switch (err) {
+	case 0:        return "success";
+	case -EINVAL:  return "invalid argument";
+	case -ENOMEM:  return "out of memory, address space or host mappings (see vm.max_map_count)";
+	case -EEXIST:  return "the range is already mapped";
+	case -ENOENT:  return "no such object";
+	case -EBUSY:   return "the object is still in use";
+	case -EPERM:   return "operation not permitted";
+	case -ENOSYS:  return "not supported by this build or kernel";
+	case -EBADF:   return "bad file descriptor";
+	case -EACCES:  return "file descriptor does not allow this access";
+	case -ENODEV:  return "the file cannot be mapped (not a regular file)";
+	case -EIO:     return "input/output error while reading or writing back a file";
+	case -EFAULT:  return "bad address";
+	case -ERANGE:  return "value out of range";
+	}
+	if (err < 0 && err > -4096)
+		return strerror(-err);
+	return "unknown error";
+}
+
+DPEMU_API const char *dpemu_fault_kind_name(enum dpemu_fault_kind kind)
+{
+	switch (kind) {
+	case DPEMU_FAULT_NONE:          return "no";
+	case DPEMU_FAULT_UNMAPPED:      return "unmapped";
+	case DPEMU_FAULT_PROTECTION:    return "protection";
+	case DPEMU_FAULT_OUT_OF_FRAMES: return "out of frames";
+	case DPEMU_FAULT_HOST:          return "host";
+	}
+	return "unknown";
+}
+
+/* Append s at buf[pos]; returns the new position.  Always NUL-terminates. */
+size_t fmt_str(char *buf, size_t len, size_t pos, const char *s)
+{
+	while (*s && pos + 1 < len)
+		buf[pos++] = *s++;
+	if (pos < len)
+		buf[pos] = '\0';
+	return pos;
+}
+
+size_t fmt_hex(char *buf, size_t len, size_t pos, uint64_t v)
+{
+	char tmp[19];
+	int i = 18;
+	tmp[i] = '\0';
+	do {
+		tmp[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	tmp[--i] = 'x';
+	tmp[--i] = '0';
+	return fmt_str(buf, len, pos, tmp + i);
+}
+
+size_t fmt_dec(char *buf, size_t len, size_t pos, uint64_t v)
+{
+	char tmp[21];
+	int i = 20;
+	tmp[i] = '\0';
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return fmt_str(buf, len, pos, tmp + i);
+}

@@ -1,0 +1,341 @@
+/*
+ * fault.c - resolving a fault: the heart of dpemu, shared by every backend.
+ *
+ * Fault path: everything in this file runs inside a signal handler (or,
+ * later, on a fault thread).  It may call: the space and pool locks
+ * (futexes), pread(2), memset/memcpy, the page-table walk (pagetable.c,
+ * nodes from mmap) and the host-view functions (hostmap.c: mmap, mprotect,
+ * madvise).  It must not call malloc, stdio or anything that takes a lock
+ * the faulting thread may hold; errno is saved and restored by the trap
+ * layer (trap_sigsegv.c) around the whole resolution.
+ *
+ * The steps, as a kernel takes them:
+ *   1. find the page-table entry for the address (its mapping id says which
+ *      lazy mapping covers it; none: an unmapped fault);
+ *   2. check the access against the page's protection;
+ *   3. if the page has no frame: take one (its identity frame if free),
+ *      fill it with zeros or file data, record it in the PTE, and show it
+ *      to the program (fault-around does the same for free neighbours);
+ *   4. if it has one but the access still trapped: the page was kept
+ *      read-only on purpose - a write to a frame shared copy-on-write gets
+ *      a copy (or the frame itself, if this is its last page), a first
+ *      write to a clean shared file page marks it dirty; otherwise it is a
+ *      protection fault.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* The last address this thread found already resolved (see step 4). */
+static __thread void *last_spurious __attribute__((tls_model("initial-exec")));
+
+/*
+ * The protection the host gives present page e: its PROT minus write when
+ * a write must trap first - the page shares its frame copy-on-write, or it
+ * is a clean page of a shared file mapping (so the write marks it dirty).
+ */
+int pte_effective_prot(const struct dpemu_space *s, uint64_t e)
+{
+	int prot = pte_prot(e);
+
+	if (e & PTE_C)
+		return prot & ~PROT_WRITE;
+	if (!(e & PTE_D) && mapping_tracks_dirty(&s->maps[pte_map(e) - 1]))
+		return prot & ~PROT_WRITE;
+	return prot;
+}
+
+static int access_needs(enum dpemu_access access)
+{
+	switch (access) {
+	case DPEMU_ACCESS_READ:  return PROT_READ;
+	case DPEMU_ACCESS_WRITE: return PROT_WRITE;
+	case DPEMU_ACCESS_EXEC:  return PROT_EXEC;
+	default:                 return 0;
+	}
+}
+
+/*
+ * Fill frame f for page pg of mapping m: zeros, or the file's bytes (zeros
+ * past its end).  Returns 0 or a negative errno from pread.
+ */
+static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t pg, uint32_t f)
+{
+	struct frame *fr = &s->pool->frames[f];
+	unsigned char *dst = frame_data(s->pool, f);
+	size_t ps = s->pool->page_size, got = 0;
+
+	if (m->fd < 0) {
+		if (!fr->zero)
+			memset(dst, 0, ps);
+		fr->zero = 0;
+		s->stats.zero_fills++;
+		return 0;
+	}
+	off_t off = m->offset + (off_t)((pg - m->start) << s->page_shift);
+	while (got < ps) {
+		ssize_t n = pread(m->fd, dst + got, ps - got, off + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < ps)
+		memset(dst + got, 0, ps - got);
+	fr->zero = 0;
+	s->stats.file_reads++;
+	return 0;
+}
+
+/*
+ * Give page pg (PTE *e, not present) a filled frame.  Returns 0, -ENOSPC
+ * when the pool is empty, or the fill's negative errno (frame released).
+ */
+static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_access access)
+{
+	const struct mapping *m = &s->maps[pte_map(*e) - 1];
+	uint32_t f = frame_alloc(s->pool, space_identity_frame(s, pg), pg);
+	int err;
+
+	if (f == FRAME_NONE)
+		return -ENOSPC;
+	err = fill_frame(s, m, pg, f);
+	if (err) {
+		frame_put(s->pool, f);
+		return err;
+	}
+	*e = pte_with_frame(*e, f) | PTE_P | PTE_A;
+	/* Dirty is exact for shared file pages (their writes trap first); any
+	 * other writable page counts as dirty once it is shown writable. */
+	if (access == DPEMU_ACCESS_WRITE ||
+	    (!mapping_tracks_dirty(m) && (pte_prot(*e) & PROT_WRITE)))
+		*e |= PTE_D;
+	s->stats.pages_resident++;
+	return 0;
+}
+
+/* Page in the free neighbours of pg in its aligned fault-around window
+ * (same mapping and protection, same leaf), then show them all at once. */
+static int fault_around(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+{
+	uint64_t fa = s->fault_around;
+	uint64_t lo = pg - pg % fa, hi = lo + fa;
+	uint64_t leaf_lo = pg & ~(uint64_t)(PT_ENTRIES - 1);
+
+	if (lo < leaf_lo)
+		lo = leaf_lo;
+	if (hi > leaf_lo + PT_ENTRIES)
+		hi = leaf_lo + PT_ENTRIES;
+	if (hi > s->npages)
+		hi = s->npages;
+	uint64_t *first = e - (pg - lo);
+	uint64_t same = *e & ((~0ull << PTE_MAP_SHIFT) | PTE_PROT_MASK);
+	for (uint64_t q = lo; q < hi; q++) {
+		uint64_t *qe = first + (q - lo);
+		if (q == pg || (*qe & PTE_P))
+			continue;
+		if ((*qe & ((~0ull << PTE_MAP_SHIFT) | PTE_PROT_MASK)) != same)
+			continue;
+		if (page_in(s, q, qe, DPEMU_ACCESS_UNKNOWN) == -ENOSPC)
+			break; /* neighbours are a bonus: never use the last frames up */
+	}
+	return host_show_run(s, lo, first, hi - lo);
+}
+
+/*
+ * A write to page pg whose frame is shared copy-on-write.  If this page
+ * holds the frame's last reference it simply keeps it (cow_reuses);
+ * otherwise it gets a private copy (cow_copies) and drops its reference to
+ * the shared frame.  Returns 0, -ENOSPC (no frame for the copy), or a host
+ * error with the page unchanged.
+ */
+static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+{
+	struct dpemu_pool *pool = s->pool;
+	uint32_t shared = pte_frame(*e);
+	uint64_t before = *e;
+	uint32_t copy;
+	int err;
+
+	if (atomic_load(&pool->frames[shared].refs) == 1) {
+		*e = (*e & ~PTE_C) | PTE_D;
+		err = host_show(s, pg, e, false);
+		if (err)
+			*e = before;
+		else
+			s->stats.cow_reuses++;
+		return err;
+	}
+	copy = frame_alloc(pool, space_identity_frame(s, pg), pg);
+	if (copy == FRAME_NONE)
+		return -ENOSPC;
+	memcpy(frame_data(pool, copy), frame_data(pool, shared), pool->page_size);
+	pool->frames[copy].zero = 0;
+	*e = (pte_with_frame(*e, copy) & ~PTE_C) | PTE_D;
+	err = host_show(s, pg, e, true);
+	if (err) {
+		*e = before;
+		frame_put(pool, copy);
+		return err;
+	}
+	frame_put(pool, shared);
+	s->stats.cow_copies++;
+	return 0;
+}
+
+static void describe(char *why, size_t len, const char *what, uint64_t e)
+{
+	static const char *const prots[8] = { "---", "r--", "-w-", "rw-", "--x", "r-x", "-wx", "rwx" };
+	size_t pos = fmt_str(why, len, 0, what);
+
+	if (pte_map(e) == 0)
+		return;
+	pos = fmt_str(why, len, pos, "; page prot ");
+	pos = fmt_str(why, len, pos, prots[pte_prot(e) & 7]);
+	if (e & PTE_P) {
+		pos = fmt_str(why, len, pos, ", present in frame ");
+		pos = fmt_dec(why, len, pos, pte_frame(e));
+	} else {
+		pos = fmt_str(why, len, pos, ", not present");
+	}
+}
+
+/*
+ * Resolve a fault at addr (inside s's arena) for the given access.
+ * Returns RESOLVED when the access can be retried, else UNRESOLVED with
+ * *fault and why (a one-line description of what is at addr) filled in.
+ */
+enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access,
+                                  struct dpemu_fault *fault, char *why, size_t whylen)
+{
+	uint64_t pg = space_page_index(s, addr);
+	int need = access_needs(access);
+	uint64_t *e, pte = 0;
+	int err = 0;
+
+	fault->kind = DPEMU_FAULT_NONE;
+	fault->addr = addr;
+	fault->access = access;
+	fault->space = s;
+	fault->error = 0;
+	if (pool_inherited(s->pool)) {
+		fault->kind = DPEMU_FAULT_HOST;
+		fault->error = -EPERM;
+		fmt_str(why, whylen, 0, "this space belongs to the parent process of fork(2)");
+		return UNRESOLVED;
+	}
+	if (dpemu_locks_held > 0) {
+		/* The faulting thread is inside dpemu itself (a signal handler
+		 * touched an arena): waiting for our own lock would deadlock. */
+		fault->kind = DPEMU_FAULT_HOST;
+		fault->error = -EDEADLK;
+		fmt_str(why, whylen, 0, "fault while this thread was inside a dpemu call");
+		return UNRESOLVED;
+	}
+
+	lock_acquire(&s->lock);
+	s->stats.faults++;
+
+	/* 1. the page-table entry, and the mapping it names */
+	e = pt_leaf(s, pg, &err);
+	if (e)
+		pte = *e;
+	if (!e || pte_map(pte) == 0) {
+		if (err) {
+			fault->kind = DPEMU_FAULT_HOST;
+			fault->error = err;
+			fmt_str(why, whylen, 0, "no memory for a page-table node");
+		} else {
+			fault->kind = DPEMU_FAULT_UNMAPPED;
+			fmt_str(why, whylen, 0, "no mapping covers this address");
+		}
+		goto unresolved;
+	}
+
+	/* 2. protection */
+	if (pte_prot(pte) == PROT_NONE || (need && !(pte_prot(pte) & need))) {
+		fault->kind = DPEMU_FAULT_PROTECTION;
+		describe(why, whylen, "the access is not allowed", pte);
+		goto unresolved;
+	}
+
+	/* 3. no frame yet: demand paging proper */
+	if (!(pte & PTE_P)) {
+		err = page_in(s, pg, e, access);
+		if (err == -ENOSPC) {
+			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
+			fmt_str(why, whylen, 0, "the pool has no free frame");
+			goto unresolved;
+		}
+		if (err) {
+			fault->kind = DPEMU_FAULT_HOST;
+			fault->error = err;
+			fmt_str(why, whylen, 0, "reading the backing file failed");
+			goto unresolved;
+		}
+		if (s->fault_around > 1)
+			err = fault_around(s, pg, e);
+		else
+			err = host_show(s, pg, e, false);
+		goto shown;
+	}
+
+	/* 4. present but it trapped */
+	if ((pte & PTE_C) && (pte_prot(pte) & PROT_WRITE) &&
+	    (need == PROT_WRITE || (!need && (pte & PTE_V)))) {
+		err = cow_break(s, pg, e);
+		if (err == -ENOSPC) {
+			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
+			fmt_str(why, whylen, 0, "no free frame for a copy-on-write copy");
+			goto unresolved;
+		}
+		goto shown;
+	}
+	if (!(pte & PTE_V)) {
+		err = host_show(s, pg, e, false);
+		goto shown;
+	}
+	int eff = pte_effective_prot(s, pte);
+	if (need && (eff & need))
+		goto resolved; /* another thread resolved it first */
+	if ((pte_prot(pte) & PROT_WRITE) && !(eff & PROT_WRITE) && need != PROT_READ &&
+	    need != PROT_EXEC && !(pte & PTE_C)) {
+		*e |= PTE_D; /* first write to a clean shared file page */
+		err = host_reprotect(s, pg, e);
+		goto shown;
+	}
+	if (!need && last_spurious != addr) {
+		/* Access type unknown and nothing to upgrade: perhaps another
+		 * thread resolved it; retry once before calling it a fault. */
+		last_spurious = addr;
+		goto resolved;
+	}
+	fault->kind = DPEMU_FAULT_PROTECTION;
+	describe(why, whylen, "the access is not allowed", pte);
+	goto unresolved;
+
+shown:
+	if (err) {
+		fault->kind = DPEMU_FAULT_HOST;
+		fault->error = err;
+		fmt_str(why, whylen, 0, err == -ENOMEM
+		        ? "the host refused a mapping: vm.max_map_count reached?"
+		        : "the host refused to map the page");
+		goto unresolved;
+	}
+	last_spurious = NULL;
+resolved:
+	lock_release(&s->lock);
+	return RESOLVED;
+
+unresolved:
+	s->stats.protection_faults++;
+	lock_release(&s->lock);
+	last_spurious = NULL;
+	return UNRESOLVED;
+}

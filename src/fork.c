@@ -1,0 +1,157 @@
+/*
+ * fork.c - dpemu_space_fork, fork(2) for one space by copy-on-write; and
+ * what becomes of dpemu's memory when the host process itself forks.
+ *
+ * API side only, except fork_child_handler, which runs in the child of
+ * fork(2) (async-signal-safe calls only: mmap, getpid, atomics).
+ *
+ * Space fork: nothing is copied.  The child gets a copy of the mapping
+ * table (its own duplicates of the files) and of the page table; every
+ * present page of a private mapping becomes copy-on-write in both spaces,
+ * sharing its frame, whose reference count says how many pages map it;
+ * pages of shared mappings share their frame and stay writable; pages never
+ * touched stay lazy in both.  The child has the parent's colour, so a
+ * shared frame is the identity frame of its page in both arenas and the
+ * child shows it without splitting a host mapping.  The child's host view
+ * starts empty: its first access to each page traps and shows the frame.
+ *
+ * Host fork(2): the pool is one MAP_SHARED memory object, so a child
+ * process that touched its copy of an arena would write into the parent's
+ * frames.  dpemu makes that impossible instead of silent: in the child,
+ * every inherited arena is replaced by inaccessible memory, any touch of it
+ * is reported as a host fault ("belongs to the parent process") and kills
+ * the child, and every dpemu call on an inherited pool or space fails with
+ * -EPERM (except the destroy calls, which only free the child's copies).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+atomic_bool dpemu_in_forked_child;
+static pthread_once_t fork_guard_once = PTHREAD_ONCE_INIT;
+
+struct fork_walk {
+	struct host_protbatch hp; /* the parent's pages turning read-only */
+	uint64_t resident;
+};
+
+/* The child's PTE for page pg, and the parent's PTE *e made copy-on-write. */
+static uint64_t fork_pte(struct dpemu_space *parent, struct dpemu_space *child, uint64_t *e,
+                         uint64_t pg, void *arg)
+{
+	struct fork_walk *w = arg;
+	uint64_t c = *e & ~(PTE_HOST_BITS | PTE_V | PTE_L);
+
+	if (pte_map(*e) == 0 || !(*e & PTE_P)) {
+		host_setprot_flush(parent, &w->hp);
+		return c;
+	}
+	frame_get(parent->pool, pte_frame(*e));
+	w->resident++;
+	if (parent->maps[pte_map(*e) - 1].flags & DPEMU_MAP_SHARED) {
+		host_setprot_flush(parent, &w->hp);
+		return c;
+	}
+	*e |= PTE_C;
+	if (*e & PTE_V)
+		host_setprot(parent, &w->hp, pg, e, pte_effective_prot(parent, *e));
+	else
+		host_setprot_flush(parent, &w->hp);
+	return c | PTE_C;
+}
+
+/* Give child a copy of parent's mapping table, with its own fds. */
+static int copy_mappings(struct dpemu_space *parent, struct dpemu_space *child)
+{
+	if (parent->maps_cap == 0)
+		return 0;
+	child->maps = calloc(parent->maps_cap, sizeof *child->maps);
+	if (!child->maps)
+		return -ENOMEM;
+	child->maps_cap = parent->maps_cap;
+	for (uint32_t i = 0; i < parent->maps_cap; i++) {
+		struct mapping m = parent->maps[i];
+		if (m.npages == 0) {
+			m.fd = -1;
+		} else {
+			child->maps_live++;
+			if (m.fd >= 0 && (m.fd = fcntl(m.fd, F_DUPFD_CLOEXEC, 3)) < 0)
+				return -errno;
+		}
+		child->maps[i] = m;
+	}
+	return 0;
+}
+
+DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **out)
+{
+	struct fork_walk w = { .hp = { 0, 0, 0, 0 } };
+	struct dpemu_space *child;
+	int err;
+
+	if (!parent || !out)
+		return set_error(-EINVAL, "dpemu_space_fork: parent and out must not be NULL");
+	*out = NULL;
+	if (pool_inherited(parent->pool))
+		return set_error(-EPERM, "dpemu_space_fork: this space belongs to the parent "
+		                 "process of fork(2)");
+	err = space_new(parent->pool, parent->size, parent->fault_around, &child);
+	if (err)
+		return set_error(err, "dpemu_space_fork: %s", dpemu_last_error());
+	child->colour = parent->colour;
+	child->backend = parent->backend;
+
+	lock_acquire(&parent->lock);
+	err = copy_mappings(parent, child);
+	if (!err)
+		err = pt_copy(parent, child, fork_pte, &w);
+	host_setprot_flush(parent, &w.hp);
+	child->stats.pages_resident = w.resident;
+	lock_release(&parent->lock);
+
+	if (!err && w.hp.err)
+		err = w.hp.err; /* the parent's pages are COW in its PTEs all the same */
+	if (!err)
+		err = space_publish(child);
+	if (err) {
+		space_unmap_pages(child, 0, child->npages);
+		space_free(child);
+		return set_error(err, "dpemu_space_fork: %s", err == -ENOMEM
+		                 ? "out of memory (or host mappings: see vm.max_map_count)"
+		                 : strerror(-err));
+	}
+	*out = child;
+	return 0;
+}
+
+/* ---- the host process's own fork(2) ----------------------------------------- */
+
+bool pool_inherited(const struct dpemu_pool *pool)
+{
+	return atomic_load(&dpemu_in_forked_child) && pool->owner != getpid();
+}
+
+/* In the child of fork(2): make every inherited arena inaccessible, so no
+ * access reaches the frames it shares with the parent. */
+static void fork_child_handler(void)
+{
+	atomic_store(&dpemu_in_forked_child, true);
+	registry_revoke_all();
+}
+
+static void fork_guard_register(void)
+{
+	pthread_atfork(NULL, NULL, fork_child_handler);
+}
+
+/* Arrange for fork_child_handler to run in every child of fork(2). */
+void fork_guard_install(void)
+{
+	pthread_once(&fork_guard_once, fork_guard_register);
+}

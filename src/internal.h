@@ -1,0 +1,321 @@
+/*
+ * internal.h - dpemu's private types: the frame pool, the page table, the
+ * lazy mappings and the space that ties them together.
+ *
+ * Names here are not exported (the library is built with hidden
+ * visibility; only DPEMU_API functions of dpemu.h are visible).
+ */
+#ifndef DPEMU_INTERNAL_H
+#define DPEMU_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dpemu.h"
+#include "lock.h"
+
+/* ------------------------------------------------------------------------ */
+/* Frame pool (pool.c)                                                       */
+/* ------------------------------------------------------------------------ */
+
+#define FRAME_NONE UINT32_MAX /* "no frame": end of the free list, failure */
+
+/* Per-frame metadata, one per frame of the pool. */
+struct frame {
+	atomic_uint refs;  /* pages mapping this frame; 0 while it is free     */
+	uint32_t next;     /* free-list links (frame numbers) while free        */
+	uint32_t prev;
+	uint32_t zero : 1; /* contents known to be all zeros (never handed out) */
+	uint32_t free : 1; /* on the free list                                  */
+	uint64_t rmap;     /* reverse map: page index of the page that took the
+	                      frame; every page sharing it (after a fork) sits at
+	                      the same index of a related space                 */
+};
+
+/* How a space's arena shows frames (hostmap.c). */
+enum hostmode {
+	HOSTMODE_GUARD, /* identity-mapped runs + madvise guard regions        */
+	HOSTMODE_MMAP,  /* one mmap(MAP_FIXED) per visible page (fallback)     */
+};
+
+struct dpemu_pool {
+	struct lock lock;       /* protects the free list                       */
+	int memfd;              /* the shared memory object: all frames         */
+	unsigned char *direct;  /* the whole pool mapped once (the "physmap")   */
+	size_t page_size;
+	unsigned page_shift;
+	uint64_t nframes;
+	struct frame *frames;   /* nframes entries                              */
+	size_t frames_bytes;    /* size of the frames array mapping             */
+	uint32_t free_head;     /* doubly-linked free list, FRAME_NONE if empty */
+	uint64_t nfree;
+	atomic_uint_fast64_t nshared; /* frames with refs > 1                   */
+	atomic_int nspaces;
+	pid_t owner;            /* the process that created the pool (fork.c)  */
+	uint64_t next_colour;   /* identity offset handed to the next space     */
+	enum hostmode hostmode;
+};
+
+/* Fault path: safe (lock, list operations, no allocation). */
+uint32_t frame_alloc(struct dpemu_pool *pool, uint64_t preferred, uint64_t rmap);
+void frame_get(struct dpemu_pool *pool, uint32_t f);
+void frame_put(struct dpemu_pool *pool, uint32_t f);
+
+static inline unsigned char *frame_data(const struct dpemu_pool *pool, uint32_t f)
+{
+	return pool->direct + ((size_t)f << pool->page_shift);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Page table (pagetable.c)                                                  */
+/* ------------------------------------------------------------------------ */
+/*
+ * A radix tree of 512-entry nodes over the arena's page indexes, like the
+ * x86-64 page table: level 0 nodes hold page-table entries (PTEs), one per
+ * page; a node of level k > 0 holds entries that each cover 512^k pages.
+ *
+ * An interior entry is one of
+ *   0                       nothing is mapped below it;
+ *   node address | PTE_T    a table of the level below;
+ *   mapping id + prot       "coarse": every page below belongs to that
+ *                           mapping, has that protection and no frame.
+ * so a mapping of any size costs a few entries until its pages are touched,
+ * and the tree is also the index from an address to its mapping.
+ *
+ * A leaf entry (PTE):
+ *
+ *  63          48 47                 16 15 14  12  11  10   9   8   7  6  4  3   2   1   0
+ * +--------------+---------------------+--+------+---+---+---+---+---+-----+---+---+---+---+
+ * |  mapping id  |    frame number     |- |  HP  | T | - | L | V | B | PROT| A | C | D | P |
+ * +--------------+---------------------+--+------+---+---+---+---+---+-----+---+---+---+---+
+ *
+ *   P     present: the page holds a reference to `frame`
+ *   D     dirty: written since filled or last written back
+ *   C     copy-on-write: `frame` is shared; a write must copy or reuse it
+ *   A     accessed since the bit was last cleared
+ *   PROT  the page's PROT_READ|PROT_WRITE|PROT_EXEC
+ *   B     backed: the host shows this page through the pool's memfd with
+ *         VMA protection HP (guard mode); else it is the PROT_NONE reserve
+ *   V     visible: an access reaches the frame (no guard marker); only with P
+ *   L     alias: the host maps `frame` here, not this page's identity frame
+ *   HP    the host VMA's PROT_* bits at this page (valid with B)
+ *   T     (interior entries only) the entry points to a table; the table
+ *         address fills the bits above 12, as in a hardware page table
+ *   mapping id  index+1 into space->maps; 0: no mapping covers the page
+ */
+#define PT_BITS 9
+#define PT_ENTRIES 512u
+#define PT_NODE_BYTES (PT_ENTRIES * sizeof(uint64_t))
+
+#define PTE_P       (1ull << 0)
+#define PTE_D       (1ull << 1)
+#define PTE_C       (1ull << 2)
+#define PTE_A       (1ull << 3)
+#define PTE_PROT_SHIFT 4
+#define PTE_PROT_MASK  (7ull << PTE_PROT_SHIFT)
+#define PTE_B       (1ull << 7)
+#define PTE_V       (1ull << 8)
+#define PTE_L       (1ull << 9)
+#define PTE_T       (1ull << 11)
+#define PTE_HP_SHIFT 12
+#define PTE_HP_MASK (7ull << PTE_HP_SHIFT)
+#define PTE_FRAME_SHIFT 16
+#define PTE_FRAME_MASK (0xffffffffull << PTE_FRAME_SHIFT)
+#define PTE_MAP_SHIFT 48
+
+/* The bits that describe the host's view, kept when a page is unmapped. */
+#define PTE_HOST_BITS (PTE_B | PTE_HP_MASK)
+
+static inline int pte_prot(uint64_t e) { return (int)((e & PTE_PROT_MASK) >> PTE_PROT_SHIFT); }
+static inline int pte_hostprot(uint64_t e) { return (int)((e & PTE_HP_MASK) >> PTE_HP_SHIFT); }
+static inline uint32_t pte_frame(uint64_t e) { return (uint32_t)((e & PTE_FRAME_MASK) >> PTE_FRAME_SHIFT); }
+static inline uint32_t pte_map(uint64_t e) { return (uint32_t)(e >> PTE_MAP_SHIFT); }
+static inline bool pte_is_table(uint64_t e) { return (e & PTE_T) != 0; }
+static inline uint64_t *pte_table(uint64_t e) { return (uint64_t *)(uintptr_t)(e & ~(uint64_t)0xfff); }
+
+static inline uint64_t pte_with_prot(uint64_t e, int prot)
+{
+	return (e & ~PTE_PROT_MASK) | ((uint64_t)prot << PTE_PROT_SHIFT);
+}
+static inline uint64_t pte_with_hostprot(uint64_t e, int prot)
+{
+	return (e & ~PTE_HP_MASK) | ((uint64_t)prot << PTE_HP_SHIFT);
+}
+static inline uint64_t pte_with_frame(uint64_t e, uint32_t f)
+{
+	return (e & ~PTE_FRAME_MASK) | ((uint64_t)f << PTE_FRAME_SHIFT);
+}
+static inline uint64_t pte_coarse(uint32_t map_id, int prot)
+{
+	return ((uint64_t)map_id << PTE_MAP_SHIFT) | ((uint64_t)prot << PTE_PROT_SHIFT);
+}
+
+struct dpemu_space;
+
+/*
+ * Visitor of pt_walk: called for each entry that meets the range, in address
+ * order.  `level` 0 is a PTE (npages 1); above that the entry is 0 or coarse
+ * and covers npages pages from pg.  Return non-zero to stop the walk.
+ */
+typedef int (*pt_visit_fn)(struct dpemu_space *s, uint64_t *e, unsigned level,
+                           uint64_t pg, uint64_t npages, void *arg);
+
+/* Fault path: safe (nodes come from mmap, never malloc). */
+uint64_t *pt_leaf(struct dpemu_space *s, uint64_t pg, int *err);
+uint64_t pt_peek(const struct dpemu_space *s, uint64_t pg);
+
+/* For pt_copy: the PTE the copy gets for page pg, whose source PTE is *e. */
+typedef uint64_t (*pt_copy_fn)(struct dpemu_space *src, struct dpemu_space *dst, uint64_t *e,
+                               uint64_t pg, void *arg);
+
+/* API side only. */
+int pt_copy(struct dpemu_space *src, struct dpemu_space *dst, pt_copy_fn fn, void *arg);
+int pt_init(struct dpemu_space *s);
+void pt_fini(struct dpemu_space *s);
+int pt_walk(struct dpemu_space *s, uint64_t first, uint64_t n, bool split,
+            pt_visit_fn fn, void *arg);
+
+/* ------------------------------------------------------------------------ */
+/* Mappings (mapping.c)                                                      */
+/* ------------------------------------------------------------------------ */
+
+struct mapping {
+	int flags;          /* DPEMU_MAP_* as given                              */
+	int fd;             /* dpemu's own duplicate; -1 for anonymous           */
+	bool fd_writable;   /* the fd allows write-back                          */
+	uint64_t start;     /* page index where the mapping began               */
+	off_t offset;       /* file offset of page `start`                       */
+	uint64_t npages;    /* pages still covered; 0: the slot is free          */
+};
+
+static inline bool mapping_tracks_dirty(const struct mapping *m)
+{
+	return (m->flags & DPEMU_MAP_SHARED) && m->fd >= 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Space (space.c)                                                           */
+/* ------------------------------------------------------------------------ */
+
+struct node_slab;
+
+struct dpemu_space {
+	struct lock lock;          /* page table, mappings, stats, host view   */
+	struct dpemu_pool *pool;
+	uintptr_t base;            /* the arena: [base, base + size)           */
+	size_t size;
+	uint64_t npages;
+	unsigned page_shift;
+	uint64_t colour;           /* identity frame of page 0                 */
+	size_t fault_around;
+	enum dpemu_backend backend;
+
+	/* page table */
+	unsigned levels;
+	uint64_t *root;
+	struct node_slab *slabs;   /* where nodes come from                    */
+	uint64_t *free_nodes;      /* singly linked through word 0             */
+	uint64_t nodes_in_use;
+
+	/* mappings, indexed by id - 1 */
+	struct mapping *maps;
+	uint32_t maps_cap;
+	uint32_t maps_live;
+
+	struct dpemu_stats stats;
+	int registry_slot;
+};
+
+static inline uint64_t space_page_index(const struct dpemu_space *s, const void *addr)
+{
+	return ((uintptr_t)addr - s->base) >> s->page_shift;
+}
+static inline void *space_page_addr(const struct dpemu_space *s, uint64_t pg)
+{
+	return (void *)(s->base + ((uintptr_t)pg << s->page_shift));
+}
+/* The frame whose memfd offset lines up with page pg (see hostmap.c). */
+static inline uint64_t space_identity_frame(const struct dpemu_space *s, uint64_t pg)
+{
+	return (s->colour + pg) % s->pool->nframes;
+}
+
+/* API side (space.c). */
+int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct dpemu_space **out);
+void space_free(struct dpemu_space *s);
+int space_publish(struct dpemu_space *s);
+
+/* Fault path: safe. */
+struct dpemu_space *registry_find(const void *addr);
+void registry_enter(void);
+void registry_leave(void);
+void registry_revoke_all(void);
+
+/* ------------------------------------------------------------------------ */
+/* Host view (hostmap.c) - all fault-path safe                               */
+/* ------------------------------------------------------------------------ */
+
+enum hostmode hostmap_probe(int memfd, size_t page_size);
+int host_show(struct dpemu_space *s, uint64_t pg, uint64_t *e, bool frame_changed);
+int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n);
+int host_reprotect(struct dpemu_space *s, uint64_t pg, uint64_t *e);
+
+/* Batches of pages to hide (make inaccessible again), flushed in runs. */
+struct host_batch {
+	uint64_t first, n;
+	int err;
+};
+void host_hide(struct dpemu_space *s, struct host_batch *b, uint64_t pg, uint64_t *e);
+void host_flush(struct dpemu_space *s, struct host_batch *b);
+
+/* Batches of backed pages whose VMA protection is to become `prot`. */
+struct host_protbatch {
+	uint64_t first, n;
+	int prot;
+	int err;
+};
+void host_setprot(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg,
+                  uint64_t *e, int prot);
+void host_setprot_flush(struct dpemu_space *s, struct host_protbatch *b);
+
+/* The host process forked and this is the child: the pool is not ours. */
+extern atomic_bool dpemu_in_forked_child;
+bool pool_inherited(const struct dpemu_pool *pool);
+void fork_guard_install(void);
+
+/* Remove pages from their mappings (mapping.c, API side). */
+int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n);
+
+/* The protection the host should give a present page (see fault.c). */
+int pte_effective_prot(const struct dpemu_space *s, uint64_t e);
+
+/* ------------------------------------------------------------------------ */
+/* Faults (fault.c, trap_sigsegv.c)                                          */
+/* ------------------------------------------------------------------------ */
+
+enum resolve_result { RESOLVED, UNRESOLVED };
+
+/* Fault path: the resolver shared by every backend. */
+enum resolve_result fault_resolve(struct dpemu_space *s, void *addr,
+                                  enum dpemu_access access,
+                                  struct dpemu_fault *fault, char *why,
+                                  size_t whylen);
+/* Make sure dpemu's SIGSEGV handling is installed and first in line. */
+int trap_sigsegv_install(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors (error.c)                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Record the calling thread's message and return err (negative errno). */
+int set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Async-signal-safe formatting for the fault path (no stdio). */
+size_t fmt_str(char *buf, size_t len, size_t pos, const char *s);
+size_t fmt_hex(char *buf, size_t len, size_t pos, uint64_t v);
+size_t fmt_dec(char *buf, size_t len, size_t pos, uint64_t v);
+
+#endif /* DPEMU_INTERNAL_H */

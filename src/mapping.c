@@ -1,0 +1,548 @@
+/*
+ * mapping.c - the lazy mappings: dpemu_map, dpemu_unmap, dpemu_protect,
+ * dpemu_sync and dpemu_query.
+ *
+ * API side only: these run with the space lock held and may allocate.  A
+ * mapping allocates no frame; it only writes its id and protection into
+ * the page table (coarse entries for whole subtrees), which is also how a
+ * fault finds it.  Every function checks all of its arguments before it
+ * changes anything, so a bad call leaves the space as it was.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define MAX_MAPPINGS 65535u /* ids are 16 bits in the PTE; 0 means none */
+#define KNOWN_FLAGS (DPEMU_MAP_PRIVATE | DPEMU_MAP_SHARED | DPEMU_MAP_ANONYMOUS | DPEMU_MAP_FIXED)
+#define KNOWN_PROT (PROT_READ | PROT_WRITE | PROT_EXEC)
+
+static const char inherited_msg[] =
+	"this space belongs to the parent process of fork(2); a child must not use it";
+
+/* ---- checking ranges ----------------------------------------------------- */
+
+/*
+ * Check that [addr, addr+len) is a page-aligned, non-empty range inside the
+ * arena; on success set *first and *n (pages, len rounded up).
+ */
+static int check_range(const struct dpemu_space *s, const char *fn, const void *addr, size_t len,
+                       uint64_t *first, uint64_t *n)
+{
+	uintptr_t a = (uintptr_t)addr;
+	size_t ps = s->pool->page_size;
+
+	if (len == 0)
+		return set_error(-EINVAL, "%s: len is 0", fn);
+	if (a & (ps - 1))
+		return set_error(-EINVAL, "%s: address %p is not aligned to the page size %zu",
+		                 fn, addr, ps);
+	if (a < s->base || a >= s->base + s->size || len > s->base + s->size - a)
+		return set_error(-EINVAL, "%s: range %p+%zu is not inside the arena [%p, %p)", fn,
+		                 addr, len, (void *)s->base, (void *)(s->base + s->size));
+	*first = space_page_index(s, addr);
+	*n = (len + ps - 1) >> s->page_shift;
+	return 0;
+}
+
+static int count_mapped(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                        uint64_t npages, void *arg)
+{
+	if (pte_map(*e) != 0)
+		*(uint64_t *)arg += npages;
+	return 0;
+}
+
+/* Pages of [first, first+n) that a mapping covers. */
+static uint64_t mapped_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
+{
+	uint64_t count = 0;
+	pt_walk(s, first, n, false, count_mapped, &count);
+	return count;
+}
+
+struct find_free {
+	uint64_t need, run_start, run;
+};
+
+static int find_free_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                           uint64_t npages, void *arg)
+{
+	struct find_free *ff = arg;
+
+	if (pte_map(*e) != 0 || pte_is_table(*e)) {
+		ff->run = 0;
+		return 0;
+	}
+	if (ff->run == 0)
+		ff->run_start = pg;
+	ff->run += npages;
+	return ff->run >= ff->need;
+}
+
+/* First free run of n pages at or after page `from`; returns its first page
+ * or UINT64_MAX. */
+static uint64_t find_free(struct dpemu_space *s, uint64_t from, uint64_t n)
+{
+	struct find_free ff = { n, 0, 0 };
+
+	if (from < s->npages && pt_walk(s, from, s->npages - from, false, find_free_visit, &ff) > 0)
+		return ff.run_start;
+	return UINT64_MAX;
+}
+
+/* ---- mapping ids ---------------------------------------------------------- */
+
+static int mapping_new(struct dpemu_space *s, uint32_t *id)
+{
+	for (uint32_t i = 0; i < s->maps_cap; i++) {
+		if (s->maps[i].npages == 0) {
+			*id = i + 1;
+			return 0;
+		}
+	}
+	if (s->maps_cap >= MAX_MAPPINGS)
+		return -ENOMEM;
+	uint32_t cap = s->maps_cap ? s->maps_cap * 2 : 16;
+	if (cap > MAX_MAPPINGS)
+		cap = MAX_MAPPINGS;
+	struct mapping *maps = realloc(s->maps, cap * sizeof *maps);
+	if (!maps)
+		return -ENOMEM;
+	memset(maps + s->maps_cap, 0, (cap - s->maps_cap) * sizeof *maps);
+	*id = s->maps_cap + 1;
+	s->maps = maps;
+	s->maps_cap = cap;
+	return 0;
+}
+
+/* Page count of mapping id drops by n; the last page closes it. */
+static void mapping_drop(struct dpemu_space *s, uint32_t id, uint64_t n)
+{
+	struct mapping *m = &s->maps[id - 1];
+
+	m->npages -= n;
+	if (m->npages == 0) {
+		if (m->fd >= 0)
+			close(m->fd);
+		m->fd = -1;
+		s->maps_live--;
+	}
+}
+
+/* ---- write-back ------------------------------------------------------------ */
+
+/*
+ * Write page pg's frame f back to mapping m's file, only the bytes before
+ * the end of the file (a mapping never extends its file).  0 or -EIO.
+ */
+static int writeback(struct dpemu_space *s, const struct mapping *m, uint64_t pg, uint32_t f)
+{
+	off_t off = m->offset + (off_t)((pg - m->start) << s->page_shift);
+	size_t len = s->pool->page_size, done = 0;
+	struct stat st;
+
+	if (fstat(m->fd, &st) < 0)
+		return set_error(-EIO, "write-back: fstat: %s", strerror(errno));
+	if (off >= st.st_size)
+		return 0;
+	if ((off_t)len > st.st_size - off)
+		len = (size_t)(st.st_size - off);
+	while (done < len) {
+		ssize_t w = pwrite(m->fd, frame_data(s->pool, f) + done, len - done, off + (off_t)done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return set_error(-EIO, "write-back of page %p to file offset %lld failed: %s",
+			                 space_page_addr(s, pg), (long long)(off + (off_t)done),
+			                 w < 0 ? strerror(errno) : "short write");
+		done += (size_t)w;
+	}
+	s->stats.writebacks++;
+	return 0;
+}
+
+/* ---- unmapping -------------------------------------------------------------- */
+
+struct unmap_walk {
+	struct host_batch hide;
+	int err;
+	uint32_t *dropped; /* frames to release once the host no longer shows them */
+	size_t ndropped, cap;
+};
+
+static int unmap_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                       uint64_t npages, void *arg)
+{
+	struct unmap_walk *u = arg;
+	uint32_t id = pte_map(*e);
+
+	if (id == 0)
+		return 0;
+	if (level > 0) {
+		mapping_drop(s, id, npages);
+		*e = 0;
+		return 0;
+	}
+	if (*e & PTE_P) {
+		struct mapping *m = &s->maps[id - 1];
+		uint32_t f = pte_frame(*e);
+		if ((*e & PTE_D) && mapping_tracks_dirty(m)) {
+			int err = writeback(s, m, pg, f);
+			if (err && !u->err)
+				u->err = err;
+		}
+		host_hide(s, &u->hide, pg, e);
+		if (u->ndropped == u->cap) {
+			size_t cap = u->cap ? u->cap * 2 : 256;
+			uint32_t *d = realloc(u->dropped, cap * sizeof *d);
+			if (!d) {
+				/* No room to defer: make this page unreachable now. */
+				host_flush(s, &u->hide);
+				frame_put(s->pool, f);
+				goto cleared;
+			}
+			u->dropped = d;
+			u->cap = cap;
+		}
+		u->dropped[u->ndropped++] = f;
+cleared:
+		s->stats.pages_resident--;
+	}
+	mapping_drop(s, id, 1);
+	*e &= PTE_HOST_BITS;
+	return 0;
+}
+
+/*
+ * Remove pages [first, first+n) from their mappings: write back dirty
+ * shared file pages, hide the pages, then release their frames (only once
+ * the host shows them nowhere, so no stale access can reach a reused
+ * frame).  Returns 0, -EIO (a write-back failed) or -ENOMEM.
+ */
+int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
+{
+	struct unmap_walk u = { .hide = { 0, 0, 0 } };
+	int err = pt_walk(s, first, n, true, unmap_visit, &u);
+
+	host_flush(s, &u.hide);
+	for (size_t i = 0; i < u.ndropped; i++)
+		frame_put(s->pool, u.dropped[i]);
+	free(u.dropped);
+	if (err)
+		return set_error(err, "dpemu_unmap: out of memory for the page table");
+	if (u.hide.err)
+		return set_error(u.hide.err, "dpemu_unmap: the host refused to unmap pages: %s",
+		                 strerror(-u.hide.err));
+	return u.err;
+}
+
+/* ---- protection ---------------------------------------------------------- */
+
+struct prot_walk {
+	int prot;
+	uint32_t map_id; /* non-zero: also set this mapping id (dpemu_map) */
+	struct host_protbatch hp;
+};
+
+static int prot_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                      uint64_t npages, void *arg)
+{
+	struct prot_walk *w = arg;
+
+	if (level > 0) {
+		*e = pte_coarse(w->map_id ? w->map_id : pte_map(*e), w->prot);
+		return 0;
+	}
+	if (w->map_id)
+		*e = (*e & PTE_HOST_BITS) | ((uint64_t)w->map_id << PTE_MAP_SHIFT);
+	*e = pte_with_prot(*e, w->prot);
+	host_setprot(s, &w->hp, pg, e, (*e & PTE_V) ? pte_effective_prot(s, *e) : w->prot);
+	return 0;
+}
+
+/* Give pages [first, first+n) protection prot (and mapping id map_id, if
+ * non-zero), in the page table and in the host view. */
+static int set_pages(struct dpemu_space *s, uint64_t first, uint64_t n, int prot, uint32_t map_id)
+{
+	struct prot_walk w = { .prot = prot, .map_id = map_id };
+	int err = pt_walk(s, first, n, true, prot_visit, &w);
+
+	host_setprot_flush(s, &w.hp);
+	if (err)
+		return set_error(err, "out of memory for the page table");
+	if (w.hp.err)
+		return set_error(w.hp.err, "the host refused to change protections (%s)%s",
+		                 strerror(-w.hp.err), w.hp.err == -ENOMEM
+		                 ? "; raise vm.max_map_count" : "");
+	return 0;
+}
+
+struct shared_ro_check {
+	int bad;
+};
+
+static int check_write_allowed(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                               uint64_t npages, void *arg)
+{
+	uint32_t id = pte_map(*e);
+
+	if (id && !pte_is_table(*e)) {
+		const struct mapping *m = &s->maps[id - 1];
+		if ((m->flags & DPEMU_MAP_SHARED) && m->fd >= 0 && !m->fd_writable) {
+			((struct shared_ro_check *)arg)->bad = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- API ---------------------------------------------------------------- */
+
+DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int flags, int fd,
+                        off_t offset, void **out)
+{
+	uint64_t first, n;
+	int err, fd_flags = 0, dupfd = -1;
+	uint32_t id;
+
+	if (!s || !out)
+		return set_error(-EINVAL, "dpemu_map: space and out must not be NULL");
+	*out = NULL;
+	if (pool_inherited(s->pool))
+		return set_error(-EPERM, "dpemu_map: %s", inherited_msg);
+	if (len == 0)
+		return set_error(-EINVAL, "dpemu_map: len is 0");
+	if (flags & ~KNOWN_FLAGS)
+		return set_error(-EINVAL, "dpemu_map: unknown flag bits %#x", flags & ~KNOWN_FLAGS);
+	if (!(flags & DPEMU_MAP_PRIVATE) == !(flags & DPEMU_MAP_SHARED))
+		return set_error(-EINVAL, "dpemu_map: give exactly one of DPEMU_MAP_PRIVATE and "
+		                 "DPEMU_MAP_SHARED");
+	if (prot & ~KNOWN_PROT)
+		return set_error(-EINVAL, "dpemu_map: unknown prot bits %#x", prot & ~KNOWN_PROT);
+	if (offset < 0 || (offset & (off_t)(s->pool->page_size - 1)))
+		return set_error(-EINVAL, "dpemu_map: offset %lld is not a non-negative multiple "
+		                 "of the page size %zu", (long long)offset, s->pool->page_size);
+	if (len > s->size)
+		return set_error(-ENOMEM, "dpemu_map: %zu bytes do not fit in an arena of %zu",
+		                 len, s->size);
+	n = (len + s->pool->page_size - 1) >> s->page_shift;
+	if (flags & DPEMU_MAP_ANONYMOUS) {
+		if (fd != -1)
+			return set_error(-EINVAL, "dpemu_map: anonymous mappings take fd -1, not %d", fd);
+	} else {
+		struct stat st;
+		if (fd < 0 || (fd_flags = fcntl(fd, F_GETFL)) < 0)
+			return set_error(-EBADF, "dpemu_map: fd %d is not an open file descriptor", fd);
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+			return set_error(-ENODEV, "dpemu_map: fd %d is not a regular file", fd);
+		if ((fd_flags & O_ACCMODE) == O_WRONLY)
+			return set_error(-EACCES, "dpemu_map: fd %d is not open for reading", fd);
+		if ((flags & DPEMU_MAP_SHARED) && (prot & PROT_WRITE) &&
+		    (fd_flags & O_ACCMODE) != O_RDWR)
+			return set_error(-EACCES, "dpemu_map: a shared writable mapping needs fd %d "
+			                 "open for reading and writing", fd);
+	}
+	if (flags & DPEMU_MAP_FIXED) {
+		err = check_range(s, "dpemu_map", addr, len, &first, &n);
+		if (err)
+			return err;
+	}
+
+	lock_acquire(&s->lock);
+	if (flags & DPEMU_MAP_FIXED) {
+		if (mapped_pages(s, first, n) != 0) {
+			err = set_error(-EEXIST, "dpemu_map: part of [%p, +%zu) is already mapped", addr, len);
+			goto out;
+		}
+	} else {
+		uint64_t hint = UINT64_MAX;
+		uintptr_t a = (uintptr_t)addr;
+		if (a >= s->base && a < s->base + s->size && !(a & (s->pool->page_size - 1)))
+			hint = space_page_index(s, addr);
+		first = UINT64_MAX;
+		if (hint != UINT64_MAX && hint + n <= s->npages && mapped_pages(s, hint, n) == 0)
+			first = hint;
+		if (first == UINT64_MAX)
+			first = find_free(s, 0, n);
+		if (first == UINT64_MAX) {
+			err = set_error(-ENOMEM, "dpemu_map: no free range of %zu bytes in the arena", len);
+			goto out;
+		}
+	}
+	if (!(flags & DPEMU_MAP_ANONYMOUS)) {
+		dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (dupfd < 0) {
+			err = set_error(-errno, "dpemu_map: cannot duplicate fd %d: %s", fd, strerror(errno));
+			goto out;
+		}
+	}
+	err = mapping_new(s, &id);
+	if (err) {
+		set_error(err, "dpemu_map: too many mappings in this space (at most %u)", MAX_MAPPINGS);
+		goto out;
+	}
+	s->maps[id - 1] = (struct mapping){
+		.flags = flags & ~DPEMU_MAP_FIXED,
+		.fd = dupfd,
+		.fd_writable = (fd_flags & O_ACCMODE) == O_RDWR,
+		.start = first,
+		.offset = offset,
+		.npages = n,
+	};
+	s->maps_live++;
+	dupfd = -1;
+	err = set_pages(s, first, n, prot, id);
+	if (err) {
+		/* Roll back: the range is ours alone, unmapping it restores it. */
+		int saved = err;
+		space_unmap_pages(s, first, n);
+		err = set_error(saved, "dpemu_map: %s", dpemu_last_error());
+		goto out;
+	}
+	*out = space_page_addr(s, first);
+out:
+	if (dupfd >= 0)
+		close(dupfd);
+	lock_release(&s->lock);
+	return err;
+}
+
+DPEMU_API int dpemu_unmap(dpemu_space *s, void *addr, size_t len)
+{
+	uint64_t first, n;
+	int err;
+
+	if (!s)
+		return set_error(-EINVAL, "dpemu_unmap: space is NULL");
+	if (pool_inherited(s->pool))
+		return set_error(-EPERM, "dpemu_unmap: %s", inherited_msg);
+	err = check_range(s, "dpemu_unmap", addr, len, &first, &n);
+	if (err)
+		return err;
+	lock_acquire(&s->lock);
+	err = space_unmap_pages(s, first, n);
+	lock_release(&s->lock);
+	return err;
+}
+
+DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
+{
+	uint64_t first, n;
+	int err;
+
+	if (!s)
+		return set_error(-EINVAL, "dpemu_protect: space is NULL");
+	if (pool_inherited(s->pool))
+		return set_error(-EPERM, "dpemu_protect: %s", inherited_msg);
+	err = check_range(s, "dpemu_protect", addr, len, &first, &n);
+	if (err)
+		return err;
+	if (prot & ~KNOWN_PROT)
+		return set_error(-EINVAL, "dpemu_protect: unknown prot bits %#x", prot & ~KNOWN_PROT);
+	lock_acquire(&s->lock);
+	if (mapped_pages(s, first, n) != n) {
+		err = set_error(-ENOMEM, "dpemu_protect: part of [%p, +%zu) is not mapped", addr, len);
+	} else if (prot & PROT_WRITE) {
+		struct shared_ro_check c = { 0 };
+		pt_walk(s, first, n, false, check_write_allowed, &c);
+		if (c.bad)
+			err = set_error(-EACCES, "dpemu_protect: PROT_WRITE on a shared file mapping "
+			                 "whose file was opened read-only");
+	}
+	if (!err) {
+		err = set_pages(s, first, n, prot, 0);
+		if (err)
+			set_error(err, "dpemu_protect: %s", dpemu_last_error());
+	}
+	lock_release(&s->lock);
+	return err;
+}
+
+struct sync_walk {
+	int err;
+	struct host_protbatch hp;
+};
+
+static int sync_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                      uint64_t npages, void *arg)
+{
+	struct sync_walk *w = arg;
+	uint32_t id = pte_map(*e);
+
+	if (level > 0 || id == 0 || !(*e & PTE_P) || !(*e & PTE_D))
+		return 0;
+	if (!mapping_tracks_dirty(&s->maps[id - 1]))
+		return 0;
+	/* Write-protect first, so a write during the write-back re-dirties. */
+	*e &= ~PTE_D;
+	int err = host_reprotect(s, pg, e);
+	if (!err)
+		err = writeback(s, &s->maps[id - 1], pg, pte_frame(*e));
+	if (err) {
+		*e |= PTE_D;
+		host_reprotect(s, pg, e);
+		if (!w->err)
+			w->err = err;
+	}
+	return 0;
+}
+
+DPEMU_API int dpemu_sync(dpemu_space *s, void *addr, size_t len)
+{
+	uint64_t first, n;
+	struct sync_walk w = { 0 };
+	int err;
+
+	if (!s)
+		return set_error(-EINVAL, "dpemu_sync: space is NULL");
+	if (pool_inherited(s->pool))
+		return set_error(-EPERM, "dpemu_sync: %s", inherited_msg);
+	err = check_range(s, "dpemu_sync", addr, len, &first, &n);
+	if (err)
+		return err;
+	lock_acquire(&s->lock);
+	pt_walk(s, first, n, false, sync_visit, &w);
+	lock_release(&s->lock);
+	return w.err;
+}
+
+DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_info *out)
+{
+	uint64_t pg, e;
+
+	if (!s || !out)
+		return set_error(-EINVAL, "dpemu_query: space and out must not be NULL");
+	if (pool_inherited(s->pool))
+		return set_error(-EPERM, "dpemu_query: %s", inherited_msg);
+	if ((uintptr_t)addr < s->base || (uintptr_t)addr >= s->base + s->size)
+		return set_error(-EINVAL, "dpemu_query: %p is not inside the arena [%p, %p)", addr,
+		                 (void *)s->base, (void *)(s->base + s->size));
+	memset(out, 0, sizeof *out);
+	pg = space_page_index(s, addr);
+	lock_acquire(&s->lock);
+	e = pt_peek(s, pg);
+	if (pte_map(e) != 0) {
+		const struct mapping *m = &s->maps[pte_map(e) - 1];
+		out->mapped = true;
+		out->prot = pte_prot(e);
+		out->shared = (m->flags & DPEMU_MAP_SHARED) != 0;
+		out->anonymous = m->fd < 0;
+		out->mapping_start = space_page_addr(s, m->start);
+		if (m->fd >= 0)
+			out->file_offset = m->offset + (off_t)((pg - m->start) << s->page_shift);
+		if (e & PTE_P) {
+			out->present = true;
+			out->dirty = (e & PTE_D) != 0;
+			out->cow = (e & PTE_C) != 0;
+			out->frame = pte_frame(e);
+			out->frame_refs = atomic_load(&s->pool->frames[pte_frame(e)].refs);
+		}
+	}
+	lock_release(&s->lock);
+	return 0;
+}

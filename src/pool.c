@@ -1,0 +1,203 @@
+/*
+ * pool.c - the simulated physical memory: frames carved from one shared
+ * memory object, a doubly-linked free list and per-frame reference counts.
+ *
+ * Fault path: frame_alloc, frame_get and frame_put run inside the fault
+ * handler.  They take only pool->lock (a futex lock, never held across a
+ * system call or an allocation) and use atomics; no malloc, no stdio.
+ * Everything else in this file is API side.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---- free list (pool->lock held) ------------------------------------- */
+
+static void free_list_push(struct dpemu_pool *pool, uint32_t f)
+{
+	struct frame *fr = &pool->frames[f];
+	fr->free = 1;
+	fr->prev = FRAME_NONE;
+	fr->next = pool->free_head;
+	if (pool->free_head != FRAME_NONE)
+		pool->frames[pool->free_head].prev = f;
+	pool->free_head = f;
+	pool->nfree++;
+}
+
+static void free_list_unlink(struct dpemu_pool *pool, uint32_t f)
+{
+	struct frame *fr = &pool->frames[f];
+	if (fr->prev != FRAME_NONE)
+		pool->frames[fr->prev].next = fr->next;
+	else
+		pool->free_head = fr->next;
+	if (fr->next != FRAME_NONE)
+		pool->frames[fr->next].prev = fr->prev;
+	fr->free = 0;
+	pool->nfree--;
+}
+
+/*
+ * Take a free frame, preferably `preferred` (a page's identity frame, which
+ * keeps the host's mappings merged; see hostmap.c), else any.  O(1).
+ * The frame comes back with refs 1 and rmap set; its contents are stale
+ * unless frames[f].zero says they are zeros.  FRAME_NONE if none is free.
+ */
+uint32_t frame_alloc(struct dpemu_pool *pool, uint64_t preferred, uint64_t rmap)
+{
+	uint32_t f = FRAME_NONE;
+
+	lock_acquire(&pool->lock);
+	if (preferred < pool->nframes && pool->frames[preferred].free)
+		f = (uint32_t)preferred;
+	else
+		f = pool->free_head;
+	if (f != FRAME_NONE) {
+		free_list_unlink(pool, f);
+		atomic_store(&pool->frames[f].refs, 1);
+		pool->frames[f].rmap = rmap;
+	}
+	lock_release(&pool->lock);
+	return f;
+}
+
+/* One more page maps frame f. */
+void frame_get(struct dpemu_pool *pool, uint32_t f)
+{
+	if (atomic_fetch_add(&pool->frames[f].refs, 1) == 1)
+		atomic_fetch_add(&pool->nshared, 1);
+}
+
+/* One page fewer maps frame f; the last one returns it to the free list. */
+void frame_put(struct dpemu_pool *pool, uint32_t f)
+{
+	unsigned old = atomic_fetch_sub(&pool->frames[f].refs, 1);
+
+	assert(old > 0 && "frame reference count went below zero");
+	if (old == 2)
+		atomic_fetch_sub(&pool->nshared, 1);
+	if (old == 1) {
+		lock_acquire(&pool->lock);
+		free_list_push(pool, f);
+		lock_release(&pool->lock);
+	}
+}
+
+/* ---- API ---------------------------------------------------------------- */
+
+DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool **out)
+{
+	size_t host = (size_t)sysconf(_SC_PAGESIZE);
+	size_t ps;
+	struct dpemu_pool *pool;
+	int err;
+
+	if (!cfg || !out)
+		return set_error(-EINVAL, "dpemu_pool_create: cfg and out must not be NULL");
+	*out = NULL;
+	ps = cfg->page_size ? cfg->page_size : host;
+	if (ps < host || (ps & (ps - 1)) || ps % host)
+		return set_error(-EINVAL, "dpemu_pool_create: page_size %zu is not a power-of-two "
+		                 "multiple of the host page size %zu", cfg->page_size, host);
+	if (cfg->frames == 0)
+		return set_error(-EINVAL, "dpemu_pool_create: frames must be > 0");
+	if (cfg->frames >= FRAME_NONE || cfg->frames > (SIZE_MAX / 2) / ps)
+		return set_error(-EINVAL, "dpemu_pool_create: %zu frames of %zu bytes is too many "
+		                 "(at most %u frames)", cfg->frames, ps, FRAME_NONE - 1);
+
+	pool = calloc(1, sizeof *pool);
+	if (!pool)
+		return set_error(-ENOMEM, "dpemu_pool_create: out of memory");
+	pool->page_size = ps;
+	pool->page_shift = (unsigned)__builtin_ctzll(ps);
+	pool->nframes = cfg->frames;
+	pool->memfd = memfd_create("dpemu-pool", MFD_CLOEXEC);
+	if (pool->memfd < 0) {
+		err = -errno;
+		set_error(err, "dpemu_pool_create: memfd_create: %s", strerror(errno));
+		goto fail;
+	}
+	if (ftruncate(pool->memfd, (off_t)(cfg->frames * ps)) < 0) {
+		err = -errno;
+		set_error(err, "dpemu_pool_create: cannot size the pool to %zu bytes: %s",
+		          cfg->frames * ps, strerror(errno));
+		goto fail;
+	}
+	pool->direct = mmap(NULL, cfg->frames * ps, PROT_READ | PROT_WRITE, MAP_SHARED,
+	                    pool->memfd, 0);
+	if (pool->direct == MAP_FAILED) {
+		pool->direct = NULL;
+		err = -ENOMEM;
+		set_error(err, "dpemu_pool_create: cannot map %zu bytes of pool: %s",
+		          cfg->frames * ps, strerror(errno));
+		goto fail;
+	}
+	pool->frames_bytes = cfg->frames * sizeof(struct frame);
+	pool->frames = mmap(NULL, pool->frames_bytes, PROT_READ | PROT_WRITE,
+	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (pool->frames == MAP_FAILED) {
+		pool->frames = NULL;
+		err = -ENOMEM;
+		set_error(err, "dpemu_pool_create: no memory for %zu frame descriptors", cfg->frames);
+		goto fail;
+	}
+	/* Push in reverse so that the free list hands out 0, 1, 2, ... */
+	pool->free_head = FRAME_NONE;
+	for (uint64_t f = cfg->frames; f-- > 0;) {
+		pool->frames[f].zero = 1;
+		free_list_push(pool, (uint32_t)f);
+	}
+	pool->hostmode = hostmap_probe(pool->memfd, ps);
+	pool->owner = getpid();
+	fork_guard_install();
+	*out = pool;
+	return 0;
+fail:
+	if (pool->direct)
+		munmap(pool->direct, cfg->frames * ps);
+	if (pool->memfd >= 0)
+		close(pool->memfd);
+	free(pool);
+	return err;
+}
+
+DPEMU_API int dpemu_pool_destroy(dpemu_pool *pool)
+{
+	if (!pool)
+		return set_error(-EINVAL, "dpemu_pool_destroy: pool is NULL");
+	if (atomic_load(&pool->nspaces) > 0)
+		return set_error(-EBUSY, "dpemu_pool_destroy: %d space(s) still use this pool; "
+		                 "destroy them first", atomic_load(&pool->nspaces));
+	munmap(pool->frames, pool->frames_bytes);
+	munmap(pool->direct, pool->nframes * pool->page_size);
+	close(pool->memfd);
+	free(pool);
+	return 0;
+}
+
+DPEMU_API int dpemu_pool_stats(const dpemu_pool *cpool, struct dpemu_pool_stats *out)
+{
+	struct dpemu_pool *pool = (struct dpemu_pool *)cpool;
+
+	if (!pool || !out)
+		return set_error(-EINVAL, "dpemu_pool_stats: pool and out must not be NULL");
+	if (pool_inherited(pool))
+		return set_error(-EPERM, "dpemu_pool_stats: this pool belongs to the parent "
+		                 "process of fork(2)");
+	memset(out, 0, sizeof *out);
+	lock_acquire(&pool->lock);
+	out->frames_free = pool->nfree;
+	out->frames_shared = atomic_load(&pool->nshared);
+	lock_release(&pool->lock);
+	out->frames_total = pool->nframes;
+	out->frames_used = out->frames_total - out->frames_free;
+	out->page_size = pool->page_size;
+	out->spaces = (uint64_t)atomic_load(&pool->nspaces);
+	return 0;
+}

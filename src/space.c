@@ -1,0 +1,268 @@
+/*
+ * space.c - address spaces: creating and destroying arenas, the registry
+ * that maps a faulting address to its space, and the space accessors.
+ *
+ * Fault path: registry_find, registry_enter and registry_leave run inside
+ * the fault handler: lock-free loads and atomic counters only.  The rest of
+ * this file is API side.
+ *
+ * The registry is a fixed array of slots, published with atomics.  A space
+ * is freed only after it has left the registry and every fault handler
+ * that might have found it has finished (registry_inflight drops to zero),
+ * so a handler never touches a freed space.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+#define MAX_SPACES 4096
+
+static _Atomic(struct dpemu_space *) registry[MAX_SPACES];
+static atomic_int registry_high;     /* slots [0, high) may be in use */
+static atomic_long registry_inflight; /* fault handlers running       */
+static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+void registry_enter(void)
+{
+	atomic_fetch_add(&registry_inflight, 1);
+}
+
+void registry_leave(void)
+{
+	atomic_fetch_sub(&registry_inflight, 1);
+}
+
+/* The space whose arena holds addr, or NULL.  Call between enter/leave. */
+struct dpemu_space *registry_find(const void *addr)
+{
+	int high = atomic_load(&registry_high);
+	uintptr_t a = (uintptr_t)addr;
+
+	for (int i = 0; i < high; i++) {
+		struct dpemu_space *s = atomic_load(&registry[i]);
+		if (s && a >= s->base && a - s->base < s->size)
+			return s;
+	}
+	return NULL;
+}
+
+/* In the child of fork(2): replace every arena by inaccessible private
+ * memory (fork.c).  Only mmap: this runs in an atfork child handler. */
+void registry_revoke_all(void)
+{
+	int high = atomic_load(&registry_high);
+
+	for (int i = 0; i < high; i++) {
+		struct dpemu_space *s = atomic_load(&registry[i]);
+		if (s)
+			mmap((void *)s->base, s->size, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	}
+}
+
+static int registry_add(struct dpemu_space *s)
+{
+	int rc = -ENOMEM;
+
+	pthread_mutex_lock(&registry_mutex);
+	for (int i = 0; i < MAX_SPACES; i++) {
+		if (atomic_load(&registry[i]) == NULL) {
+			s->registry_slot = i;
+			atomic_store(&registry[i], s);
+			if (i >= atomic_load(&registry_high))
+				atomic_store(&registry_high, i + 1);
+			rc = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&registry_mutex);
+	return rc;
+}
+
+/* Take s out of the registry and wait until no fault handler can still be
+ * looking at it. */
+static void registry_remove(struct dpemu_space *s)
+{
+	pthread_mutex_lock(&registry_mutex);
+	atomic_store(&registry[s->registry_slot], NULL);
+	pthread_mutex_unlock(&registry_mutex);
+	while (atomic_load(&registry_inflight) != 0)
+		sched_yield();
+}
+
+/*
+ * Make a space of size bytes (a multiple of the pool's page size) over
+ * pool: reserve its arena, aligned to the page size, and an empty page
+ * table.  It is not yet registered (faults in it are not dpemu's) and its
+ * colour is unset.  Returns 0, or -ENOMEM with the message set.
+ */
+int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct dpemu_space **out)
+{
+	size_t ps = pool->page_size;
+	struct dpemu_space *s = calloc(1, sizeof *s);
+	unsigned char *raw, *base;
+
+	if (!s)
+		return set_error(-ENOMEM, "out of memory for a space");
+	/* Reserve one page more than needed and trim, to align to page_size. */
+	raw = mmap(NULL, size + ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED) {
+		free(s);
+		return set_error(-ENOMEM, "cannot reserve %zu bytes of address space", size);
+	}
+	base = (unsigned char *)(((uintptr_t)raw + ps - 1) & ~(uintptr_t)(ps - 1));
+	if (base > raw)
+		munmap(raw, (size_t)(base - raw));
+	if (raw + size + ps > base + size)
+		munmap(base + size, (size_t)(raw + size + ps - (base + size)));
+
+	s->pool = pool;
+	s->base = (uintptr_t)base;
+	s->size = size;
+	s->page_shift = pool->page_shift;
+	s->npages = size >> pool->page_shift;
+	s->fault_around = fault_around > PT_ENTRIES ? PT_ENTRIES : fault_around;
+	s->backend = DPEMU_BACKEND_SIGSEGV;
+	if (pt_init(s)) {
+		munmap(base, size);
+		free(s);
+		return set_error(-ENOMEM, "out of memory for a page table");
+	}
+	*out = s;
+	return 0;
+}
+
+/* Undo space_new (for a space never published, or already emptied). */
+void space_free(struct dpemu_space *s)
+{
+	munmap((void *)s->base, s->size);
+	pt_fini(s);
+	for (uint32_t i = 0; i < s->maps_cap; i++)
+		if (s->maps[i].npages && s->maps[i].fd >= 0)
+			close(s->maps[i].fd);
+	free(s->maps);
+	free(s);
+}
+
+/* Make s's faults dpemu's, and count it as a user of its pool. */
+int space_publish(struct dpemu_space *s)
+{
+	if (registry_add(s))
+		return set_error(-ENOMEM, "too many spaces (at most %d)", MAX_SPACES);
+	atomic_fetch_add(&s->pool->nspaces, 1);
+	return 0;
+}
+
+DPEMU_API int dpemu_space_create(dpemu_pool *pool, const struct dpemu_space_config *cfg,
+                                 dpemu_space **out)
+{
+	struct dpemu_space *s;
+	size_t ps, size;
+	int err;
+
+	if (!pool || !cfg || !out)
+		return set_error(-EINVAL, "dpemu_space_create: pool, cfg and out must not be NULL");
+	*out = NULL;
+	switch (cfg->backend) {
+	case DPEMU_BACKEND_AUTO:
+	case DPEMU_BACKEND_SIGSEGV:
+		break;
+	case DPEMU_BACKEND_UFFD:
+		return set_error(-ENOSYS, "dpemu_space_create: the userfaultfd backend is not "
+		                 "available in this version; use DPEMU_BACKEND_SIGSEGV or AUTO");
+	default:
+		return set_error(-EINVAL, "dpemu_space_create: unknown backend %d", (int)cfg->backend);
+	}
+	if (pool_inherited(pool))
+		return set_error(-EPERM, "dpemu_space_create: this pool belongs to the parent "
+		                 "process of fork(2)");
+	ps = pool->page_size;
+	if (cfg->reserve == 0)
+		return set_error(-EINVAL, "dpemu_space_create: reserve must be > 0");
+	if (cfg->reserve > ((size_t)1 << 47) || cfg->reserve > SIZE_MAX - 2 * ps)
+		return set_error(-ENOMEM, "dpemu_space_create: reserve of %zu bytes is larger than "
+		                 "the address space", cfg->reserve);
+	size = (cfg->reserve + ps - 1) & ~(ps - 1);
+	if ((size >> pool->page_shift) > ((uint64_t)1 << 36))
+		return set_error(-ENOMEM, "dpemu_space_create: at most 2^36 pages per space");
+	err = trap_sigsegv_install();
+	if (err)
+		return err;
+	err = space_new(pool, size, cfg->fault_around, &s);
+	if (err)
+		return set_error(err, "dpemu_space_create: %s", dpemu_last_error());
+	lock_acquire(&pool->lock);
+	s->colour = pool->next_colour;
+	pool->next_colour = (pool->next_colour + s->npages) % pool->nframes;
+	lock_release(&pool->lock);
+	err = space_publish(s);
+	if (err) {
+		space_free(s);
+		return set_error(err, "dpemu_space_create: %s", dpemu_last_error());
+	}
+	*out = s;
+	return 0;
+}
+
+DPEMU_API int dpemu_space_destroy(dpemu_space *s)
+{
+	int err;
+
+	if (!s)
+		return set_error(-EINVAL, "dpemu_space_destroy: space is NULL");
+	registry_remove(s);
+	if (pool_inherited(s->pool)) {
+		/* A copy inherited through fork(2): free it, touch nothing shared. */
+		err = 0;
+	} else {
+		lock_acquire(&s->lock);
+		err = space_unmap_pages(s, 0, s->npages);
+		lock_release(&s->lock);
+	}
+	atomic_fetch_sub(&s->pool->nspaces, 1);
+	space_free(s);
+	return err;
+}
+
+DPEMU_API void *dpemu_space_base(const dpemu_space *s)
+{
+	return s ? (void *)s->base : NULL;
+}
+
+DPEMU_API size_t dpemu_space_size(const dpemu_space *s)
+{
+	return s ? s->size : 0;
+}
+
+DPEMU_API enum dpemu_backend dpemu_space_backend(const dpemu_space *s)
+{
+	return s ? s->backend : DPEMU_BACKEND_AUTO;
+}
+
+DPEMU_API dpemu_pool *dpemu_space_pool(const dpemu_space *s)
+{
+	return s ? s->pool : NULL;
+}
+
+DPEMU_API int dpemu_space_stats(const dpemu_space *cs, struct dpemu_stats *out)
+{
+	struct dpemu_space *s = (struct dpemu_space *)cs;
+
+	if (!s || !out)
+		return set_error(-EINVAL, "dpemu_space_stats: space and out must not be NULL");
+	if (pool_inherited(s->pool))
+		return set_error(-EPERM, "dpemu_space_stats: this space belongs to the parent "
+		                 "process of fork(2)");
+	lock_acquire(&s->lock);
+	*out = s->stats;
+	out->mappings = s->maps_live;
+	out->metadata_bytes = sizeof *s + s->nodes_in_use * PT_NODE_BYTES +
+	                      (uint64_t)s->maps_cap * sizeof(struct mapping);
+	lock_release(&s->lock);
+	return 0;
+}

@@ -1,0 +1,71 @@
+#!/bin/sh
+# test-cli.sh - the dpemu command-line tool: --help, --version, demo, and an
+# unknown command.
+#
+# Uses $DPEMU (set by the Makefile's TESTS_ENVIRONMENT), else
+# $top_builddir/dpemu.
+
+dpemu=${DPEMU:-${top_builddir:-.}/dpemu}
+srcdir=${top_srcdir:-.}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dpemu-cli.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+if [ ! -x "$dpemu" ]; then
+	echo "test-cli: $dpemu is not an executable" >&2
+	exit 99
+fi
+
+# The version the header promises.
+header=$srcdir/include/dpemu.h
+if [ -f "$header" ]; then
+	major=$(sed -n 's/^#define DPEMU_VERSION_MAJOR[[:space:]]*\([0-9]*\).*/\1/p' "$header")
+	minor=$(sed -n 's/^#define DPEMU_VERSION_MINOR[[:space:]]*\([0-9]*\).*/\1/p' "$header")
+	patch=$(sed -n 's/^#define DPEMU_VERSION_PATCH[[:space:]]*\([0-9]*\).*/\1/p' "$header")
+	version=$major.$minor.$patch
+else
+	version=0.1.0
+fi
+
+# --help: exit 0, mentions the demo command.
+"$dpemu" --help >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] || fail "--help exited $rc"
+grep -q demo "$tmp/out" || fail "--help output does not mention 'demo': $(cat "$tmp/out")"
+
+# --version: exit 0, prints the version.
+"$dpemu" --version >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] || fail "--version exited $rc"
+grep -qF "$version" "$tmp/out" || fail "--version does not print $version: $(cat "$tmp/out")"
+
+# demo: exit 0, talks about zero-filling and frames.
+"$dpemu" demo >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] || fail "demo exited $rc: $(cat "$tmp/err")"
+grep -qi zero "$tmp/out" || fail "demo output does not mention 'zero'"
+grep -qi frame "$tmp/out" || fail "demo output does not mention 'frame'"
+
+# An unknown command: exit 2, a message on stderr.
+"$dpemu" no-such-command >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] || fail "unknown command exited $rc, expected 2"
+[ -s "$tmp/err" ] || fail "unknown command printed nothing on stderr"
+
+# An unknown option: a usage error too.
+"$dpemu" --no-such-option >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] || fail "unknown option exited $rc, expected 2"
+[ -s "$tmp/err" ] || fail "unknown option printed nothing on stderr"
+
+if [ $failures -ne 0 ]; then
+	echo "test-cli: $failures failure(s)" >&2
+	exit 1
+fi
+echo "test-cli: all checks passed"
+exit 0

@@ -1,0 +1,1883 @@
+/*
+ * test_map.c - mappings: dpemu_map, dpemu_unmap, dpemu_protect, dpemu_sync,
+ * dpemu_query, frames, page sizes and fault-around.
+ *
+ * Every test creates its pool and space in the test body (CMocka swaps the
+ * SIGSEGV handler around each test; dpemu re-installs its own at every
+ * dpemu_space_create).
+ */
+#include "testutil.h"
+
+#include <sys/stat.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#define RW (PROT_READ | PROT_WRITE)
+#define ANON_PRIVATE (DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS)
+#define ANON_SHARED (DPEMU_MAP_SHARED | DPEMU_MAP_ANONYMOUS)
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+struct env {
+	dpemu_pool *pool;
+	dpemu_space *space;
+	char *base;    /* the arena                                      */
+	size_t ps;     /* the emulated page size                         */
+	size_t pages;  /* arena size in pages                            */
+	char *ref;     /* a 2-page reference mapping with known contents */
+};
+
+static void env_open_full(struct env *e, size_t frames, size_t pages,
+                          size_t page_size, size_t fault_around)
+{
+	struct dpemu_pool_config pcfg = tu_pool_config(frames, page_size);
+	struct dpemu_space_config scfg;
+
+	memset(e, 0, sizeof *e);
+	e->ps = page_size ? page_size : tu_host_page();
+	e->pages = pages;
+	scfg = tu_space_config(pages * e->ps);
+	scfg.fault_around = fault_around;
+	assert_int_equal(dpemu_pool_create(&pcfg, &e->pool), 0);
+	assert_int_equal(dpemu_space_create(e->pool, &scfg, &e->space), 0);
+	e->base = dpemu_space_base(e->space);
+	assert_non_null(e->base);
+	assert_int_equal(dpemu_space_size(e->space), pages * e->ps);
+}
+
+static void env_open(struct env *e, size_t frames, size_t pages)
+{
+	env_open_full(e, frames, pages, 0, 0);
+}
+
+static void env_close(struct env *e)
+{
+	struct dpemu_pool_stats st;
+
+	assert_int_equal(dpemu_space_destroy(e->space), 0);
+	assert_int_equal(dpemu_pool_stats(e->pool, &st), 0);
+	assert_int_equal(st.frames_used, 0);
+	assert_int_equal(st.frames_free, st.frames_total);
+	assert_int_equal(dpemu_pool_destroy(e->pool), 0);
+}
+
+static unsigned char pattern(size_t i, unsigned seed)
+{
+	return (unsigned char)((i * 131u + seed * 7u + (i >> 12)) & 0xff);
+}
+
+static void fill(void *p, size_t len, unsigned seed)
+{
+	volatile unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		c[i] = pattern(i, seed);
+}
+
+static int holds(const void *p, size_t len, unsigned seed)
+{
+	const volatile unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (c[i] != pattern(i, seed))
+			return 0;
+	}
+	return 1;
+}
+
+/* p holds the bytes [start, start+len) of pattern(seed). */
+static int holds_at(const void *p, size_t len, unsigned seed, size_t start)
+{
+	const volatile unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (c[i] != pattern(start + i, seed))
+			return 0;
+	}
+	return 1;
+}
+
+static int all_zero(const void *p, size_t len)
+{
+	const volatile unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (c[i] != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Map a 2-page anonymous reference mapping at the end of the arena. */
+static void env_add_ref(struct env *e)
+{
+	void *out = NULL;
+	char *want = e->base + (e->pages - 2) * e->ps;
+
+	assert_int_equal(dpemu_map(e->space, want, 2 * e->ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	assert_ptr_equal(out, want);
+	e->ref = out;
+	fill(e->ref, 2 * e->ps, 99);
+}
+
+/* After a failing call: a message exists and the reference data is intact. */
+static void assert_failed_cleanly(struct env *e)
+{
+	assert_true(strlen(dpemu_last_error()) > 0);
+	if (e->ref != NULL)
+		assert_true(holds(e->ref, 2 * e->ps, 99));
+}
+
+static struct dpemu_stats stats(struct env *e)
+{
+	struct dpemu_stats st;
+
+	memset(&st, 0xa5, sizeof st);
+	assert_int_equal(dpemu_space_stats(e->space, &st), 0);
+	return st;
+}
+
+static struct dpemu_pool_stats pstats(struct env *e)
+{
+	struct dpemu_pool_stats st;
+
+	memset(&st, 0xa5, sizeof st);
+	assert_int_equal(dpemu_pool_stats(e->pool, &st), 0);
+	return st;
+}
+
+static struct dpemu_page_info query(struct env *e, const void *addr)
+{
+	struct dpemu_page_info info;
+
+	memset(&info, 0xa5, sizeof info);
+	assert_int_equal(dpemu_query(e->space, addr, &info), 0);
+	return info;
+}
+
+static void *map_anon(struct env *e, size_t len, int prot, int flags)
+{
+	void *out = NULL;
+
+	assert_int_equal(dpemu_map(e->space, NULL, len, prot, flags, -1, 0,
+	                           &out), 0);
+	assert_non_null(out);
+	return out;
+}
+
+/* One access run under dpemu_catch. */
+struct access {
+	volatile unsigned char *p;
+	int write;
+	unsigned char val;
+};
+
+static void do_access(void *arg)
+{
+	struct access *a = arg;
+
+	if (a->write)
+		*a->p = a->val;
+	else
+		a->val = *a->p;
+}
+
+/* Access addr under dpemu_catch; returns dpemu_catch's result. */
+static int try_access(void *addr, int write, unsigned char val,
+                      struct dpemu_fault *f)
+{
+	struct access a;
+
+	a.p = addr;
+	a.write = write;
+	a.val = val;
+	memset(f, 0, sizeof *f);
+	return dpemu_catch(do_access, &a, f);
+}
+
+/* Access addr and check that it is an unresolvable fault of kind. */
+static void assert_fault(struct env *e, void *addr, int write,
+                         enum dpemu_fault_kind kind)
+{
+	struct dpemu_fault f;
+
+	assert_int_equal(try_access(addr, write, 0x5a, &f), 1);
+	assert_int_equal(f.kind, kind);
+	assert_ptr_equal(f.addr, addr);
+	assert_ptr_equal(f.space, e->space);
+	if (write)
+		assert_true(f.access == DPEMU_ACCESS_WRITE ||
+		            f.access == DPEMU_ACCESS_UNKNOWN);
+	else
+		assert_true(f.access == DPEMU_ACCESS_READ ||
+		            f.access == DPEMU_ACCESS_UNKNOWN);
+}
+
+/* Make a temp file of len bytes with pattern(seed); returns an O_RDWR fd. */
+static int make_file(size_t len, unsigned seed, char *path)
+{
+	unsigned char *buf = malloc(len ? len : 1);
+	size_t i;
+	int fd;
+
+	assert_non_null(buf);
+	for (i = 0; i < len; i++)
+		buf[i] = pattern(i, seed);
+	fd = tu_temp_file(buf, len, path);
+	free(buf);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* The file at fd holds pattern(seed) over [off, off+len). */
+static int file_holds(int fd, off_t off, size_t len, unsigned seed)
+{
+	unsigned char *buf = malloc(len);
+	size_t i;
+	int ok = 1;
+
+	assert_non_null(buf);
+	assert_int_equal(tu_pread_all(fd, buf, len, off), 0);
+	for (i = 0; i < len; i++) {
+		if (buf[i] != pattern((size_t)off + i, seed)) {
+			ok = 0;
+			break;
+		}
+	}
+	free(buf);
+	return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Anonymous mappings                                                        */
+/* ------------------------------------------------------------------------ */
+
+static void check_anon_zero_fill_and_data(int flags)
+{
+	struct env e;
+	struct dpemu_stats st;
+	struct dpemu_pool_stats pst;
+	char *p;
+
+	env_open(&e, 64, 64);
+	p = map_anon(&e, 16 * e.ps, RW, flags);
+	assert_int_equal((uintptr_t)p % e.ps, 0);
+	assert_true(p >= e.base && p + 16 * e.ps <= e.base + 64 * e.ps);
+
+	/* dpemu_map allocates no frame. */
+	st = stats(&e);
+	assert_int_equal(st.faults, 0);
+	assert_int_equal(st.pages_resident, 0);
+	assert_int_equal(st.mappings, 1);
+	assert_int_equal(pstats(&e).frames_used, 0);
+
+	/* First touch of each page: zero-filled. */
+	assert_true(all_zero(p, 16 * e.ps));
+	st = stats(&e);
+	assert_int_equal(st.zero_fills, 16);
+	assert_int_equal(st.pages_resident, 16);
+	assert_true(st.faults >= 16);
+	assert_int_equal(st.file_reads, 0);
+	assert_int_equal(st.protection_faults, 0);
+	pst = pstats(&e);
+	assert_int_equal(pst.frames_used, 16);
+	assert_int_equal(pst.frames_free, 64 - 16);
+
+	/* Data written stays. */
+	fill(p, 16 * e.ps, 1);
+	assert_true(holds(p, 16 * e.ps, 1));
+	st = stats(&e);
+	assert_int_equal(st.zero_fills, 16);
+	assert_int_equal(st.pages_resident, 16);
+	assert_int_equal(pstats(&e).frames_used, 16);
+
+	env_close(&e);
+}
+
+/* Anonymous private mapping: zero-filled on first touch, keeps data. */
+static void test_anon_private(void **state)
+{
+	(void)state;
+	check_anon_zero_fill_and_data(ANON_PRIVATE);
+}
+
+/* Anonymous shared mapping: zero-filled on first touch, keeps data. */
+static void test_anon_shared(void **state)
+{
+	(void)state;
+	check_anon_zero_fill_and_data(ANON_SHARED);
+}
+
+/* Writing first (not reading) also zero-fills: the rest of the page is 0. */
+static void test_anon_write_first(void **state)
+{
+	struct env e;
+	volatile char *p;
+
+	(void)state;
+	env_open(&e, 8, 8);
+	p = map_anon(&e, 4 * e.ps, RW, ANON_PRIVATE);
+	p[e.ps + 10] = 7;
+	assert_int_equal(p[e.ps + 10], 7);
+	assert_true(all_zero((char *)p + e.ps, 10));
+	assert_true(all_zero((char *)p + e.ps + 11, e.ps - 11));
+	assert_int_equal(stats(&e).zero_fills, 1);
+	assert_int_equal(stats(&e).pages_resident, 1);
+	assert_int_equal(pstats(&e).frames_used, 1);
+	env_close(&e);
+}
+
+/* len is rounded up to the page size. */
+static void test_map_len_rounding(void **state)
+{
+	struct env e;
+	struct dpemu_page_info info;
+	void *out = NULL;
+
+	(void)state;
+	env_open(&e, 8, 16);
+	assert_int_equal(dpemu_map(e.space, e.base, e.ps + 1, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	assert_ptr_equal(out, e.base);
+	info = query(&e, e.base + e.ps);
+	assert_true(info.mapped);
+	info = query(&e, e.base + 2 * e.ps - 1);
+	assert_true(info.mapped);
+	info = query(&e, e.base + 2 * e.ps);
+	assert_false(info.mapped);
+
+	/* A one-byte mapping covers exactly one page. */
+	assert_int_equal(dpemu_map(e.space, e.base + 4 * e.ps, 1, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	assert_true(query(&e, e.base + 4 * e.ps).mapped);
+	assert_false(query(&e, e.base + 5 * e.ps).mapped);
+	assert_false(query(&e, e.base + 3 * e.ps).mapped);
+	((volatile char *)out)[e.ps - 1] = 1;
+	assert_int_equal(stats(&e).mappings, 2);
+	env_close(&e);
+}
+
+/* A free, aligned hint inside the arena is used as is. */
+static void test_map_hint(void **state)
+{
+	struct env e;
+	char *hint, *q;
+	void *out = NULL;
+
+	(void)state;
+	env_open(&e, 16, 64);
+	hint = e.base + 10 * e.ps;
+	assert_int_equal(dpemu_map(e.space, hint, 4 * e.ps, RW, ANON_PRIVATE,
+	                           -1, 0, &out), 0);
+	assert_ptr_equal(out, hint);
+	fill(hint, 4 * e.ps, 3);
+
+	/* An occupied hint: the mapping goes elsewhere, without overlap. */
+	assert_int_equal(dpemu_map(e.space, hint + e.ps, 4 * e.ps, RW,
+	                           ANON_PRIVATE, -1, 0, &out), 0);
+	q = out;
+	assert_int_equal((uintptr_t)q % e.ps, 0);
+	assert_true(q + 4 * e.ps <= hint || q >= hint + 4 * e.ps);
+	assert_true(q >= e.base && q + 4 * e.ps <= e.base + 64 * e.ps);
+	assert_true(all_zero(q, 4 * e.ps));
+	assert_true(holds(hint, 4 * e.ps, 3));
+
+	/* A hint outside the arena is only a hint: placed inside. */
+	assert_int_equal(dpemu_map(e.space, (void *)(uintptr_t)e.ps,
+	                           e.ps, RW, ANON_PRIVATE, -1, 0, &out), 0);
+	q = out;
+	assert_true(q >= e.base && q + e.ps <= e.base + 64 * e.ps);
+	assert_int_equal((uintptr_t)q % e.ps, 0);
+
+	/* An unaligned hint is fine too; the result is aligned. */
+	assert_int_equal(dpemu_map(e.space, e.base + 30 * e.ps + 5, e.ps, RW,
+	                           ANON_PRIVATE, -1, 0, &out), 0);
+	assert_int_equal((uintptr_t)out % e.ps, 0);
+	assert_true((char *)out >= e.base &&
+	            (char *)out + e.ps <= e.base + 64 * e.ps);
+
+	assert_int_equal(stats(&e).mappings, 4);
+	assert_true(holds(hint, 4 * e.ps, 3));
+	env_close(&e);
+}
+
+/* FIXED placement: exact address; overlap -EEXIST; bad address -EINVAL. */
+static void test_map_fixed(void **state)
+{
+	struct env e;
+	void *out = NULL;
+	char *a;
+	int flags = ANON_PRIVATE | DPEMU_MAP_FIXED;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	env_add_ref(&e); /* pages 30, 31 */
+	a = e.base + 4 * e.ps;
+	assert_int_equal(dpemu_map(e.space, a, 4 * e.ps, RW, flags, -1, 0,
+	                           &out), 0);
+	assert_ptr_equal(out, a);
+	fill(a, 4 * e.ps, 4);
+
+	/* Overlapping an existing mapping, fully or partly: -EEXIST. */
+	out = NULL;
+	assert_int_equal(dpemu_map(e.space, a, 4 * e.ps, RW, flags, -1, 0,
+	                           &out), -EEXIST);
+	assert_null(out);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, a - e.ps, 2 * e.ps, RW, flags, -1,
+	                           0, &out), -EEXIST);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, a + 3 * e.ps, 2 * e.ps, RW, flags,
+	                           -1, 0, &out), -EEXIST);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, a - e.ps, 6 * e.ps, RW, flags, -1,
+	                           0, &out), -EEXIST);
+	assert_failed_cleanly(&e);
+	/* The failed calls mapped nothing, not even the free parts. */
+	assert_false(query(&e, a - e.ps).mapped);
+	assert_false(query(&e, a + 4 * e.ps).mapped);
+	assert_true(holds(a, 4 * e.ps, 4));
+
+	/* Unaligned FIXED address: -EINVAL. */
+	assert_int_equal(dpemu_map(e.space, a + 4 * e.ps + 1, e.ps, RW, flags,
+	                           -1, 0, &out), -EINVAL);
+	assert_failed_cleanly(&e);
+
+	/* FIXED outside the arena, or running past its end: -EINVAL. */
+	assert_int_equal(dpemu_map(e.space, e.base - 4 * e.ps, e.ps, RW, flags,
+	                           -1, 0, &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, e.base + 32 * e.ps, e.ps, RW, flags,
+	                           -1, 0, &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, e.base + 28 * e.ps, 8 * e.ps, RW,
+	                           flags, -1, 0, &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, e.base - e.ps, 2 * e.ps, RW, flags,
+	                           -1, 0, &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW, flags, -1, 0,
+	                           &out), -EINVAL);
+	assert_failed_cleanly(&e);
+
+	/* Right next to existing mappings is fine. */
+	assert_int_equal(dpemu_map(e.space, a + 4 * e.ps, e.ps, RW, flags, -1,
+	                           0, &out), 0);
+	assert_ptr_equal(out, a + 4 * e.ps);
+	assert_int_equal(dpemu_map(e.space, a - e.ps, e.ps, RW, flags, -1, 0,
+	                           &out), 0);
+	assert_ptr_equal(out, a - e.ps);
+	assert_true(all_zero(a - e.ps, e.ps));
+	assert_true(all_zero(a + 4 * e.ps, e.ps));
+	assert_true(holds(a, 4 * e.ps, 4));
+	assert_true(holds(e.ref, 2 * e.ps, 99));
+	env_close(&e);
+}
+
+/* Bad flags, prot, len, fd and NULL arguments: -EINVAL; nothing changes. */
+static void test_map_bad_args(void **state)
+{
+	struct env e;
+	void *out = NULL;
+	uint64_t mappings;
+	int fd;
+	char path[64];
+
+	(void)state;
+	env_open(&e, 16, 32);
+	env_add_ref(&e);
+	mappings = stats(&e).mappings;
+	fd = make_file(4 * e.ps, 1, path);
+
+	/* Zero length. */
+	assert_int_equal(dpemu_map(e.space, NULL, 0, RW, ANON_PRIVATE, -1, 0,
+	                           &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	/* Both PRIVATE and SHARED, or neither. */
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_SHARED, -1, 0,
+	                           &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW,
+	                           DPEMU_MAP_ANONYMOUS, -1, 0, &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW, DPEMU_MAP_SHARED |
+	                           DPEMU_MAP_PRIVATE, fd, 0, &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW, 0, fd, 0, &out),
+	                 -EINVAL);
+	assert_failed_cleanly(&e);
+	/* Unknown flag bits. */
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW, ANON_PRIVATE | 0x10,
+	                           -1, 0, &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW,
+	                           ANON_PRIVATE | (int)0x40000000, -1, 0, &out),
+	                 -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW, -1, -1, 0, &out),
+	                 -EINVAL);
+	assert_failed_cleanly(&e);
+	/* Unknown prot bits. */
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW | 0x100,
+	                           ANON_PRIVATE, -1, 0, &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, -1, ANON_PRIVATE, -1, 0,
+	                           &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	/* Anonymous with an fd. */
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW, ANON_PRIVATE, fd, 0,
+	                           &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW, ANON_PRIVATE, 0, 0,
+	                           &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	/* NULL space or out. */
+	assert_int_equal(dpemu_map(NULL, NULL, e.ps, RW, ANON_PRIVATE, -1, 0,
+	                           &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW, ANON_PRIVATE, -1, 0,
+	                           NULL), -EINVAL);
+	assert_failed_cleanly(&e);
+
+	assert_int_equal(stats(&e).mappings, mappings);
+	assert_int_equal(stats(&e).zero_fills, 2); /* the reference's pages */
+	assert_int_equal(stats(&e).pages_resident, 2);
+	assert_int_equal(pstats(&e).frames_used, 2);
+
+	close(fd);
+	unlink(path);
+	env_close(&e);
+}
+
+/* No free range of len bytes: -ENOMEM; a mapping of the whole arena fits. */
+static void test_map_no_free_range(void **state)
+{
+	struct env e;
+	void *out = NULL;
+	void *whole = NULL;
+	int ret;
+
+	(void)state;
+	env_open(&e, 16, 16);
+	assert_int_equal(dpemu_map(e.space, NULL, 17 * e.ps, RW, ANON_PRIVATE,
+	                           -1, 0, &out), -ENOMEM);
+	assert_true(strlen(dpemu_last_error()) > 0);
+	ret = dpemu_map(e.space, NULL, SIZE_MAX, RW, ANON_PRIVATE, -1, 0, &out);
+	assert_true(ret == -ENOMEM || ret == -EINVAL);
+	ret = dpemu_map(e.space, NULL, SIZE_MAX - e.ps + 2, RW, ANON_PRIVATE,
+	                -1, 0, &out);
+	assert_true(ret == -ENOMEM || ret == -EINVAL);
+	assert_int_equal(stats(&e).mappings, 0);
+
+	assert_int_equal(dpemu_map(e.space, NULL, 16 * e.ps, RW, ANON_PRIVATE,
+	                           -1, 0, &whole), 0);
+	assert_ptr_equal(whole, e.base);
+	fill(whole, 16 * e.ps, 5);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW, ANON_PRIVATE, -1, 0,
+	                           &out), -ENOMEM);
+	assert_true(strlen(dpemu_last_error()) > 0);
+	assert_true(holds(whole, 16 * e.ps, 5));
+
+	/* Free a hole of 2 pages: a 3-page mapping still does not fit. */
+	assert_int_equal(dpemu_unmap(e.space, e.base + 5 * e.ps, 2 * e.ps), 0);
+	assert_int_equal(dpemu_map(e.space, NULL, 3 * e.ps, RW, ANON_PRIVATE,
+	                           -1, 0, &out), -ENOMEM);
+	assert_int_equal(dpemu_map(e.space, NULL, 2 * e.ps, RW, ANON_PRIVATE,
+	                           -1, 0, &out), 0);
+	assert_ptr_equal(out, e.base + 5 * e.ps);
+	assert_true(all_zero(out, 2 * e.ps));
+	assert_true(holds(e.base, 5 * e.ps, 5));
+	env_close(&e);
+}
+
+/* At most 65535 mappings per space; the next is -ENOMEM. */
+static void test_map_too_many_mappings(void **state)
+{
+	const size_t limit = 65535;
+	struct env e;
+	void *out = NULL;
+	size_t i;
+	int ret = 0;
+
+	(void)state;
+	/* Every other page, so no two mappings touch. */
+	env_open(&e, 16, 2 * (limit + 2));
+	for (i = 0; i < limit; i++) {
+		ret = dpemu_map(e.space, e.base + 2 * i * e.ps, e.ps, RW,
+		                ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out);
+		if (ret != 0)
+			break;
+	}
+	assert_int_equal(ret, 0);
+	assert_int_equal(i, limit);
+	assert_int_equal(stats(&e).mappings, limit);
+	assert_int_equal(dpemu_map(e.space, e.base + 2 * limit * e.ps, e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 -ENOMEM);
+	assert_true(strlen(dpemu_last_error()) > 0);
+	assert_int_equal(stats(&e).mappings, limit);
+
+	/* The existing mappings still work. */
+	((volatile char *)e.base)[0] = 1;
+	((volatile char *)e.base)[2 * (limit - 1) * e.ps] = 2;
+	assert_int_equal(((volatile char *)e.base)[0], 1);
+	assert_int_equal(((volatile char *)e.base)[2 * (limit - 1) * e.ps], 2);
+
+	/* Unmapping one makes room for one. */
+	assert_int_equal(dpemu_unmap(e.space, e.base + 2 * e.ps, e.ps), 0);
+	assert_int_equal(dpemu_map(e.space, e.base + 2 * limit * e.ps, e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	env_close(&e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* File mappings                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* File fd errors: -EBADF, -ENODEV, -EACCES; offset -EINVAL. */
+static void test_map_file_bad_fd(void **state)
+{
+	struct env e;
+	void *out = NULL;
+	char path[64];
+	int fd, rdonly, wronly, closed, pipefd[2], dir;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	env_add_ref(&e);
+	fd = make_file(4 * e.ps, 2, path);
+	rdonly = open(path, O_RDONLY);
+	wronly = open(path, O_WRONLY);
+	assert_true(rdonly >= 0 && wronly >= 0);
+	assert_int_equal(pipe(pipefd), 0);
+	dir = open("/tmp", O_RDONLY | O_DIRECTORY);
+	assert_true(dir >= 0);
+	/* Last, so that nothing reuses its number. */
+	closed = open(path, O_RDONLY);
+	assert_true(closed >= 0);
+	close(closed);
+
+	/* A file mapping with fd -1, or an fd that is not open: -EBADF. */
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, PROT_READ,
+	                           DPEMU_MAP_PRIVATE, -1, 0, &out), -EBADF);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, PROT_READ,
+	                           DPEMU_MAP_PRIVATE, closed, 0, &out), -EBADF);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, PROT_READ,
+	                           DPEMU_MAP_SHARED, 100000, 0, &out), -EBADF);
+	assert_failed_cleanly(&e);
+
+	/* Not a regular file: -ENODEV. */
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, PROT_READ,
+	                           DPEMU_MAP_PRIVATE, pipefd[0], 0, &out),
+	                 -ENODEV);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, PROT_READ,
+	                           DPEMU_MAP_PRIVATE, dir, 0, &out), -ENODEV);
+	assert_failed_cleanly(&e);
+
+	/* Not open for reading: -EACCES, private or shared. */
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, PROT_READ,
+	                           DPEMU_MAP_PRIVATE, wronly, 0, &out), -EACCES);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW, DPEMU_MAP_SHARED,
+	                           wronly, 0, &out), -EACCES);
+	assert_failed_cleanly(&e);
+	/* SHARED with PROT_WRITE on a read-only fd: -EACCES. */
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW, DPEMU_MAP_SHARED,
+	                           rdonly, 0, &out), -EACCES);
+	assert_failed_cleanly(&e);
+
+	/* Offsets: negative or unaligned -EINVAL. */
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, PROT_READ,
+	                           DPEMU_MAP_PRIVATE, fd, -(off_t)e.ps, &out),
+	                 -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, PROT_READ,
+	                           DPEMU_MAP_PRIVATE, fd, 1, &out), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, PROT_READ,
+	                           DPEMU_MAP_PRIVATE, fd, (off_t)e.ps / 2, &out),
+	                 -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(stats(&e).mappings, 1);
+
+	/* What is allowed: SHARED read-only on a read-only fd, PRIVATE
+	 * writable on a read-only fd (like mmap(2)). */
+	assert_int_equal(dpemu_map(e.space, NULL, e.ps, PROT_READ,
+	                           DPEMU_MAP_SHARED, rdonly, 0, &out), 0);
+	assert_true(holds(out, e.ps, 2));
+	assert_int_equal(dpemu_map(e.space, NULL, 2 * e.ps, RW,
+	                           DPEMU_MAP_PRIVATE, rdonly, 0, &out), 0);
+	assert_true(holds(out, 2 * e.ps, 2));
+	fill(out, 2 * e.ps, 7);
+	assert_true(holds(out, 2 * e.ps, 7));
+	assert_true(file_holds(fd, 0, 4 * e.ps, 2));
+	assert_int_equal(stats(&e).mappings, 3);
+
+	close(dir);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(wronly);
+	close(rdonly);
+	close(fd);
+	unlink(path);
+	env_close(&e);
+}
+
+/* Private file mappings read the file; writes never reach it. */
+static void test_map_file_private(void **state)
+{
+	struct env e;
+	struct dpemu_stats st;
+	char path[64];
+	char *p;
+	void *out = NULL;
+	int fd;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	fd = make_file(4 * e.ps, 11, path);
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * e.ps, RW,
+	                           DPEMU_MAP_PRIVATE, fd, 0, &out), 0);
+	p = out;
+	assert_true(holds(p, 4 * e.ps, 11));
+	st = stats(&e);
+	assert_int_equal(st.file_reads, 4);
+	assert_int_equal(st.zero_fills, 0);
+	assert_int_equal(st.pages_resident, 4);
+
+	fill(p, 4 * e.ps, 12);
+	assert_true(holds(p, 4 * e.ps, 12));
+	assert_true(file_holds(fd, 0, 4 * e.ps, 11));
+
+	/* Neither sync nor unmap writes a private mapping back. */
+	assert_int_equal(dpemu_sync(e.space, p, 4 * e.ps), 0);
+	assert_true(file_holds(fd, 0, 4 * e.ps, 11));
+	assert_int_equal(dpemu_unmap(e.space, p, 4 * e.ps), 0);
+	assert_true(file_holds(fd, 0, 4 * e.ps, 11));
+	assert_int_equal(stats(&e).writebacks, 0);
+
+	/* Nor does destroying the space. */
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * e.ps, RW,
+	                           DPEMU_MAP_PRIVATE, fd, 0, &out), 0);
+	fill(out, 4 * e.ps, 13);
+	close(fd);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	env_close(&e);
+	assert_true(file_holds(fd, 0, 4 * e.ps, 11));
+	close(fd);
+	unlink(path);
+}
+
+/* Shared file mappings: sync writes back dirty pages only, and clears dirty. */
+static void test_map_file_shared_sync(void **state)
+{
+	struct env e;
+	struct dpemu_page_info info;
+	char path[64];
+	char *p;
+	void *out = NULL;
+	int fd;
+	volatile char c;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	fd = make_file(4 * e.ps, 21, path);
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * e.ps, RW,
+	                           DPEMU_MAP_SHARED, fd, 0, &out), 0);
+	p = out;
+
+	/* Page 0 and 2 written, page 1 only read, page 3 never touched. */
+	p[0] = 'A';
+	p[e.ps - 1] = 'B';
+	p[2 * e.ps + 100] = 'C';
+	c = p[e.ps + 5];
+	assert_int_equal(c, (char)pattern(e.ps + 5, 21));
+	assert_int_equal(stats(&e).file_reads, 3);
+
+	info = query(&e, p);
+	assert_true(info.mapped && info.present && info.dirty && info.shared);
+	assert_false(info.anonymous);
+	info = query(&e, p + e.ps);
+	assert_true(info.present);
+	assert_false(info.dirty);
+	assert_true(query(&e, p + 2 * e.ps).dirty);
+	assert_false(query(&e, p + 3 * e.ps).present);
+
+	/* Nothing reached the file yet (the fd is separate). */
+	assert_true(file_holds(fd, 0, 4 * e.ps, 21));
+	assert_int_equal(stats(&e).writebacks, 0);
+
+	assert_int_equal(dpemu_sync(e.space, p, 4 * e.ps), 0);
+	assert_int_equal(stats(&e).writebacks, 2);
+	assert_false(query(&e, p).dirty);
+	assert_false(query(&e, p + 2 * e.ps).dirty);
+	assert_true(query(&e, p).present); /* stays resident */
+	{
+		char buf[4];
+
+		assert_int_equal(tu_pread_all(fd, buf, 1, 0), 0);
+		assert_int_equal(buf[0], 'A');
+		assert_int_equal(tu_pread_all(fd, buf, 1, e.ps - 1), 0);
+		assert_int_equal(buf[0], 'B');
+		assert_int_equal(tu_pread_all(fd, buf, 1, 2 * e.ps + 100), 0);
+		assert_int_equal(buf[0], 'C');
+	}
+	/* The rest of the file is unchanged. */
+	assert_true(file_holds(fd, 1, e.ps - 2, 21));
+	assert_true(file_holds(fd, e.ps, e.ps, 21));
+	assert_true(file_holds(fd, 3 * e.ps, e.ps, 21));
+
+	/* A second sync with nothing dirty writes nothing. */
+	assert_int_equal(dpemu_sync(e.space, p, 4 * e.ps), 0);
+	assert_int_equal(stats(&e).writebacks, 2);
+
+	/* Writing a synced page again makes it dirty again. */
+	p[1] = 'D';
+	assert_true(query(&e, p).dirty);
+	assert_int_equal(dpemu_sync(e.space, p, e.ps), 0);
+	assert_int_equal(stats(&e).writebacks, 3);
+	{
+		char buf[2];
+
+		assert_int_equal(tu_pread_all(fd, buf, 2, 0), 0);
+		assert_int_equal(buf[0], 'A');
+		assert_int_equal(buf[1], 'D');
+	}
+
+	/* Sync of a range with only part of the mapping: only that part. */
+	p[3 * e.ps] = 'E';
+	p[0] = 'F';
+	assert_int_equal(dpemu_sync(e.space, p + 3 * e.ps, e.ps), 0);
+	assert_int_equal(stats(&e).writebacks, 4);
+	assert_true(query(&e, p).dirty);
+	assert_false(query(&e, p + 3 * e.ps).dirty);
+
+	close(fd);
+	unlink(path);
+	env_close(&e);
+}
+
+/* Shared file mappings: unmap and space destroy write dirty pages back. */
+static void test_map_file_shared_unmap_destroy(void **state)
+{
+	struct env e;
+	char path[64];
+	char *p;
+	void *out = NULL;
+	int fd;
+	char buf[2];
+
+	(void)state;
+	env_open(&e, 16, 32);
+	fd = make_file(4 * e.ps, 31, path);
+
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * e.ps, RW,
+	                           DPEMU_MAP_SHARED, fd, 0, &out), 0);
+	p = out;
+	p[10] = 'x';
+	(void)*(volatile char *)(p + e.ps); /* read only */
+	assert_int_equal(dpemu_unmap(e.space, p, 4 * e.ps), 0);
+	assert_int_equal(stats(&e).writebacks, 1);
+	assert_int_equal(tu_pread_all(fd, buf, 1, 10), 0);
+	assert_int_equal(buf[0], 'x');
+	assert_true(file_holds(fd, e.ps, 3 * e.ps, 31));
+
+	/* The caller may close its fd: dpemu keeps its own. */
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * e.ps, RW,
+	                           DPEMU_MAP_SHARED, fd, 0, &out), 0);
+	p = out;
+	close(fd);
+	assert_int_equal(p[10], 'x');
+	assert_true(holds_at(p + e.ps, e.ps, 31, e.ps));
+	p[3 * e.ps + 7] = 'y';
+	env_close(&e); /* writes back */
+
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(tu_pread_all(fd, buf, 1, 3 * e.ps + 7), 0);
+	assert_int_equal(buf[0], 'y');
+	assert_int_equal(tu_pread_all(fd, buf, 1, 10), 0);
+	assert_int_equal(buf[0], 'x');
+	close(fd);
+	unlink(path);
+}
+
+/* Number of open fds of this process. */
+static int count_fds(void)
+{
+	int n = 0, fd;
+
+	for (fd = 0; fd < 4096; fd++) {
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	}
+	return n;
+}
+
+/* dpemu's duplicate fds are closed with their mappings, and failed calls
+ * leave no fd behind. */
+static void test_map_file_fds_not_leaked(void **state)
+{
+	struct env e;
+	char path[64];
+	void *out = NULL;
+	int fd, before, i;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	fd = make_file(2 * e.ps, 5, path);
+	before = count_fds();
+	for (i = 0; i < 300; i++) {
+		assert_int_equal(dpemu_map(e.space, NULL, 2 * e.ps, RW,
+		                           (i & 1) ? DPEMU_MAP_SHARED :
+		                                     DPEMU_MAP_PRIVATE,
+		                           fd, 0, &out), 0);
+		assert_int_equal(((volatile unsigned char *)out)[e.ps],
+		                 pattern(e.ps, 5));
+		/* Unmapped in two halves: the fd goes with the last page. */
+		assert_int_equal(dpemu_unmap(e.space, out, e.ps), 0);
+		assert_int_equal(dpemu_unmap(e.space, (char *)out + e.ps, e.ps),
+		                 0);
+		/* A failing call (unaligned offset) keeps no fd. */
+		assert_int_equal(dpemu_map(e.space, NULL, e.ps, RW,
+		                           DPEMU_MAP_PRIVATE, fd, 1, &out),
+		                 -EINVAL);
+	}
+	assert_int_equal(count_fds(), before);
+	assert_int_equal(stats(&e).mappings, 0);
+	close(fd);
+	unlink(path);
+	env_close(&e);
+}
+
+/* Unmapping part of a shared file mapping writes back only that part. */
+static void test_map_file_shared_partial_unmap(void **state)
+{
+	struct env e;
+	char path[64];
+	char *p;
+	void *out = NULL;
+	int fd;
+	size_t i;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	fd = make_file(4 * e.ps, 17, path);
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * e.ps, RW,
+	                           DPEMU_MAP_SHARED, fd, 0, &out), 0);
+	p = out;
+	for (i = 0; i < 4; i++)
+		p[i * e.ps] = (char)('0' + i);
+	assert_int_equal(dpemu_unmap(e.space, p + e.ps, 2 * e.ps), 0);
+	assert_int_equal(stats(&e).writebacks, 2);
+	{
+		char c;
+
+		assert_int_equal(tu_pread_all(fd, &c, 1, 0), 0);
+		assert_int_equal(c, (char)pattern(0, 17)); /* not yet */
+		assert_int_equal(tu_pread_all(fd, &c, 1, e.ps), 0);
+		assert_int_equal(c, '1');
+		assert_int_equal(tu_pread_all(fd, &c, 1, 2 * e.ps), 0);
+		assert_int_equal(c, '2');
+		assert_int_equal(tu_pread_all(fd, &c, 1, 3 * e.ps), 0);
+		assert_int_equal(c, (char)pattern(3 * e.ps, 17));
+	}
+	/* The pages left are still dirty and still shared with the file. */
+	assert_true(query(&e, p).dirty);
+	assert_true(query(&e, p + 3 * e.ps).dirty);
+	assert_int_equal(query(&e, p + 3 * e.ps).file_offset, 3 * (off_t)e.ps);
+	assert_int_equal(dpemu_sync(e.space, p, 4 * e.ps), 0);
+	assert_int_equal(stats(&e).writebacks, 4);
+	assert_true(file_holds(fd, 1, e.ps - 1, 17));
+	{
+		char c;
+
+		assert_int_equal(tu_pread_all(fd, &c, 1, 3 * e.ps), 0);
+		assert_int_equal(c, '3');
+	}
+
+	/* Read-only, then made writable: writes are tracked and written. */
+	assert_int_equal(dpemu_protect(e.space, p, e.ps, PROT_READ), 0);
+	assert_fault(&e, p + 1, 1, DPEMU_FAULT_PROTECTION);
+	assert_false(query(&e, p).dirty);
+	assert_int_equal(dpemu_protect(e.space, p, e.ps, RW), 0);
+	p[1] = 'w';
+	assert_true(query(&e, p).dirty);
+	assert_int_equal(dpemu_unmap(e.space, p, 4 * e.ps), 0);
+	assert_int_equal(stats(&e).writebacks, 5);
+	{
+		char c[2];
+
+		assert_int_equal(tu_pread_all(fd, c, 2, 0), 0);
+		assert_int_equal(c[0], '0');
+		assert_int_equal(c[1], 'w');
+	}
+	close(fd);
+	unlink(path);
+	env_close(&e);
+}
+
+/* Bytes past the end of the file read as zero; the offset is honoured. */
+static void test_map_file_eof_and_offset(void **state)
+{
+	struct env e;
+	struct dpemu_page_info info;
+	char path[64];
+	char *p;
+	void *out = NULL;
+	size_t flen;
+	int fd;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	flen = 3 * e.ps + e.ps / 2;
+	fd = make_file(flen, 41, path);
+
+	/* Offset 2 pages: page 0 of the mapping is page 2 of the file. */
+	assert_int_equal(dpemu_map(e.space, NULL, 3 * e.ps, RW,
+	                           DPEMU_MAP_PRIVATE, fd, 2 * (off_t)e.ps, &out),
+	                 0);
+	p = out;
+	info = query(&e, p + e.ps);
+	assert_true(info.mapped);
+	assert_false(info.present);
+	assert_false(info.anonymous);
+	assert_int_equal(info.file_offset, 3 * (off_t)e.ps);
+
+	{
+		size_t i;
+
+		for (i = 0; i < e.ps; i++)
+			assert_int_equal((unsigned char)p[i],
+			                 pattern(2 * e.ps + i, 41));
+		/* The last half page of the file, then zeros. */
+		for (i = 0; i < e.ps / 2; i++)
+			assert_int_equal((unsigned char)p[e.ps + i],
+			                 pattern(3 * e.ps + i, 41));
+	}
+	assert_true(all_zero(p + e.ps + e.ps / 2, e.ps / 2));
+	/* A page wholly past the end of the file reads as zeros. */
+	assert_true(all_zero(p + 2 * e.ps, e.ps));
+	assert_int_equal(stats(&e).file_reads + stats(&e).zero_fills, 3);
+
+	/* Writing a private page past EOF does not grow the file. */
+	{
+		struct stat sb;
+
+		p[e.ps + e.ps / 2 + 1] = 1;
+		p[2 * e.ps + 1] = 1;
+		assert_int_equal(dpemu_unmap(e.space, p, 3 * e.ps), 0);
+		assert_int_equal(fstat(fd, &sb), 0);
+		assert_int_equal(sb.st_size, (off_t)flen);
+	}
+
+	/* An empty file maps and reads as zeros. */
+	{
+		char path2[64];
+		int fd2 = make_file(0, 0, path2);
+
+		assert_int_equal(dpemu_map(e.space, NULL, 2 * e.ps, RW,
+		                           DPEMU_MAP_PRIVATE, fd2, 0, &out), 0);
+		assert_true(all_zero(out, 2 * e.ps));
+		close(fd2);
+		unlink(path2);
+	}
+
+	close(fd);
+	unlink(path);
+	env_close(&e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Unmap                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Unmapping the middle of a mapping: the rest keeps working. */
+static void test_unmap_partial(void **state)
+{
+	struct env e;
+	char *p;
+	void *out = NULL;
+
+	(void)state;
+	env_open(&e, 32, 32);
+	assert_int_equal(dpemu_map(e.space, e.base + 4 * e.ps, 8 * e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	p = out;
+	fill(p, 8 * e.ps, 51);
+	assert_int_equal(pstats(&e).frames_used, 8);
+
+	assert_int_equal(dpemu_unmap(e.space, p + 3 * e.ps, 2 * e.ps), 0);
+	assert_int_equal(pstats(&e).frames_used, 6);
+	assert_int_equal(stats(&e).pages_resident, 6);
+	/* Still one mapping (in two runs) or two: either way, alive. */
+	assert_in_range(stats(&e).mappings, 1, 2);
+	assert_true(holds(p, 3 * e.ps, 51));
+	assert_true(holds_at(p + 5 * e.ps, 3 * e.ps, 51, 5 * e.ps));
+	assert_false(query(&e, p + 3 * e.ps).mapped);
+	assert_false(query(&e, p + 4 * e.ps).mapped);
+	assert_true(query(&e, p + 2 * e.ps).mapped);
+	assert_true(query(&e, p + 5 * e.ps).mapped);
+
+	/* The hole gives an unmapped fault, for reads and writes. */
+	assert_fault(&e, p + 3 * e.ps + 17, 0, DPEMU_FAULT_UNMAPPED);
+	assert_fault(&e, p + 4 * e.ps, 1, DPEMU_FAULT_UNMAPPED);
+
+	/* Unmapping the first and last pages too. */
+	assert_int_equal(dpemu_unmap(e.space, p, e.ps), 0);
+	assert_int_equal(dpemu_unmap(e.space, p + 7 * e.ps, e.ps), 0);
+	{
+		size_t i;
+
+		for (i = e.ps; i < 3 * e.ps; i++)
+			assert_int_equal((unsigned char)p[i], pattern(i, 51));
+		for (i = 5 * e.ps; i < 7 * e.ps; i++)
+			assert_int_equal((unsigned char)p[i], pattern(i, 51));
+	}
+	assert_fault(&e, p, 0, DPEMU_FAULT_UNMAPPED);
+	assert_fault(&e, p + 7 * e.ps, 1, DPEMU_FAULT_UNMAPPED);
+	assert_int_equal(pstats(&e).frames_used, 4);
+
+	/* Unmapping what is left of it, page by page, ends the mapping. */
+	assert_int_equal(dpemu_unmap(e.space, p + e.ps, 2 * e.ps), 0);
+	assert_int_equal(dpemu_unmap(e.space, p + 6 * e.ps, e.ps), 0);
+	assert_int_equal(dpemu_unmap(e.space, p + 5 * e.ps, e.ps), 0);
+	assert_int_equal(stats(&e).mappings, 0);
+	assert_int_equal(pstats(&e).frames_used, 0);
+
+	/* The hole can be mapped again: fresh zeros. */
+	assert_int_equal(dpemu_map(e.space, p + 3 * e.ps, 2 * e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	assert_true(all_zero(out, 2 * e.ps));
+	env_close(&e);
+}
+
+/* mapping_start is where dpemu_map placed the mapping, even after parts of
+ * it are unmapped (dpemu.h); file offsets keep counting from it. */
+static void test_query_mapping_start_after_split(void **state)
+{
+	struct env e;
+	char *p;
+	void *out = NULL;
+
+	(void)state;
+	env_open(&e, 32, 32);
+	assert_int_equal(dpemu_map(e.space, e.base + 4 * e.ps, 8 * e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	p = out;
+	assert_ptr_equal(query(&e, p + 6 * e.ps).mapping_start, p);
+	assert_int_equal(dpemu_unmap(e.space, p + 3 * e.ps, 2 * e.ps), 0);
+	assert_ptr_equal(query(&e, p + 2 * e.ps).mapping_start, p);
+	assert_ptr_equal(query(&e, p + 7 * e.ps).mapping_start, p);
+	assert_int_equal(dpemu_unmap(e.space, p, e.ps), 0);
+	assert_ptr_equal(query(&e, p + 2 * e.ps).mapping_start, p);
+	assert_false(query(&e, p).mapped);
+	assert_false(query(&e, p + 3 * e.ps).mapped);
+	env_close(&e);
+}
+
+/* Unmap across several mappings and holes, and of nothing at all. */
+static void test_unmap_ranges(void **state)
+{
+	struct env e;
+	void *out = NULL;
+
+	(void)state;
+	env_open(&e, 32, 32);
+	env_add_ref(&e); /* pages 30, 31 */
+	assert_int_equal(dpemu_map(e.space, e.base + 2 * e.ps, 2 * e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	fill(out, 2 * e.ps, 1);
+	assert_int_equal(dpemu_map(e.space, e.base + 6 * e.ps, 2 * e.ps, RW,
+	                           ANON_SHARED | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	fill(out, 2 * e.ps, 2);
+	assert_int_equal(stats(&e).mappings, 3);
+
+	/* An unmapped range: 0, nothing changes. */
+	assert_int_equal(dpemu_unmap(e.space, e.base + 10 * e.ps, 4 * e.ps), 0);
+	assert_int_equal(stats(&e).mappings, 3);
+
+	/* One call covering both mappings and the holes around them. */
+	assert_int_equal(dpemu_unmap(e.space, e.base, 10 * e.ps), 0);
+	assert_int_equal(stats(&e).mappings, 1);
+	assert_int_equal(pstats(&e).frames_used, 2);
+	assert_fault(&e, e.base + 2 * e.ps, 0, DPEMU_FAULT_UNMAPPED);
+	assert_fault(&e, e.base + 7 * e.ps, 1, DPEMU_FAULT_UNMAPPED);
+	assert_true(holds(e.ref, 2 * e.ps, 99));
+
+	/* Unmapping twice is fine. */
+	assert_int_equal(dpemu_unmap(e.space, e.base, 10 * e.ps), 0);
+
+	/* The whole arena. */
+	assert_int_equal(dpemu_unmap(e.space, e.base, 32 * e.ps), 0);
+	assert_int_equal(stats(&e).mappings, 0);
+	assert_int_equal(stats(&e).pages_resident, 0);
+	assert_int_equal(pstats(&e).frames_used, 0);
+	e.ref = NULL;
+	env_close(&e);
+}
+
+/* Bad unmap and sync arguments: -EINVAL; nothing changes. */
+static void test_unmap_sync_bad_args(void **state)
+{
+	struct env e;
+	int (*fn[2])(dpemu_space *, void *, size_t) = { dpemu_unmap,
+		                                           dpemu_sync };
+	int i;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	env_add_ref(&e);
+	for (i = 0; i < 2; i++) {
+		/* Unaligned address. */
+		assert_int_equal(fn[i](e.space, e.ref + 1, e.ps), -EINVAL);
+		assert_failed_cleanly(&e);
+		/* Zero length. */
+		assert_int_equal(fn[i](e.space, e.ref, 0), -EINVAL);
+		assert_failed_cleanly(&e);
+		/* NULL space. */
+		assert_int_equal(fn[i](NULL, e.ref, e.ps), -EINVAL);
+		assert_failed_cleanly(&e);
+		/* Outside the arena, or running past its end. */
+		assert_int_equal(fn[i](e.space, e.base - 4 * e.ps, e.ps),
+		                 -EINVAL);
+		assert_failed_cleanly(&e);
+		assert_int_equal(fn[i](e.space, e.base + 32 * e.ps, e.ps),
+		                 -EINVAL);
+		assert_failed_cleanly(&e);
+		assert_int_equal(fn[i](e.space, e.ref, 4 * e.ps), -EINVAL);
+		assert_failed_cleanly(&e);
+		assert_int_equal(fn[i](e.space, e.base - e.ps, 2 * e.ps),
+		                 -EINVAL);
+		assert_failed_cleanly(&e);
+		assert_int_equal(fn[i](e.space, e.base, SIZE_MAX - e.ps),
+		                 -EINVAL);
+		assert_failed_cleanly(&e);
+	}
+	assert_int_equal(stats(&e).mappings, 1);
+	assert_true(query(&e, e.ref).present);
+	/* A len that is not a page multiple is rounded up (like munmap). */
+	assert_int_equal(dpemu_sync(e.space, e.ref, 1), 0);
+	assert_int_equal(dpemu_unmap(e.space, e.ref + e.ps, 1), 0);
+	assert_false(query(&e, e.ref + e.ps).mapped);
+	assert_true(query(&e, e.ref).mapped);
+	/* Sync of anonymous memory: nothing to write. */
+	assert_int_equal(dpemu_sync(e.space, e.base, 32 * e.ps), 0);
+	assert_int_equal(stats(&e).writebacks, 0);
+	env_close(&e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Protect                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* PROT_READ on a written page: reads work, data intact, writes fault. */
+static void test_protect_read_only(void **state)
+{
+	struct env e;
+	struct dpemu_stats st;
+	char *p;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	p = map_anon(&e, 4 * e.ps, RW, ANON_PRIVATE);
+	fill(p, 4 * e.ps, 61);
+
+	assert_int_equal(dpemu_protect(e.space, p + e.ps, 2 * e.ps, PROT_READ),
+	                 0);
+	assert_int_equal(query(&e, p + e.ps).prot, PROT_READ);
+	assert_int_equal(query(&e, p + 2 * e.ps).prot, PROT_READ);
+	assert_int_equal(query(&e, p).prot, RW);
+	assert_int_equal(query(&e, p + 3 * e.ps).prot, RW);
+	assert_true(holds(p, 4 * e.ps, 61));
+
+	st = stats(&e);
+	assert_fault(&e, p + e.ps + 33, 1, DPEMU_FAULT_PROTECTION);
+	assert_fault(&e, p + 2 * e.ps, 1, DPEMU_FAULT_PROTECTION);
+	assert_int_equal(stats(&e).protection_faults,
+	                 st.protection_faults + 2);
+	/* The failed writes changed nothing. */
+	assert_true(holds(p, 4 * e.ps, 61));
+	/* Neighbours stay writable. */
+	p[0] = 1;
+	p[3 * e.ps] = 2;
+
+	/* Back to read-write: writes work again. */
+	assert_int_equal(dpemu_protect(e.space, p + e.ps, 2 * e.ps, RW), 0);
+	p[e.ps + 33] = 3;
+	assert_int_equal(p[e.ps + 33], 3);
+	assert_int_equal(query(&e, p + e.ps).prot, RW);
+	env_close(&e);
+}
+
+/* PROT_NONE: every access faults; protection of untouched pages applies. */
+static void test_protect_none_and_lazy(void **state)
+{
+	struct env e;
+	char *p;
+	volatile char c;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	p = map_anon(&e, 4 * e.ps, RW, ANON_PRIVATE);
+	p[0] = 9;
+	assert_int_equal(dpemu_protect(e.space, p, 4 * e.ps, PROT_NONE), 0);
+	assert_fault(&e, p, 0, DPEMU_FAULT_PROTECTION);
+	assert_fault(&e, p, 1, DPEMU_FAULT_PROTECTION);
+	/* Untouched pages under PROT_NONE: no frame is taken. */
+	assert_fault(&e, p + 2 * e.ps, 0, DPEMU_FAULT_PROTECTION);
+	assert_false(query(&e, p + 2 * e.ps).present);
+	assert_int_equal(pstats(&e).frames_used, 1);
+
+	/* Untouched pages under PROT_READ: read zero-fills, write faults. */
+	assert_int_equal(dpemu_protect(e.space, p, 4 * e.ps, PROT_READ), 0);
+	assert_int_equal(p[0], 9);
+	c = p[3 * e.ps];
+	assert_int_equal(c, 0);
+	assert_fault(&e, p + 3 * e.ps + 1, 1, DPEMU_FAULT_PROTECTION);
+	assert_fault(&e, p + e.ps, 1, DPEMU_FAULT_PROTECTION);
+
+	/* A mapping created read-only. */
+	p = map_anon(&e, e.ps, PROT_READ, ANON_PRIVATE);
+	assert_true(all_zero(p, e.ps));
+	assert_fault(&e, p, 1, DPEMU_FAULT_PROTECTION);
+	/* A mapping created PROT_NONE. */
+	p = map_anon(&e, e.ps, PROT_NONE, ANON_SHARED);
+	assert_fault(&e, p + 5, 0, DPEMU_FAULT_PROTECTION);
+	assert_int_equal(query(&e, p).prot, PROT_NONE);
+	assert_int_equal(dpemu_protect(e.space, p, e.ps, RW), 0);
+	assert_true(all_zero(p, e.ps));
+	p[5] = 5;
+	assert_int_equal(p[5], 5);
+	env_close(&e);
+}
+
+/* Protect errors: unmapped part -ENOMEM (nothing changed), bad args -EINVAL,
+ * PROT_WRITE on a shared mapping of a read-only fd -EACCES. */
+static void test_protect_errors(void **state)
+{
+	struct env e;
+	char *p;
+	void *out = NULL;
+	char path[64];
+	int fd, rdonly;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	env_add_ref(&e);
+	assert_int_equal(dpemu_map(e.space, e.base, 4 * e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	p = out;
+	fill(p, 4 * e.ps, 71);
+
+	/* Range with an unmapped page (page 4): -ENOMEM, nothing changed. */
+	assert_int_equal(dpemu_protect(e.space, p, 5 * e.ps, PROT_READ),
+	                 -ENOMEM);
+	assert_failed_cleanly(&e);
+	assert_int_equal(query(&e, p).prot, RW);
+	assert_int_equal(query(&e, p + 3 * e.ps).prot, RW);
+	p[0] = 'a';
+	p[3 * e.ps] = 'b';
+	/* Wholly unmapped range. */
+	assert_int_equal(dpemu_protect(e.space, e.base + 10 * e.ps, e.ps,
+	                               PROT_READ), -ENOMEM);
+	assert_failed_cleanly(&e);
+
+	/* -EINVAL: unaligned, zero len, bad prot, NULL, outside the arena. */
+	assert_int_equal(dpemu_protect(e.space, p + 1, e.ps, PROT_READ),
+	                 -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_protect(e.space, p, 0, PROT_READ), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_protect(e.space, p, e.ps, PROT_READ | 0x100),
+	                 -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_protect(NULL, p, e.ps, PROT_READ), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_protect(e.space, e.base - e.ps, e.ps,
+	                               PROT_READ), -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(dpemu_protect(e.space, e.ref, 4 * e.ps, PROT_READ),
+	                 -EINVAL);
+	assert_failed_cleanly(&e);
+	assert_int_equal(query(&e, p).prot, RW);
+	p[1] = 'c';
+
+	/* PROT_WRITE on a SHARED mapping of a read-only fd: -EACCES. */
+	fd = make_file(2 * e.ps, 72, path);
+	rdonly = open(path, O_RDONLY);
+	assert_true(rdonly >= 0);
+	assert_int_equal(dpemu_map(e.space, NULL, 2 * e.ps, PROT_READ,
+	                           DPEMU_MAP_SHARED, rdonly, 0, &out), 0);
+	assert_true(holds(out, 2 * e.ps, 72));
+	assert_int_equal(dpemu_protect(e.space, out, 2 * e.ps, RW), -EACCES);
+	assert_failed_cleanly(&e);
+	assert_int_equal(query(&e, out).prot, PROT_READ);
+	assert_fault(&e, out, 1, DPEMU_FAULT_PROTECTION);
+	assert_true(file_holds(fd, 0, 2 * e.ps, 72));
+	/* PRIVATE mapping of a read-only fd: PROT_WRITE is fine. */
+	assert_int_equal(dpemu_map(e.space, NULL, 2 * e.ps, PROT_READ,
+	                           DPEMU_MAP_PRIVATE, rdonly, 0, &out), 0);
+	assert_int_equal(dpemu_protect(e.space, out, 2 * e.ps, RW), 0);
+	((volatile char *)out)[0] = 'z';
+	assert_true(file_holds(fd, 0, 2 * e.ps, 72));
+
+	close(rdonly);
+	close(fd);
+	unlink(path);
+	env_close(&e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Query                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* dpemu_query describes pages and never faults anything in. */
+static void test_query_fields(void **state)
+{
+	struct env e;
+	struct dpemu_page_info info, info2;
+	struct dpemu_stats before;
+	char *p;
+	void *out = NULL;
+
+	(void)state;
+	env_open(&e, 16, 32);
+	assert_int_equal(dpemu_map(e.space, e.base + 8 * e.ps, 4 * e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	p = out;
+
+	/* Mapped but not present, and querying does not fault it in. */
+	before = stats(&e);
+	info = query(&e, p + 2 * e.ps + 7);
+	assert_true(info.mapped);
+	assert_false(info.present);
+	assert_int_equal(info.prot, RW);
+	assert_false(info.shared);
+	assert_true(info.anonymous);
+	assert_false(info.cow);
+	assert_ptr_equal(info.mapping_start, p);
+	assert_int_equal(stats(&e).faults, before.faults);
+	assert_int_equal(stats(&e).pages_resident, 0);
+	assert_int_equal(pstats(&e).frames_used, 0);
+
+	/* Present after a touch, with a frame of its own. */
+	p[2 * e.ps] = 1;
+	p[3 * e.ps] = 1;
+	info = query(&e, p + 2 * e.ps);
+	assert_true(info.present);
+	assert_true(info.frame < 16);
+	assert_int_equal(info.frame_refs, 1);
+	info2 = query(&e, p + 3 * e.ps);
+	assert_true(info2.present);
+	assert_true(info2.frame < 16);
+	assert_true(info2.frame != info.frame);
+	assert_int_equal(info2.frame_refs, 1);
+
+	/* Shared anonymous mapping. */
+	assert_int_equal(dpemu_map(e.space, e.base + 14 * e.ps, e.ps, PROT_READ,
+	                           ANON_SHARED | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	p = out;
+	info = query(&e, p);
+	assert_true(info.mapped && info.shared && info.anonymous);
+	assert_int_equal(info.prot, PROT_READ);
+
+	/* Unmapped inside the arena: 0 with mapped false. */
+	info = query(&e, e.base + 20 * e.ps);
+	assert_false(info.mapped);
+	assert_false(info.present);
+	info = query(&e, e.base);
+	assert_false(info.mapped);
+	info = query(&e, e.base + 32 * e.ps - 1);
+	assert_false(info.mapped);
+
+	/* Outside the arena: -EINVAL.  NULL arguments: -EINVAL. */
+	assert_int_equal(dpemu_query(e.space, e.base - 1, &info), -EINVAL);
+	assert_true(strlen(dpemu_last_error()) > 0);
+	assert_int_equal(dpemu_query(e.space, e.base + 32 * e.ps, &info),
+	                 -EINVAL);
+	assert_int_equal(dpemu_query(e.space, &info, &info), -EINVAL);
+	assert_int_equal(dpemu_query(e.space, NULL, &info), -EINVAL);
+	assert_int_equal(dpemu_query(NULL, p, &info), -EINVAL);
+	assert_int_equal(dpemu_query(e.space, p, NULL), -EINVAL);
+	env_close(&e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Frames                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* frames_used grows by one per touched page and returns to zero. */
+static void test_frames_return_to_pool(void **state)
+{
+	struct env e;
+	char *p;
+	size_t i;
+
+	(void)state;
+	env_open(&e, 20, 64);
+	p = map_anon(&e, 20 * e.ps, RW, ANON_PRIVATE);
+	for (i = 0; i < 20; i++) {
+		p[i * e.ps + i] = (char)i;
+		assert_int_equal(pstats(&e).frames_used, i + 1);
+		assert_int_equal(pstats(&e).frames_free, 20 - (i + 1));
+		assert_int_equal(stats(&e).pages_resident, i + 1);
+	}
+	/* Touching again takes nothing more. */
+	for (i = 0; i < 20; i++)
+		assert_int_equal(p[i * e.ps + i], (char)i);
+	assert_int_equal(pstats(&e).frames_used, 20);
+	assert_int_equal(pstats(&e).frames_shared, 0);
+
+	assert_int_equal(dpemu_unmap(e.space, p, 20 * e.ps), 0);
+	assert_int_equal(pstats(&e).frames_used, 0);
+	assert_int_equal(pstats(&e).frames_free, 20);
+	assert_int_equal(stats(&e).pages_resident, 0);
+
+	/* The whole pool is usable again. */
+	p = map_anon(&e, 20 * e.ps, RW, ANON_SHARED);
+	for (i = 0; i < 20; i++)
+		p[i * e.ps] = 1;
+	assert_int_equal(pstats(&e).frames_used, 20);
+	env_close(&e); /* checks frames_used == 0 after destroy */
+}
+
+/* Frames are fully written before use: no data leaks through reuse. */
+static void test_no_data_leak(void **state)
+{
+	struct env e;
+	char *p;
+	void *out = NULL;
+	char path[64];
+	int fd;
+
+	(void)state;
+	env_open(&e, 8, 32);
+	p = map_anon(&e, 8 * e.ps, RW, ANON_PRIVATE);
+	memset(p, 0xab, 8 * e.ps);
+	assert_int_equal(dpemu_unmap(e.space, p, 8 * e.ps), 0);
+
+	/* Anonymous again (private, then shared): all zeros. */
+	p = map_anon(&e, 8 * e.ps, RW, ANON_PRIVATE);
+	assert_true(all_zero(p, 8 * e.ps));
+	memset(p, 0xcd, 8 * e.ps);
+	assert_int_equal(dpemu_unmap(e.space, p, 8 * e.ps), 0);
+	p = map_anon(&e, 8 * e.ps, RW, ANON_SHARED);
+	/* Write one byte first in each page: the rest must still be zero. */
+	{
+		size_t i;
+
+		for (i = 0; i < 8; i++)
+			p[i * e.ps + 1] = 1;
+		for (i = 0; i < 8; i++) {
+			assert_int_equal(p[i * e.ps], 0);
+			assert_true(all_zero(p + i * e.ps + 2, e.ps - 2));
+		}
+	}
+	memset(p, 0xef, 8 * e.ps);
+	assert_int_equal(dpemu_unmap(e.space, p, 8 * e.ps), 0);
+
+	/* A short file: past EOF reads zero, not old frame contents. */
+	fd = make_file(e.ps / 4, 81, path);
+	assert_int_equal(dpemu_map(e.space, NULL, 8 * e.ps, PROT_READ,
+	                           DPEMU_MAP_PRIVATE, fd, 0, &out), 0);
+	assert_true(holds(out, e.ps / 4, 81));
+	assert_true(all_zero((char *)out + e.ps / 4, 8 * e.ps - e.ps / 4));
+	close(fd);
+	unlink(path);
+	assert_int_equal(dpemu_unmap(e.space, out, 8 * e.ps), 0);
+
+	/* Frames used by a destroyed space, in a new space: zeros. */
+	p = map_anon(&e, 8 * e.ps, RW, ANON_PRIVATE);
+	memset(p, 0x77, 8 * e.ps);
+	assert_int_equal(dpemu_space_destroy(e.space), 0);
+	{
+		struct dpemu_space_config scfg = tu_space_config(32 * e.ps);
+
+		assert_int_equal(dpemu_space_create(e.pool, &scfg, &e.space),
+		                 0);
+		e.base = dpemu_space_base(e.space);
+	}
+	p = map_anon(&e, 8 * e.ps, RW, ANON_PRIVATE);
+	assert_true(all_zero(p, 8 * e.ps));
+	env_close(&e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Emulated page size                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* page_size = 4 host pages: one touch makes the whole page present. */
+static void test_page_size_multiple(void **state)
+{
+	struct env e;
+	struct dpemu_page_info a, b;
+	struct dpemu_stats before;
+	size_t h = tu_host_page();
+	char *p;
+	void *out = NULL;
+	size_t i;
+
+	(void)state;
+	env_open_full(&e, 8, 16, 4 * h, 0);
+	assert_int_equal(e.ps, 4 * h);
+	p = map_anon(&e, 3 * e.ps, RW, ANON_PRIVATE);
+	assert_int_equal((uintptr_t)(p - e.base) % e.ps, 0);
+
+	assert_int_equal(*(volatile char *)(p + e.ps + 3 * h + 5), 0);
+	assert_int_equal(stats(&e).faults, 1);
+	assert_int_equal(stats(&e).zero_fills, 1);
+	assert_int_equal(stats(&e).pages_resident, 1);
+	assert_int_equal(pstats(&e).frames_used, 1);
+	/* All four host pages of that emulated page are there: no new fault. */
+	for (i = 0; i < 4; i++)
+		assert_true(all_zero(p + e.ps + i * h, h));
+	assert_int_equal(stats(&e).faults, 1);
+	p[e.ps + 3 * h + 5] = 'q';
+	memset(p + e.ps, 'r', 3 * h);
+	assert_int_equal(stats(&e).pages_resident, 1);
+	assert_int_equal(pstats(&e).frames_used, 1);
+	assert_int_equal(p[e.ps + 3 * h + 5], 'q');
+	a = query(&e, p + e.ps);
+	b = query(&e, p + e.ps + 3 * h);
+	assert_true(a.present && b.present);
+	assert_int_equal(a.frame, b.frame);
+	assert_false(query(&e, p).present);
+
+	/* Host-aligned but not page-aligned addresses and offsets: -EINVAL. */
+	assert_int_equal(dpemu_map(e.space, e.base + 12 * e.ps + h, e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 -EINVAL);
+	assert_int_equal(dpemu_unmap(e.space, p + h, e.ps), -EINVAL);
+	assert_int_equal(dpemu_protect(e.space, p + h, e.ps, PROT_READ),
+	                 -EINVAL);
+	{
+		char path[64];
+		int fd = make_file(2 * e.ps, 91, path);
+
+		assert_int_equal(dpemu_map(e.space, NULL, e.ps, PROT_READ,
+		                           DPEMU_MAP_PRIVATE, fd, (off_t)h,
+		                           &out), -EINVAL);
+		/* A file page of 4 host pages: one read, one fault. */
+		assert_int_equal(dpemu_map(e.space, NULL, 2 * e.ps, PROT_READ,
+		                           DPEMU_MAP_PRIVATE, fd, (off_t)e.ps,
+		                           &out), 0);
+		before = stats(&e);
+		assert_int_equal(((unsigned char *)out)[h + 1],
+		                 pattern(e.ps + h + 1, 91));
+		assert_true(holds_at(out, e.ps, 91, e.ps));
+		assert_int_equal(stats(&e).file_reads, before.file_reads + 1);
+		assert_int_equal(stats(&e).faults, before.faults + 1);
+		/* The second page lies wholly past the end of the file. */
+		assert_true(all_zero((char *)out + e.ps, e.ps));
+		close(fd);
+		unlink(path);
+	}
+
+	/* A length of one host page maps a whole emulated page. */
+	assert_int_equal(dpemu_map(e.space, e.base + 12 * e.ps, h, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
+	                 0);
+	memset(out, 1, e.ps);
+	assert_false(query(&e, e.base + 13 * e.ps).mapped);
+	env_close(&e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fault-around                                                              */
+/* ------------------------------------------------------------------------ */
+
+static size_t count_present(struct env *e, const char *p, size_t pages,
+                            size_t *first, size_t *last)
+{
+	size_t i, n = 0;
+
+	*first = SIZE_MAX;
+	*last = 0;
+	for (i = 0; i < pages; i++) {
+		if (query(e, p + i * e->ps).present) {
+			if (*first == SIZE_MAX)
+				*first = i;
+			*last = i;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* fault_around 0 and 1: exactly one page per fault. */
+static void test_fault_around_off(void **state)
+{
+	size_t fa;
+
+	(void)state;
+	for (fa = 0; fa <= 1; fa++) {
+		struct env e;
+		size_t first, last;
+		char *p;
+
+		env_open_full(&e, 64, 64, 0, fa);
+		p = map_anon(&e, 32 * e.ps, RW, ANON_PRIVATE);
+		(void)*(volatile char *)(p + 13 * e.ps);
+		assert_int_equal(count_present(&e, p, 32, &first, &last), 1);
+		assert_int_equal(first, 13);
+		assert_int_equal(stats(&e).faults, 1);
+		assert_int_equal(pstats(&e).frames_used, 1);
+		env_close(&e);
+	}
+}
+
+/* fault_around N: one touch makes the aligned N-page window present. */
+static void test_fault_around_window(void **state)
+{
+	const size_t n = 8;
+	struct env e;
+	struct dpemu_stats st;
+	size_t first, last, i, touch = n + n / 2;
+	char *p;
+
+	(void)state;
+	env_open_full(&e, 256, 128, 0, n);
+	p = map_anon(&e, 3 * n * e.ps, RW, ANON_PRIVATE);
+
+	/* Page n + n/2 is at least n pages from both ends: its window is
+	 * wholly inside the mapping, so exactly n pages become present. */
+	(void)*(volatile char *)(p + touch * e.ps);
+	st = stats(&e);
+	assert_int_equal(st.faults, 1);
+	assert_int_equal(count_present(&e, p, 3 * n, &first, &last), n);
+	assert_int_equal(last - first + 1, n); /* contiguous */
+	assert_true(first <= touch && touch <= last);
+	/* The window is aligned (to the address, the arena or the mapping). */
+	assert_true(((uintptr_t)(p + first * e.ps) / e.ps) % n == 0 ||
+	            ((size_t)(p + first * e.ps - e.base) / e.ps) % n == 0 ||
+	            first % n == 0);
+	assert_int_equal(st.zero_fills, n);
+	assert_int_equal(st.pages_resident, n);
+	assert_int_equal(pstats(&e).frames_used, n);
+	/* Every page of the window reads zero without another fault. */
+	for (i = first; i <= last; i++)
+		assert_true(all_zero(p + i * e.ps, e.ps));
+	assert_int_equal(stats(&e).faults, 1);
+	assert_int_equal(pstats(&e).frames_used, n);
+
+	/* Reading the whole mapping: one fault per window, and a run of 3n
+	 * pages meets at most 4 aligned windows of n pages. */
+	for (i = 0; i < 3 * n; i++)
+		assert_int_equal(*(volatile char *)(p + i * e.ps), 0);
+	st = stats(&e);
+	assert_int_equal(st.pages_resident, 3 * n);
+	assert_int_equal(st.zero_fills, 3 * n);
+	assert_true(st.faults >= 3);
+	assert_true(st.faults <= 4);
+	assert_int_equal(pstats(&e).frames_used, 3 * n);
+	env_close(&e);
+}
+
+/* fault_around stays within the mapping: neighbours are not faulted in. */
+static void test_fault_around_mapping_bounds(void **state)
+{
+	struct env e;
+	void *a = NULL, *b = NULL, *c = NULL;
+	size_t first, last;
+
+	(void)state;
+	env_open_full(&e, 64, 64, 0, 16);
+	/* Three one-page mappings side by side, in the middle of a window. */
+	assert_int_equal(dpemu_map(e.space, e.base + 17 * e.ps, e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &a), 0);
+	assert_int_equal(dpemu_map(e.space, e.base + 18 * e.ps, e.ps, RW,
+	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &b), 0);
+	assert_int_equal(dpemu_map(e.space, e.base + 19 * e.ps, e.ps, RW,
+	                           ANON_SHARED | DPEMU_MAP_FIXED, -1, 0, &c), 0);
+	((volatile char *)b)[0] = 1;
+	assert_int_equal(count_present(&e, e.base, 64, &first, &last), 1);
+	assert_int_equal(first, 18);
+	assert_int_equal(pstats(&e).frames_used, 1);
+
+	/* A 16-page mapping: every page zero-filled exactly once, however
+	 * the windows fall. */
+	{
+		char *p = NULL;
+		void *out = NULL;
+
+		assert_int_equal(dpemu_map(e.space, e.base + 32 * e.ps,
+		                           16 * e.ps, RW,
+		                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0,
+		                           &out), 0);
+		p = out;
+		assert_int_equal(stats(&e).faults, 1);
+		p[0] = 1; /* one fault brings in some pages */
+		p[15 * e.ps] = 2;
+		assert_int_equal(p[0], 1);
+		assert_int_equal(p[15 * e.ps], 2);
+		assert_true(all_zero(p + 1, 15 * e.ps - 1));
+		assert_int_equal(stats(&e).zero_fills, 17);
+		assert_int_equal(pstats(&e).frames_used, 17);
+	}
+	env_close(&e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_anon_private),
+		cmocka_unit_test(test_anon_shared),
+		cmocka_unit_test(test_anon_write_first),
+		cmocka_unit_test(test_map_len_rounding),
+		cmocka_unit_test(test_map_hint),
+		cmocka_unit_test(test_map_fixed),
+		cmocka_unit_test(test_map_bad_args),
+		cmocka_unit_test(test_map_no_free_range),
+		cmocka_unit_test(test_map_too_many_mappings),
+		cmocka_unit_test(test_map_file_bad_fd),
+		cmocka_unit_test(test_map_file_private),
+		cmocka_unit_test(test_map_file_shared_sync),
+		cmocka_unit_test(test_map_file_shared_unmap_destroy),
+		cmocka_unit_test(test_map_file_eof_and_offset),
+		cmocka_unit_test(test_map_file_fds_not_leaked),
+		cmocka_unit_test(test_map_file_shared_partial_unmap),
+		cmocka_unit_test(test_unmap_partial),
+		cmocka_unit_test(test_query_mapping_start_after_split),
+		cmocka_unit_test(test_unmap_ranges),
+		cmocka_unit_test(test_unmap_sync_bad_args),
+		cmocka_unit_test(test_protect_read_only),
+		cmocka_unit_test(test_protect_none_and_lazy),
+		cmocka_unit_test(test_protect_errors),
+		cmocka_unit_test(test_query_fields),
+		cmocka_unit_test(test_frames_return_to_pool),
+		cmocka_unit_test(test_no_data_leak),
+		cmocka_unit_test(test_page_size_multiple),
+		cmocka_unit_test(test_fault_around_off),
+		cmocka_unit_test(test_fault_around_window),
+		cmocka_unit_test(test_fault_around_mapping_bounds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,260 @@
+/*
+ * testutil.h - small helpers shared by the dpemu test programs.
+ *
+ * Include this first in every test program (it defines _GNU_SOURCE before
+ * any system header), then <cmocka.h>'s prerequisites and <cmocka.h>.
+ *
+ * Everything here is static inline so that a program that does not use a
+ * helper gets no unused-function warning.
+ */
+#ifndef DPEMU_TESTUTIL_H
+#define DPEMU_TESTUTIL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dpemu.h"
+
+/* The host's page size in bytes. */
+static inline size_t tu_host_page(void)
+{
+	static size_t page;
+
+	if (page == 0)
+		page = (size_t)sysconf(_SC_PAGESIZE);
+	return page;
+}
+
+/* True when the tests run in the fallback host-mapping mode. */
+static inline int tu_hostmap_is_mmap(void)
+{
+	const char *mode = getenv("DPEMU_HOSTMAP");
+
+	return mode != NULL && strcmp(mode, "mmap") == 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running a function in a forked child                                      */
+/* ------------------------------------------------------------------------ */
+
+#define TU_ERR_MAX 8192
+
+struct tu_child {
+	int status;            /* as from waitpid                               */
+	char err[TU_ERR_MAX];  /* what the child wrote to stderr, NUL-ended     */
+	size_t err_len;
+};
+
+/*
+ * Give SIGSEGV and SIGBUS their default action again.  A forked child of a
+ * CMocka test inherits CMocka's handlers (which would longjmp back into the
+ * test runner); call this first in a child, then create the dpemu objects the
+ * child needs (dpemu re-installs its handler at every dpemu_space_create).
+ */
+static inline void tu_default_fault_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/*
+ * Fork; the child runs fn(arg) with its stderr sent to a pipe, then exits
+ * with status 0 if fn returns (fn may _exit itself with another status, or
+ * die of a signal).  The parent collects the child's stderr into out->err and
+ * its wait status into out->status.  Returns 0, or -1 if fork/pipe failed.
+ *
+ * fn runs outside CMocka's control: it must not use CMocka assertions.  It
+ * reports problems with _exit(code) where code != 0.
+ */
+static inline int tu_run_in_child(void (*fn)(void *arg), void *arg,
+                                  struct tu_child *out)
+{
+	int fds[2];
+	pid_t pid;
+
+	memset(out, 0, sizeof *out);
+	if (pipe(fds) != 0)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		if (dup2(fds[1], STDERR_FILENO) < 0)
+			_exit(120);
+		close(fds[1]);
+		/* No core files from the deaths we provoke on purpose. */
+		tu_default_fault_signals();
+		fn(arg);
+		_exit(0);
+	}
+	close(fds[1]);
+	for (;;) {
+		ssize_t n;
+
+		if (out->err_len + 1 >= sizeof out->err) {
+			char sink[256];
+
+			n = read(fds[0], sink, sizeof sink);
+		} else {
+			n = read(fds[0], out->err + out->err_len,
+			         sizeof out->err - 1 - out->err_len);
+			if (n > 0)
+				out->err_len += (size_t)n;
+		}
+		if (n == 0)
+			break;
+		if (n < 0 && errno != EINTR)
+			break;
+	}
+	out->err[out->err_len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &out->status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Create a temporary file in /tmp holding len bytes of data.  path must have
+ * room for 64 bytes; it receives the file's name (the caller unlinks it).
+ * Returns an fd open O_RDWR, or -1.
+ */
+static inline int tu_temp_file(const void *data, size_t len, char *path)
+{
+	const char *p = data;
+	int fd;
+
+	strcpy(path, "/tmp/dpemu-test-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			unlink(path);
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return fd;
+}
+
+/* Read exactly len bytes at off from fd; returns 0 or -1. */
+static inline int tu_pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* /proc                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Number of lines of /proc/self/maps (the process's VMAs), or -1. */
+static inline long tu_count_maps_lines(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	long lines = 0;
+	int c;
+
+	if (f == NULL)
+		return -1;
+	while ((c = getc(f)) != EOF) {
+		if (c == '\n')
+			lines++;
+	}
+	fclose(f);
+	return lines;
+}
+
+/* The process's resident set size in KiB (VmRSS), or -1. */
+static inline long tu_vm_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "VmRSS:", 6) == 0) {
+			kib = strtol(line + 6, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kib;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Small dpemu helpers                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Zeroed configs, filled in the order the fields are documented. */
+static inline struct dpemu_pool_config tu_pool_config(size_t frames,
+                                                      size_t page_size)
+{
+	struct dpemu_pool_config cfg;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.frames = frames;
+	cfg.page_size = page_size;
+	return cfg;
+}
+
+static inline struct dpemu_space_config tu_space_config(size_t reserve)
+{
+	struct dpemu_space_config cfg;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.reserve = reserve;
+	return cfg;
+}
+
+#endif /* DPEMU_TESTUTIL_H */
