@@ -213,6 +213,22 @@ static inline long tu_count_maps_lines(void)
 	return lines;
 }
 
+/* Lines of /proc/self/maps that contain needle, or -1. */
+static inline long tu_count_maps_matching(const char *needle)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	long n = 0;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
 /* The process's resident set size in KiB (VmRSS), or -1. */
 static inline long tu_vm_rss_kib(void)
 {
