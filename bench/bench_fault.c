@@ -11,14 +11,20 @@
  *   trap-floor  a SIGSEGV handler that does one mprotect(PROT_READ|PROT_WRITE)
  *               of the faulting page of a region that was populated and then
  *               made PROT_NONE: the least any SIGSEGV-based emulator can pay;
- *   dpemu-rand  dpemu's first-touch fault: a fresh pool and space, one
- *               anonymous private mapping, pages touched in random order;
- *   dpemu-seq   the same, pages touched in ascending order;
+ *   segv-rand   dpemu's first-touch fault under the SIGSEGV backend: a fresh
+ *               pool and space, one anonymous private mapping, pages touched
+ *               in random order;
+ *   segv-seq    the same, pages touched in ascending order;
+ *   uffd-rand, uffd-seq
+ *               the same under userfaultfd with its handler thread;
+ *   sigbus-rand, sigbus-seq
+ *               the same under userfaultfd's SIGBUS mode (a backend the
+ *               kernel refuses is reported as unavailable, not failed);
  *   timer       a write to a page that is already resident: what the timing
  *               itself adds to every sample.
  *
- * kernel and trap-floor touch the pages in the same random order as
- * dpemu-rand in that round.  The series are interleaved in rounds (every
+ * kernel and trap-floor touch the pages in the same random order as the
+ * dpemu random series in that round.  The series are interleaved in rounds (every
  * round runs every series once, in a rotated order) so that drift of the
  * host affects all of them alike.  Before every series a large block of
  * anonymous memory is populated and unmapped, untimed: on this kind of VM,
@@ -58,22 +64,46 @@
 enum series_id {
 	S_KERNEL,
 	S_TRAP,
-	S_DPEMU_RAND,
-	S_DPEMU_SEQ,
+	S_SEGV_RAND, /* the dpemu series: S_SEGV_RAND .. S_BUS_SEQ */
+	S_SEGV_SEQ,
+	S_UFFD_RAND,
+	S_UFFD_SEQ,
+	S_BUS_RAND,
+	S_BUS_SEQ,
 	S_TIMER,
 	S_COUNT
 };
+#define S_DPEMU_FIRST S_SEGV_RAND
+#define S_DPEMU_LAST S_BUS_SEQ
 
 static const char *const series_name[S_COUNT] = {
-	"kernel", "trap-floor", "dpemu-rand", "dpemu-seq", "timer",
+	"kernel", "trap-floor", "segv-rand", "segv-seq", "uffd-rand", "uffd-seq",
+	"sigbus-rand", "sigbus-seq", "timer",
 };
 
 static const char *const series_what[S_COUNT] = {
 	"kernel anonymous first-touch fault (random order)",
 	"SIGSEGV + one mprotect of a populated page (random order)",
-	"dpemu first-touch fault, anonymous, random order",
-	"dpemu first-touch fault, anonymous, sequential order",
+	"dpemu, SIGSEGV backend, anonymous first touch, random order",
+	"dpemu, SIGSEGV backend, anonymous first touch, sequential order",
+	"dpemu, userfaultfd handler thread, first touch, random order",
+	"dpemu, userfaultfd handler thread, first touch, sequential order",
+	"dpemu, userfaultfd SIGBUS mode, first touch, random order",
+	"dpemu, userfaultfd SIGBUS mode, first touch, sequential order",
 	"write to a resident page (timing overhead)",
+};
+
+/* The backend and mode of each dpemu series. */
+static const struct {
+	enum dpemu_backend backend;
+	enum dpemu_uffd_mode mode;
+} series_backend[S_COUNT] = {
+	[S_SEGV_RAND] = { DPEMU_BACKEND_SIGSEGV, DPEMU_UFFD_THREAD },
+	[S_SEGV_SEQ] = { DPEMU_BACKEND_SIGSEGV, DPEMU_UFFD_THREAD },
+	[S_UFFD_RAND] = { DPEMU_BACKEND_UFFD, DPEMU_UFFD_THREAD },
+	[S_UFFD_SEQ] = { DPEMU_BACKEND_UFFD, DPEMU_UFFD_THREAD },
+	[S_BUS_RAND] = { DPEMU_BACKEND_UFFD, DPEMU_UFFD_SIGBUS },
+	[S_BUS_SEQ] = { DPEMU_BACKEND_UFFD, DPEMU_UFFD_SIGBUS },
 };
 
 struct series {
@@ -82,6 +112,7 @@ struct series {
 	double round_med[64]; /* median of each round, us (first 64 rounds) */
 	size_t rounds_done;
 	int failed;           /* the series could not complete a round      */
+	int unavailable;      /* the kernel refuses this backend (note why) */
 	char note[256];       /* why, or a sanity-check warning             */
 	uint64_t vmas_max;    /* most /proc/self/maps lines seen (half-way
 	                         through a round, and at its end)           */
@@ -359,8 +390,6 @@ static void run_trap(const size_t *order)
 
 /* ------------------------------------------------------------ (c) dpemu */
 
-static char dpemu_backend_name[32] = "?";
-
 static void run_dpemu(enum series_id s, const size_t *order)
 {
 	size_t len = opt_pages * page, base = ser[s].n;
@@ -383,26 +412,23 @@ static void run_dpemu(enum series_id s, const size_t *order)
 	struct dpemu_space_config sc;
 	memset(&sc, 0, sizeof sc);
 	sc.reserve = len;
-	sc.backend = DPEMU_BACKEND_AUTO;
+	sc.backend = series_backend[s].backend;
+	sc.uffd_mode = series_backend[s].mode;
 	sc.fault_around = 1; /* exactly one page per fault */
 	if ((rc = dpemu_space_create(pool, &sc, &space)) != 0) {
+		if (rc == -EPERM || rc == -ENOSYS) {
+			ser[s].unavailable = 1;
+			snprintf(ser[s].note, sizeof ser[s].note, "unavailable here: %s",
+			         dpemu_last_error());
+			dpemu_pool_destroy(pool);
+			return;
+		}
 		fail_series(s, "%s: %ld", "dpemu_space_create", rc);
 		snprintf(ser[s].note + strlen(ser[s].note),
 		         sizeof ser[s].note - strlen(ser[s].note), " (%s)",
 		         dpemu_last_error());
 		dpemu_pool_destroy(pool);
 		return;
-	}
-	switch (dpemu_space_backend(space)) {
-	case DPEMU_BACKEND_SIGSEGV:
-		strcpy(dpemu_backend_name, "sigsegv");
-		break;
-	case DPEMU_BACKEND_UFFD:
-		strcpy(dpemu_backend_name, "userfaultfd");
-		break;
-	default:
-		strcpy(dpemu_backend_name, "auto?");
-		break;
 	}
 	rc = dpemu_map(space, NULL, len, PROT_READ | PROT_WRITE,
 	               DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &m);
@@ -649,11 +675,11 @@ int main(int argc, char **argv)
 		shuffle(rnd, opt_pages);
 		/* Rotate the order of the series from round to round, so no
 		   series always runs first (or right after another). */
-		for (unsigned k = 0; k < 4; k++) {
-			enum series_id s = (enum series_id)((k + r) % 4);
-			if (ser[s].failed)
+		for (unsigned k = 0; k < S_TIMER; k++) {
+			enum series_id s = (enum series_id)((k + r) % S_TIMER);
+			if (ser[s].failed || ser[s].unavailable)
 				continue;
-			pretouch(need * (s >= S_DPEMU_RAND ? 2 : 1));
+			pretouch(need * (s >= S_DPEMU_FIRST ? 2 : 1));
 			switch (s) {
 			case S_KERNEL:
 				run_kernel(rnd);
@@ -661,13 +687,8 @@ int main(int argc, char **argv)
 			case S_TRAP:
 				run_trap(rnd);
 				break;
-			case S_DPEMU_RAND:
-				run_dpemu(s, rnd);
-				break;
-			case S_DPEMU_SEQ:
-				run_dpemu(s, seq);
-				break;
 			default:
+				run_dpemu(s, (s - S_DPEMU_FIRST) % 2 ? seq : rnd);
 				break;
 			}
 		}
@@ -679,8 +700,7 @@ int main(int argc, char **argv)
 	for (int s = 0; s < S_COUNT; s++)
 		summarize((enum series_id)s, &sum[s]);
 
-	printf("dpemu backend: %s; %.1f s in all\n\n", dpemu_backend_name,
-	       secs);
+	printf("%.1f s in all\n\n", secs);
 	printf("%-11s %8s %8s %8s %9s %8s  %-17s %s\n", "series", "samples",
 	       "median", "p90", "p99", "max", "round medians", "");
 	printf("%-11s %8s %8s %8s %9s %8s  %-17s\n", "", "", "us", "us", "us",
@@ -690,7 +710,8 @@ int main(int argc, char **argv)
 		snprintf(rr, sizeof rr, "%.2f..%.2f", sum[s].rmin,
 		         sum[s].rmax);
 		if (ser[s].n == 0)
-			printf("%-11s %8s  (failed)\n", series_name[s], "-");
+			printf("%-11s %8s  (%s)\n", series_name[s], "-",
+			       ser[s].unavailable ? "unavailable" : "failed");
 		else
 			printf("%-11s %8zu %8.2f %8.2f %9.2f %8.1f  %-17s\n",
 			       series_name[s], ser[s].n, sum[s].med,
@@ -702,7 +723,7 @@ int main(int argc, char **argv)
 		       ser[s].note[0] ? "\n              NOTE: " : "",
 		       ser[s].note);
 	printf("\nratios of medians (timer overhead not subtracted):\n");
-	for (int s = S_DPEMU_RAND; s <= S_DPEMU_SEQ; s++) {
+	for (int s = S_DPEMU_FIRST; s <= S_DPEMU_LAST; s++) {
 		char k[16], t[16];
 		fmt_ratio(k, sizeof k, sum[s].med, sum[S_KERNEL].med);
 		fmt_ratio(t, sizeof t, sum[s].med, sum[S_TRAP].med);
@@ -714,15 +735,14 @@ int main(int argc, char **argv)
 		fmt_ratio(k, sizeof k, sum[S_TRAP].med, sum[S_KERNEL].med);
 		printf("  %-11s / kernel %6s\n", "trap-floor", k);
 	}
-	printf("process VMAs, most seen (half-way and at the end of a series):\n"
-	       "  trap-floor %" PRIu64
-	       ", dpemu-rand %" PRIu64 ", dpemu-seq %" PRIu64 "\n",
-	       ser[S_TRAP].vmas_max, ser[S_DPEMU_RAND].vmas_max,
-	       ser[S_DPEMU_SEQ].vmas_max);
+	printf("process VMAs, most seen (half-way and at the end of a series):\n ");
+	for (int s = S_TRAP; s <= S_DPEMU_LAST; s++)
+		printf(" %s %" PRIu64 "%s", series_name[s], ser[s].vmas_max,
+		       s < S_DPEMU_LAST ? "," : "\n");
 
 	int status = 0;
 	for (int s = 0; s < S_COUNT; s++)
-		if (ser[s].failed || ser[s].n == 0)
+		if (ser[s].failed || (ser[s].n == 0 && !ser[s].unavailable))
 			status = 1;
 
 	if (opt_json) {
@@ -738,8 +758,6 @@ int main(int argc, char **argv)
 		json_str(f, un.release);
 		fprintf(f, ",\n  \"machine\": ");
 		json_str(f, un.machine);
-		fprintf(f, ",\n  \"backend\": ");
-		json_str(f, dpemu_backend_name);
 		fprintf(f,
 		        ",\n  \"page_size\": %zu,\n  \"pages\": %zu,\n"
 		        "  \"rounds\": %u,\n  \"seed\": %" PRIu64 ",\n"
@@ -762,32 +780,30 @@ int main(int argc, char **argv)
 				fprintf(f, "%s%.3f", i ? ", " : "",
 				        ser[s].round_med[i]);
 			fprintf(f, "], \"vmas_max\": %" PRIu64
-			           ", \"failed\": %s, \"note\": ",
+			           ", \"failed\": %s, \"unavailable\": %s, \"note\": ",
 			        ser[s].vmas_max,
-			        ser[s].failed ? "true" : "false");
+			        ser[s].failed ? "true" : "false",
+			        ser[s].unavailable ? "true" : "false");
 			json_str(f, ser[s].note);
 			fprintf(f, "}%s\n", s + 1 < S_COUNT ? "," : "");
 		}
 		fprintf(f, "  },\n  \"ratios\": {\n");
-		static const struct {
-			const char *name;
-			enum series_id a, b;
-		} rat[] = {
-			{ "dpemu_rand_over_kernel", S_DPEMU_RAND, S_KERNEL },
-			{ "dpemu_rand_over_trap_floor", S_DPEMU_RAND, S_TRAP },
-			{ "dpemu_seq_over_kernel", S_DPEMU_SEQ, S_KERNEL },
-			{ "dpemu_seq_over_trap_floor", S_DPEMU_SEQ, S_TRAP },
-			{ "trap_floor_over_kernel", S_TRAP, S_KERNEL },
-		};
-		for (size_t i = 0; i < sizeof rat / sizeof rat[0]; i++) {
-			double a = sum[rat[i].a].med, b = sum[rat[i].b].med;
-			if (a > 0 && b > 0)
-				fprintf(f, "    \"%s\": %.3f", rat[i].name,
-				        a / b);
-			else
-				fprintf(f, "    \"%s\": null", rat[i].name);
-			fprintf(f, "%s\n",
-			        i + 1 < sizeof rat / sizeof rat[0] ? "," : "");
+		/* every dpemu series over the kernel and over the trap floor,
+		   then the trap floor over the kernel */
+		for (int s = S_DPEMU_FIRST; s <= S_DPEMU_LAST + 1; s++) {
+			for (int d = S_KERNEL; d <= S_TRAP; d++) {
+				enum series_id a = s <= S_DPEMU_LAST ? (enum series_id)s : S_TRAP;
+				if (s > S_DPEMU_LAST && d == S_TRAP)
+					break;
+				double x = sum[a].med, y = sum[d].med;
+				fprintf(f, "    \"%s_over_%s\": ", series_name[a],
+				        series_name[d]);
+				if (x > 0 && y > 0)
+					fprintf(f, "%.3f", x / y);
+				else
+					fprintf(f, "null");
+				fprintf(f, "%s\n", s > S_DPEMU_LAST ? "" : ",");
+			}
 		}
 		fprintf(f, "  }\n}\n");
 		if (fclose(f) != 0) {

@@ -111,10 +111,22 @@ DPEMU_API int dpemu_pool_stats(const dpemu_pool *pool,
 typedef struct dpemu_space dpemu_space;
 
 enum dpemu_backend {
-	DPEMU_BACKEND_AUTO,    /* userfaultfd where the kernel allows, else SIGSEGV */
-	DPEMU_BACKEND_SIGSEGV, /* traps through GNU libsigsegv                     */
-	DPEMU_BACKEND_UFFD,    /* Linux userfaultfd (not available in this version:
-	                          -ENOSYS)                                          */
+	DPEMU_BACKEND_AUTO,    /* userfaultfd where the kernel allows it, else
+	                          SIGSEGV; the environment variable DPEMU_BACKEND
+	                          (sigsegv, uffd or uffd-sigbus) overrides AUTO  */
+	DPEMU_BACKEND_SIGSEGV, /* traps through GNU libsigsegv; faults taken in
+	                          system calls fail with EFAULT (dpemu_prefault) */
+	DPEMU_BACKEND_UFFD,    /* Linux userfaultfd (see enum dpemu_uffd_mode)   */
+};
+
+/* How the userfaultfd backend takes its faults. */
+enum dpemu_uffd_mode {
+	DPEMU_UFFD_THREAD, /* a handler thread resolves every fault, also those
+	                      taken inside system calls (read(2) into a lazy
+	                      page works); each fault costs a thread wake-up   */
+	DPEMU_UFFD_SIGBUS, /* the faulting thread resolves its own fault in a
+	                      SIGBUS handler: the fastest mode, but faults in
+	                      system calls fail with EFAULT, as with SIGSEGV   */
 };
 
 struct dpemu_space_config {
@@ -126,14 +138,19 @@ struct dpemu_space_config {
 	                                neighbours in the same mapping, within
 	                                an aligned window of this many pages.
 	                                0 or 1: exactly one page per fault.     */
+	enum dpemu_uffd_mode uffd_mode; /* for DPEMU_BACKEND_UFFD (and AUTO
+	                                when it picks userfaultfd)              */
 };
 
 /*
  * Reserve an arena of cfg->reserve bytes (PROT_NONE: nothing is accessible
  * until mapped and touched) that takes its frames from pool.
  * Returns 0 and sets *out; -EINVAL (NULL argument, zero reserve, unknown
- * backend), -ENOSYS (the backend asked for is not available), -ENOMEM (no
- * address space, or too many spaces).
+ * backend or uffd_mode, bad DPEMU_BACKEND value), -ENOSYS (userfaultfd was
+ * asked for and this kernel lacks it or a feature dpemu needs), -EPERM
+ * (userfaultfd was asked for and is not permitted: see
+ * vm.unprivileged_userfaultfd), -ENOMEM (no address space, or too many
+ * spaces), -EMFILE (no file descriptor for the userfaultfd).
  */
 DPEMU_API int dpemu_space_create(dpemu_pool *pool,
                                  const struct dpemu_space_config *cfg,
@@ -158,7 +175,9 @@ DPEMU_API size_t dpemu_space_size(const dpemu_space *space);
  * mappings get their own duplicate of the fd.
  * Returns 0, or -EINVAL (NULL argument), -ENOMEM (memory, address space or
  * too many spaces; the parent is unchanged but for pages turned
- * copy-on-write), -EPERM (the space was inherited through fork(2)).
+ * copy-on-write), -EPERM (the space was inherited through fork(2)), or,
+ * for a userfaultfd parent, what opening the child's userfaultfd returned
+ * (-EMFILE, -ENOSYS, -EPERM).
  */
 DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **child);
 
@@ -225,6 +244,22 @@ DPEMU_API int dpemu_protect(dpemu_space *space, void *addr, size_t len,
  * are ignored.  -EINVAL as for dpemu_unmap; -EIO if a write failed.
  */
 DPEMU_API int dpemu_sync(dpemu_space *space, void *addr, size_t len);
+
+/*
+ * Give every page of [addr, addr+len) its frame now, as an access would:
+ * with PROT_WRITE, as a write (copy-on-write pages are copied, shared file
+ * pages marked dirty); with PROT_READ, as a read.  Use it before handing
+ * the range to a system call under the SIGSEGV backend or the SIGBUS
+ * userfaultfd mode, where a fault inside the call fails with EFAULT.
+ * prot is PROT_READ, or PROT_WRITE (alone or with PROT_READ).  Counts no
+ * fault in the statistics.
+ * Returns 0, or -EINVAL (bad range or prot), -ENOMEM (part of the range is
+ * not mapped), -EACCES (the pages do not allow that access), -ENOSPC (the
+ * pool ran out of frames; the pages done so far stay present), -EPERM (the
+ * space was inherited through fork(2)), or the error of the host operation
+ * that failed (-EIO and the like when reading a file failed).
+ */
+DPEMU_API int dpemu_prefault(dpemu_space *space, void *addr, size_t len, int prot);
 
 /* ------------------------------------------------------------------------ */
 /* Introspection                                                             */

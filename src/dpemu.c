@@ -16,7 +16,7 @@
 #include "dpemu.h"
 
 static const char usage[] =
-	"Usage: dpemu COMMAND\n"
+	"Usage: dpemu COMMAND [ARGS]\n"
 	"       dpemu --help | --version\n"
 	"\n"
 	"dpemu is a userspace demand-paging emulator: a program reserves an arena of\n"
@@ -27,13 +27,21 @@ static const char usage[] =
 	"Commands:\n"
 	"  demo        narrate demand paging in this very process: a page faulted in,\n"
 	"              zero-filled and mapped, with the page table before and after,\n"
-	"              a file-backed page, a caught fault, and frames returning\n"
+	"              a file-backed page, a caught fault, a copy-on-write fork,\n"
+	"              and frames returning to the pool\n"
+	"  backends [NAME]\n"
+	"              tell which backends this kernel allows: sigsegv, uffd\n"
+	"              (userfaultfd, handler thread) and uffd-sigbus (userfaultfd,\n"
+	"              SIGBUS mode), and what DPEMU_BACKEND_AUTO picks; with NAME,\n"
+	"              exit 0 if that one is available, 1 if not, 2 if unknown\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help and exit\n"
 	"  -V, --version  print the library version and exit\n"
 	"\n"
 	"Environment:\n"
+	"  DPEMU_BACKEND=NAME   what DPEMU_BACKEND_AUTO means: sigsegv, uffd or\n"
+	"                       uffd-sigbus (default: uffd where allowed, else sigsegv)\n"
 	"  DPEMU_HOSTMAP=mmap   show frames with one mmap per page instead of guard\n"
 	"                       regions (for kernels older than 6.15; see dpemu(3))\n"
 	"\n"
@@ -116,9 +124,12 @@ static int demo(void)
 
 	sc.reserve = 16 * ps;
 	check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
-	printf("2. A space: %zu bytes of addresses reserved at %p, PROT_NONE.\n"
-	       "   Nothing there is accessible yet; every touch will trap.\n\n",
-	       dpemu_space_size(space), dpemu_space_base(space));
+	printf("2. A space: %zu bytes of addresses reserved at %p.\n"
+	       "   Nothing there has a frame yet; every first touch will trap, caught\n"
+	       "   %s (see 'dpemu backends').\n\n",
+	       dpemu_space_size(space), dpemu_space_base(space),
+	       dpemu_space_backend(space) == DPEMU_BACKEND_UFFD
+	       ? "by userfaultfd" : "as SIGSEGV through libsigsegv");
 
 	check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
 	                DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
@@ -129,7 +140,7 @@ static int demo(void)
 	print_page_table(space, p, 4, ps);
 	print_counts(space, pool);
 
-	printf("\n4. The program writes 'A' to page 1 (%p).  The CPU traps (SIGSEGV);\n"
+	printf("\n4. The program writes 'A' to page 1 (%p).  The access traps;\n"
 	       "   dpemu finds the mapping in the page table, takes a free frame, fills\n"
 	       "   it with zeros, records it in the page-table entry and maps it there;\n"
 	       "   then the write resumes as if nothing had happened.\n", (void *)(p + ps));
@@ -208,6 +219,65 @@ static int demo(void)
 	return 0;
 }
 
+/* Try a space of each backend; print what works.  With `only`, report that
+ * one backend through the exit status. */
+static int backends(const char *only)
+{
+	static const struct {
+		const char *name;
+		enum dpemu_backend backend;
+		enum dpemu_uffd_mode mode;
+		const char *what;
+	} all[] = {
+		{ "sigsegv", DPEMU_BACKEND_SIGSEGV, DPEMU_UFFD_THREAD,
+		  "SIGSEGV through libsigsegv; faults in system calls: EFAULT" },
+		{ "uffd", DPEMU_BACKEND_UFFD, DPEMU_UFFD_THREAD,
+		  "userfaultfd, handler thread; faults in system calls resolved" },
+		{ "uffd-sigbus", DPEMU_BACKEND_UFFD, DPEMU_UFFD_SIGBUS,
+		  "userfaultfd, SIGBUS mode; fastest; faults in system calls: EFAULT" },
+	};
+	struct dpemu_pool_config pc = { .frames = 1 };
+	dpemu_pool *pool;
+	int found = -1, rc;
+
+	check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		struct dpemu_space_config sc = { .reserve = 1, .backend = all[i].backend,
+		                                 .uffd_mode = all[i].mode };
+		dpemu_space *s;
+		if (only && strcmp(only, all[i].name))
+			continue;
+		found = 0;
+		rc = dpemu_space_create(pool, &sc, &s);
+		if (rc == 0) {
+			printf("%-12s available: %s\n", all[i].name, all[i].what);
+			dpemu_space_destroy(s);
+		} else {
+			printf("%-12s unavailable: %s\n", all[i].name, dpemu_last_error());
+			found = 1;
+		}
+	}
+	if (only) {
+		dpemu_pool_destroy(pool);
+		if (found < 0) {
+			fprintf(stderr, "dpemu: unknown backend '%s'; try sigsegv, uffd, uffd-sigbus\n", only);
+			return 2;
+		}
+		return found;
+	}
+	struct dpemu_space_config sc = { .reserve = 1 };
+	dpemu_space *s;
+	if (dpemu_space_create(pool, &sc, &s) == 0) {
+		printf("%-12s picks %s\n", "auto", dpemu_space_backend(s) == DPEMU_BACKEND_UFFD
+		       ? "userfaultfd" : "sigsegv");
+		dpemu_space_destroy(s);
+	} else {
+		printf("%-12s unavailable: %s\n", "auto", dpemu_last_error());
+	}
+	dpemu_pool_destroy(pool);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -224,6 +294,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "demo"))
 		return demo();
+	if (!strcmp(argv[1], "backends"))
+		return backends(argc > 2 ? argv[2] : NULL);
 	fprintf(stderr, "dpemu: unknown command '%s'; try 'dpemu --help'\n", argv[1]);
 	return 2;
 }

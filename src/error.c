@@ -24,13 +24,24 @@ DPEMU_API const char *dpemu_last_error(void)
 	return last_error;
 }
 
+/* The arguments may include dpemu_last_error() itself (a message that
+ * wraps an inner one), hence the copy through tmp. */
 int set_error(int err, const char *fmt, ...)
 {
+	char tmp[sizeof last_error];
 	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof last_error, fmt, ap);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
+	memcpy(last_error, tmp, sizeof last_error);
 	return err;
+}
+
+/* Forget the message of a failure that was recovered from. */
+void clear_error(void)
+{
+	last_error[0] = '\0';
 }
 
 DPEMU_API const char *dpemu_strerror(int err)

@@ -69,8 +69,7 @@ static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t p
 
 	if (m->fd < 0) {
 		if (!fr->zero)
-			memset(dst, 0, ps);
-		fr->zero = 0;
+			memset(dst, 0, ps); /* else: a hole in the memfd, zeros */
 		s->stats.zero_fills++;
 		return 0;
 	}
@@ -110,6 +109,9 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 		return err;
 	}
 	*e = pte_with_frame(*e, f) | PTE_P | PTE_A;
+	if (s->pool->frames[f].zero)
+		*e |= PTE_Z; /* still a hole: zeros, and no page to map yet */
+	s->pool->frames[f].zero = 0;
 	/* Dirty is exact for shared file pages (their writes trap first); any
 	 * other writable page counts as dirty once it is shown writable. */
 	if (access == DPEMU_ACCESS_WRITE ||
@@ -176,7 +178,7 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 		return -ENOSPC;
 	memcpy(frame_data(pool, copy), frame_data(pool, shared), pool->page_size);
 	pool->frames[copy].zero = 0;
-	*e = (pte_with_frame(*e, copy) & ~PTE_C) | PTE_D;
+	*e = (pte_with_frame(*e, copy) & ~(PTE_C | PTE_Z)) | PTE_D;
 	err = host_show(s, pg, e, true);
 	if (err) {
 		*e = before;
@@ -211,7 +213,8 @@ static void describe(char *why, size_t len, const char *what, uint64_t e)
  * *fault and why (a one-line description of what is at addr) filled in.
  */
 enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access,
-                                  struct dpemu_fault *fault, char *why, size_t whylen)
+                                  struct dpemu_fault *fault, char *why, size_t whylen,
+                                  unsigned flags)
 {
 	uint64_t pg = space_page_index(s, addr);
 	int need = access_needs(access);
@@ -239,7 +242,8 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 	}
 
 	lock_acquire(&s->lock);
-	s->stats.faults++;
+	if (!(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP)))
+		s->stats.faults++;
 
 	/* 1. the page-table entry, and the mapping it names */
 	e = pt_leaf(s, pg, &err);
@@ -301,8 +305,12 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 		goto shown;
 	}
 	int eff = pte_effective_prot(s, pte);
-	if (need && (eff & need))
-		goto resolved; /* another thread resolved it first */
+	if (need && (eff & need)) {
+		/* Another thread resolved it first, or an unresolved fault of the
+		 * userfaultfd backend left it revoked: give it its rights back. */
+		err = host_refresh(s, pg, e);
+		goto shown;
+	}
 	if ((pte_prot(pte) & PROT_WRITE) && !(eff & PROT_WRITE) && need != PROT_READ &&
 	    need != PROT_EXEC && !(pte & PTE_C)) {
 		*e |= PTE_D; /* first write to a clean shared file page */
@@ -330,12 +338,37 @@ shown:
 	}
 	last_spurious = NULL;
 resolved:
+	if (flags & RESOLVE_RETRIED)
+		s->stats.faults++;
 	lock_release(&s->lock);
 	return RESOLVED;
 
 unresolved:
-	s->stats.protection_faults++;
+	if (!(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP)))
+		s->stats.protection_faults++;
 	lock_release(&s->lock);
 	last_spurious = NULL;
 	return UNRESOLVED;
+}
+
+/*
+ * An access to addr that userfaultfd reported could not be resolved: take
+ * the page's host rights away so that the retried access raises SIGSEGV,
+ * where the SIGSEGV path resolves or reports it like any other.
+ */
+void fault_revoke(struct dpemu_space *s, void *addr)
+{
+	uint64_t pg = space_page_index(s, addr);
+	int err;
+
+	if (dpemu_locks_held > 0) {
+		/* This thread holds the lock (a signal handler inside a dpemu
+		 * call): revoke without it; the next show refreshes HP. */
+		host_revoke(s, pg, NULL);
+		return;
+	}
+	lock_acquire(&s->lock);
+	uint64_t *e = pt_leaf(s, pg, &err);
+	host_revoke(s, pg, e);
+	lock_release(&s->lock);
 }

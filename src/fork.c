@@ -59,10 +59,7 @@ static uint64_t fork_pte(struct dpemu_space *parent, struct dpemu_space *child, 
 		return c;
 	}
 	*e |= PTE_C;
-	if (*e & PTE_V)
-		host_setprot(parent, &w->hp, pg, e, pte_effective_prot(parent, *e));
-	else
-		host_setprot_flush(parent, &w->hp);
+	host_narrow(parent, &w->hp, pg, e);
 	return c | PTE_C;
 }
 
@@ -105,7 +102,10 @@ DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **out)
 	if (err)
 		return set_error(err, "dpemu_space_fork: %s", dpemu_last_error());
 	child->colour = parent->colour;
-	child->backend = parent->backend;
+	if (parent->hostmode == HOSTMODE_UFFD && (err = uffd_space_open(child, parent->uffd_mode))) {
+		space_free(child);
+		return set_error(err, "dpemu_space_fork: %s", dpemu_last_error());
+	}
 
 	lock_acquire(&parent->lock);
 	err = copy_mappings(parent, child);
@@ -142,7 +142,9 @@ bool pool_inherited(const struct dpemu_pool *pool)
 static void fork_child_handler(void)
 {
 	atomic_store(&dpemu_in_forked_child, true);
+	dpemu_tid_cache = 0; /* this thread has a new id in the child */
 	registry_revoke_all();
+	uffd_forget_handler();
 }
 
 static void fork_guard_register(void)

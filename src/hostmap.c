@@ -3,30 +3,37 @@
  * side of the page table.
  *
  * Fault path: everything here runs inside the fault handler (space lock
- * held).  It calls only mmap, mprotect and madvise; no malloc, no stdio.
- * Each function returns 0 or a negative errno and never leaves a page more
- * accessible than its PTE allows.
+ * held).  It calls only mmap, mprotect, madvise and userfaultfd ioctls; no
+ * malloc, no stdio.  Each function returns 0 or a negative errno and never
+ * leaves a page more accessible than its PTE allows, not even for a moment:
+ * rights are narrowed before anything is widened.
  *
  * Linux keeps one VMA per run of pages that are contiguous in file offset
  * with equal protection, and a process may have only vm.max_map_count of
  * them.  Mapping each touched page on its own would split the arena into
  * islands (measured: 32,938 VMAs after touching half of 65,536 pages in
- * random order; ENOMEM after 41,284 of 200,000).  So, in guard mode:
+ * random order; ENOMEM after 41,284 of 200,000).  So:
  *
  *   - every page has an identity frame, the frame whose memfd offset lines
  *     up with the page (space_identity_frame), and frame_alloc prefers it;
  *   - the first fault in a 512-page leaf "backs" the whole leaf: it maps
- *     the leaf onto its identity frames, protection as in the PTEs, and
- *     installs guard markers (madvise MADV_GUARD_INSTALL, Linux 6.13+;
- *     shared memory since 6.15) so every page still traps;
- *   - showing a page on its identity frame is one MADV_GUARD_REMOVE, which
- *     splits no VMA, and hiding it is one MADV_GUARD_INSTALL.
+ *     the leaf onto its identity frames, and makes every page trap while
+ *     it has no frame -
+ *       HOSTMODE_GUARD: with guard markers (madvise MADV_GUARD_INSTALL,
+ *         Linux 6.13+; shared memory since 6.15); showing a page is one
+ *         MADV_GUARD_REMOVE, hiding it one MADV_GUARD_INSTALL;
+ *       HOSTMODE_UFFD: by registering the range with userfaultfd (missing
+ *         and minor faults); showing a page is one UFFDIO_CONTINUE, hiding
+ *         it one MADV_DONTNEED, and a page that must trap on write (copy-
+ *         on-write, clean shared file page) is write-protected with
+ *         UFFDIO_WRITEPROTECT instead of mprotect;
+ *     none of which splits a VMA.
  *
  * A page whose frame is not its identity (a copy-on-write copy, or when the
  * identity frame is taken) is an "alias": one mmap(MAP_FIXED) of its frame,
- * which does split the VMA.  In mmap mode (kernels without guard regions,
- * or DPEMU_HOSTMAP=mmap) every visible page is an alias and hidden pages
- * are the PROT_NONE reserve again.
+ * which does split the VMA.  In HOSTMODE_MMAP (kernels without guard
+ * regions, or DPEMU_HOSTMAP=mmap) every visible page is an alias and hidden
+ * pages are the PROT_NONE reserve again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -42,7 +49,7 @@
 #define MADV_GUARD_REMOVE 103
 #endif
 
-/* Decide how spaces over this memfd show frames (API side, pool creation). */
+/* Decide how SIGSEGV spaces over this memfd show frames (API side). */
 enum hostmode hostmap_probe(int memfd, size_t page_size)
 {
 	const char *env = getenv("DPEMU_HOSTMAP");
@@ -76,6 +83,32 @@ static int sys_err(void)
 	return -errno;
 }
 
+/* The VMA protection a visible page gets: its effective protection, except
+ * that userfaultfd write-protects instead of dropping PROT_WRITE. */
+static int vma_prot(const struct dpemu_space *s, uint64_t e)
+{
+	if (s->hostmode == HOSTMODE_UFFD && s->uffd_wp && !(e & PTE_L))
+		return pte_prot(e);
+	return pte_effective_prot(s, e);
+}
+
+/* Whether a visible page must be write-protected through userfaultfd. */
+static bool wants_wp(const struct dpemu_space *s, uint64_t e)
+{
+	return s->hostmode == HOSTMODE_UFFD && s->uffd_wp && !(e & PTE_L) &&
+	       (pte_prot(e) & PROT_WRITE) && !(pte_effective_prot(s, e) & PROT_WRITE);
+}
+
+static int set_vma_prot(struct dpemu_space *s, uint64_t pg, uint64_t *e, int prot)
+{
+	if (pte_hostprot(*e) == prot)
+		return 0;
+	if (mprotect(space_page_addr(s, pg), pages_bytes(s, 1), prot) < 0)
+		return sys_err();
+	*e = pte_with_hostprot(*e, prot);
+	return 0;
+}
+
 /* Map pages [pg, pg+n) onto their identity frames with protection prot,
  * in as many mmaps as the wrap-around at the end of the pool needs. */
 static int map_identity(struct dpemu_space *s, uint64_t pg, uint64_t n, int prot)
@@ -96,9 +129,9 @@ static int map_identity(struct dpemu_space *s, uint64_t pg, uint64_t n, int prot
 
 /*
  * Put identity mappings under pages [pg, pg+n) without ever exposing a
- * frame: map them PROT_NONE, guard them, then give them protection prot
- * (guard markers survive mprotect).  Sets B and HP, clears V and L in the
- * n PTEs from e.
+ * frame: map them PROT_NONE, make them trap (guard markers, or userfaultfd
+ * registration), then give them protection prot.  Sets B and HP, clears V,
+ * L and U in the n PTEs from e.
  */
 static int back_hidden(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n, int prot)
 {
@@ -106,25 +139,32 @@ static int back_hidden(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t
 
 	if (err)
 		return err;
-	if (madvise(space_page_addr(s, pg), pages_bytes(s, n), MADV_GUARD_INSTALL) < 0)
-		return sys_err();
+	if (s->hostmode == HOSTMODE_UFFD)
+		err = uffd_register(s, pg, n);
+	else if (madvise(space_page_addr(s, pg), pages_bytes(s, n), MADV_GUARD_INSTALL) < 0)
+		err = sys_err();
+	if (err)
+		return err;
 	if (prot != PROT_NONE && mprotect(space_page_addr(s, pg), pages_bytes(s, n), prot) < 0)
 		return sys_err();
 	for (uint64_t i = 0; i < n; i++)
-		e[i] = pte_with_hostprot((e[i] & ~(PTE_V | PTE_L)) | PTE_B, prot);
+		e[i] = pte_with_hostprot((e[i] & ~(PTE_V | PTE_L | PTE_U)) | PTE_B, prot);
 	return 0;
 }
 
-/* The VMA protection a page gets when its leaf is backed: what it will be
- * shown with if it has a frame, else its PTE protection. */
+/* The VMA protection a page gets when its leaf is backed: nothing where no
+ * mapping is (so such accesses fault at once), what it will be shown with
+ * if it has a frame, else its PTE protection. */
 static int backing_prot(const struct dpemu_space *s, uint64_t e)
 {
-	return (e & PTE_P) ? pte_effective_prot(s, e) : pte_prot(e);
+	if (pte_map(e) == 0)
+		return PROT_NONE;
+	return (e & PTE_P) ? vma_prot(s, e) : pte_prot(e);
 }
 
 /*
- * Back the leaf that holds page pg (e is pg's PTE): identity mappings with
- * guards under all its pages, runs of equal backing_prot in one mprotect
+ * Back the leaf that holds page pg (e is pg's PTE): identity mappings that
+ * trap under all its pages, runs of equal backing_prot in one mprotect
  * each.  A leaf is backed before any of its pages is shown, so none of its
  * pages is visible yet (a forked child's leaves may hold present pages).
  */
@@ -158,7 +198,55 @@ static int map_alias(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint32_t f
 	if (mmap(space_page_addr(s, pg), pages_bytes(s, 1), prot, MAP_SHARED | MAP_FIXED,
 	         s->pool->memfd, frame_offset(s, f)) == MAP_FAILED)
 		return sys_err();
-	*e = pte_with_hostprot(*e | PTE_V | PTE_L, prot);
+	*e = pte_with_hostprot((*e & ~PTE_U) | PTE_V | PTE_L, prot);
+	return 0;
+}
+
+/* Make the hidden identity page pg reachable (its VMA protection is right). */
+static int reveal(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n)
+{
+	int err = 0;
+
+	if (s->hostmode == HOSTMODE_UFFD) {
+		bool wp = wants_wp(s, e[0]);
+		err = (e[0] & PTE_Z) && n == 1 ? uffd_zero(s, pg, wp) : uffd_continue(s, pg, n, wp);
+		for (uint64_t i = 0; i < n && !err; i++)
+			e[i] = (wp ? e[i] | PTE_U : e[i] & ~PTE_U) & ~PTE_Z;
+	} else if (madvise(space_page_addr(s, pg), pages_bytes(s, n), MADV_GUARD_REMOVE) < 0) {
+		err = sys_err();
+	} else {
+		for (uint64_t i = 0; i < n; i++)
+			e[i] &= ~PTE_Z;
+	}
+	for (uint64_t i = 0; i < n && !err; i++)
+		e[i] |= PTE_V;
+	return err;
+}
+
+/*
+ * Give visible page pg the host rights its PTE asks for now, narrowing
+ * before widening: write-protect first, then change the VMA protection,
+ * then lift a write-protection no longer wanted.
+ */
+int host_reprotect(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+{
+	bool wp = wants_wp(s, *e);
+	int err;
+
+	if (!(*e & PTE_V))
+		return 0;
+	if (wp && !(*e & PTE_U)) {
+		if ((err = uffd_writeprotect(s, pg, 1, true)))
+			return err;
+		*e |= PTE_U;
+	}
+	if ((err = set_vma_prot(s, pg, e, vma_prot(s, *e))))
+		return err;
+	if (!wp && (*e & PTE_U)) {
+		if ((err = uffd_writeprotect(s, pg, 1, false)))
+			return err;
+		*e &= ~PTE_U;
+	}
 	return 0;
 }
 
@@ -168,97 +256,103 @@ static int map_alias(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint32_t f
  */
 int host_show(struct dpemu_space *s, uint64_t pg, uint64_t *e, bool frame_changed)
 {
-	int eff = pte_effective_prot(s, *e);
 	uint32_t f = pte_frame(*e);
 	int err;
 
-	if (s->pool->hostmode == HOSTMODE_MMAP) {
+	if (s->hostmode == HOSTMODE_MMAP) {
 		if (!(*e & PTE_V) || frame_changed)
-			return map_alias(s, pg, e, f, eff);
+			return map_alias(s, pg, e, f, pte_effective_prot(s, *e));
 		return host_reprotect(s, pg, e);
 	}
 	if (!(*e & PTE_B) && (err = back_leaf(s, pg, e)))
 		return err;
 	if (f != space_identity_frame(s, pg)) {
 		if (!(*e & PTE_V) || !(*e & PTE_L) || frame_changed)
-			return map_alias(s, pg, e, f, eff);
+			return map_alias(s, pg, e, f, pte_effective_prot(s, *e));
 		return host_reprotect(s, pg, e);
 	}
-	if (*e & PTE_L) {
-		/* It showed another frame; put the identity mapping back. */
-		err = map_identity(s, pg, 1, eff);
-		if (err)
-			return err;
-		*e = pte_with_hostprot((*e & ~PTE_L) | PTE_V, eff);
-		return 0;
-	}
-	if (pte_hostprot(*e) != eff) {
-		if (mprotect(space_page_addr(s, pg), pages_bytes(s, 1), eff) < 0)
-			return sys_err();
-		*e = pte_with_hostprot(*e, eff);
-	}
-	if (!(*e & PTE_V)) {
-		if (madvise(space_page_addr(s, pg), pages_bytes(s, 1), MADV_GUARD_REMOVE) < 0)
-			return sys_err();
-		*e |= PTE_V;
-	}
-	return 0;
+	if ((*e & PTE_L) && (err = back_hidden(s, pg, e, 1, PROT_NONE)))
+		return err; /* it showed another frame: hide the identity one first */
+	if (*e & PTE_V)
+		return host_reprotect(s, pg, e);
+	if ((err = set_vma_prot(s, pg, e, vma_prot(s, *e))))
+		return err;
+	return reveal(s, pg, e, 1);
 }
 
 /*
  * Show every present, not yet visible page of [pg, pg+n), which lie in one
- * leaf (e is pg's PTE).  Runs of identity pages whose host protection is
- * already right are shown with one MADV_GUARD_REMOVE each: this is what
- * makes fault-around cheaper than n faults.
+ * leaf (e is pg's PTE).  Runs of identity pages whose VMA protection is
+ * already right are shown with one call each (MADV_GUARD_REMOVE or
+ * UFFDIO_CONTINUE): this is what makes fault-around cheaper than n faults.
  */
 int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n)
 {
-	uint64_t run = 0, run_pg = 0;
+	uint64_t run = 0, run_i = 0;
 	int err = 0;
 
-	if (s->pool->hostmode == HOSTMODE_GUARD && !(e[0] & PTE_B) && (err = back_leaf(s, pg, e)))
+	if (s->hostmode != HOSTMODE_MMAP && !(e[0] & PTE_B) && (err = back_leaf(s, pg, e)))
 		return err;
 	for (uint64_t i = 0; i <= n && !err; i++) {
 		bool batchable = i < n && (e[i] & (PTE_P | PTE_V | PTE_L)) == PTE_P &&
-		                 s->pool->hostmode == HOSTMODE_GUARD &&
+		                 s->hostmode != HOSTMODE_MMAP &&
 		                 pte_frame(e[i]) == space_identity_frame(s, pg + i) &&
-		                 pte_hostprot(e[i]) == pte_effective_prot(s, e[i]);
+		                 pte_hostprot(e[i]) == vma_prot(s, e[i]) &&
+		                 (run == 0 || wants_wp(s, e[i]) == wants_wp(s, e[run_i]));
 		if (batchable) {
 			if (run == 0)
-				run_pg = pg + i;
+				run_i = i;
 			run++;
 			continue;
 		}
 		if (run) {
-			if (madvise(space_page_addr(s, run_pg), pages_bytes(s, run), MADV_GUARD_REMOVE) < 0)
-				return sys_err();
-			for (uint64_t j = run_pg - pg; j < run_pg - pg + run; j++)
-				e[j] |= PTE_V;
+			if (reveal(s, pg + run_i, &e[run_i], run)) {
+				/* fall back to one page at a time */
+				for (uint64_t j = run_i; !err && j < run_i + run; j++)
+					if (!(e[j] & PTE_V))
+						err = host_show(s, pg + j, &e[j], false);
+			}
 			run = 0;
 		}
-		if (i < n && (e[i] & PTE_P) && !(e[i] & PTE_V))
+		if (!err && i < n && (e[i] & PTE_P) && !(e[i] & PTE_V))
 			err = host_show(s, pg + i, &e[i], false);
 	}
 	return err;
 }
 
-/* Give visible page pg the effective protection of its PTE. */
-int host_reprotect(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+/*
+ * An access to page pg could not be resolved, but the host let it trap in
+ * a way that retries (userfaultfd): make the page inaccessible, so that
+ * the retry raises SIGSEGV and dpemu reports it there.  The next show
+ * gives the page its protection back.
+ */
+int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 {
-	int eff = pte_effective_prot(s, *e);
-
-	if (!(*e & PTE_V) || pte_hostprot(*e) == eff)
-		return 0;
-	if (mprotect(space_page_addr(s, pg), pages_bytes(s, 1), eff) < 0)
+	if (mprotect(space_page_addr(s, pg), pages_bytes(s, 1), PROT_NONE) < 0)
 		return sys_err();
-	*e = pte_with_hostprot(*e, eff);
+	if (e)
+		*e = pte_with_hostprot(*e, PROT_NONE);
 	return 0;
+}
+
+/* Set visible page pg's VMA protection again, whatever HP says: after a
+ * revoke made without the space lock (uffd.c), HP may be stale. */
+int host_refresh(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+{
+	int prot = vma_prot(s, *e);
+
+	if (!(*e & PTE_V))
+		return 0;
+	if (mprotect(space_page_addr(s, pg), pages_bytes(s, 1), prot) < 0)
+		return sys_err();
+	*e = pte_with_hostprot(*e, prot);
+	return host_reprotect(s, pg, e);
 }
 
 /* ---- hiding pages --------------------------------------------------------- */
 
 /* Hide the batched run [b->first, b->first + b->n) of visible identity pages
- * (guard mode) or visible pages (mmap mode). */
+ * (guard and userfaultfd modes) or visible pages (mmap mode). */
 void host_flush(struct dpemu_space *s, struct host_batch *b)
 {
 	void *addr = space_page_addr(s, b->first);
@@ -267,11 +361,18 @@ void host_flush(struct dpemu_space *s, struct host_batch *b)
 
 	if (b->n == 0)
 		return;
-	if (s->pool->hostmode == HOSTMODE_GUARD)
+	switch (s->hostmode) {
+	case HOSTMODE_GUARD:
 		rc = madvise(addr, len, MADV_GUARD_INSTALL);
-	else
+		break;
+	case HOSTMODE_UFFD:
+		rc = madvise(addr, len, MADV_DONTNEED);
+		break;
+	default:
 		rc = mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
 		          -1, 0) == MAP_FAILED ? -1 : 0;
+		break;
+	}
 	if (rc < 0 && !b->err)
 		b->err = -errno;
 	b->n = 0;
@@ -280,25 +381,25 @@ void host_flush(struct dpemu_space *s, struct host_batch *b)
 /*
  * Make page pg (PTE *e) unreachable, so that its frame can be dropped.
  * Hides are batched into runs; call host_flush before the frames are
- * reused.  An alias in guard mode first gets its identity mapping back.
+ * reused.  An alias first gets its hidden identity mapping back.
  */
 void host_hide(struct dpemu_space *s, struct host_batch *b, uint64_t pg, uint64_t *e)
 {
 	if (!(*e & PTE_V))
 		return;
-	if (s->pool->hostmode == HOSTMODE_GUARD && (*e & PTE_L)) {
+	if (s->hostmode != HOSTMODE_MMAP && (*e & PTE_L)) {
 		/* An alias is its own VMA: put a hidden identity mapping back. */
 		int err = back_hidden(s, pg, e, 1, pte_prot(*e));
 		if (err) {
 			/* Still an alias, but it must not stay reachable. */
-			madvise(space_page_addr(s, pg), pages_bytes(s, 1), MADV_GUARD_INSTALL);
-			*e &= ~PTE_V;
+			mprotect(space_page_addr(s, pg), pages_bytes(s, 1), PROT_NONE);
+			*e = pte_with_hostprot(*e & ~PTE_V, PROT_NONE);
 			if (!b->err)
 				b->err = err;
 		}
 		return;
 	}
-	*e &= ~(PTE_V | PTE_L);
+	*e &= ~(PTE_V | PTE_L | PTE_U);
 	if (b->n && b->first + b->n == pg) {
 		b->n++;
 		return;
@@ -308,40 +409,88 @@ void host_hide(struct dpemu_space *s, struct host_batch *b, uint64_t pg, uint64_
 	b->n = 1;
 }
 
-/* ---- changing protection of backed runs ------------------------------------ */
+/* ---- changing protection ----------------------------------------------------- */
 
 void host_setprot_flush(struct dpemu_space *s, struct host_protbatch *b)
 {
+	int err = 0;
+
 	if (b->n == 0)
 		return;
-	if (mprotect(space_page_addr(s, b->first), pages_bytes(s, b->n), b->prot) < 0 && !b->err)
-		b->err = -errno;
+	if (b->prot < 0)
+		err = uffd_writeprotect(s, b->first, b->n, true);
+	else if (mprotect(space_page_addr(s, b->first), pages_bytes(s, b->n), b->prot) < 0)
+		err = -errno;
+	if (err && !b->err)
+		b->err = err;
 	b->n = 0;
 }
 
+/* Add page pg to batch b of kind prot (a VMA protection, or -1 for
+ * "write-protect through userfaultfd"). */
+static void batch_add(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, int prot)
+{
+	if (!(b->n && b->first + b->n == pg && b->prot == prot)) {
+		host_setprot_flush(s, b);
+		b->first = pg;
+		b->prot = prot;
+	}
+	b->n++;
+}
+
 /*
- * Give backed page pg (PTE *e) VMA protection target, batched into runs of
- * one mprotect each; pages that are neither backed nor visible are left
- * alone.  The caller picks target: the page's effective protection if it
- * is visible (never wider), anything for a hidden page (its guard still
- * traps).  Call host_setprot_flush at the end.
+ * Page pg's PTE *e has just been given a new protection (target is that
+ * protection): bring the host along.  Hidden backed pages get VMA
+ * protection target in runs of one mprotect; visible pages get exactly
+ * what their PTE now asks for, narrowed before widened.  Pages neither
+ * backed nor visible are left alone.  Call host_setprot_flush at the end.
  */
 void host_setprot(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, uint64_t *e,
                   int target)
 {
-	bool extends = b->n && b->first + b->n == pg && b->prot == target;
-
 	if (!(*e & (PTE_B | PTE_V))) {
 		host_setprot_flush(s, b);
 		return;
 	}
-	if (pte_hostprot(*e) == target && !extends)
-		return; /* nothing to change, no run to lengthen */
-	if (!extends) {
-		host_setprot_flush(s, b);
-		b->first = pg;
-		b->prot = target;
+	if (*e & PTE_V) {
+		bool simple = !wants_wp(s, *e) && !(*e & PTE_U);
+		target = vma_prot(s, *e);
+		if (!simple) {
+			host_setprot_flush(s, b);
+			int err = host_reprotect(s, pg, e);
+			if (err && !b->err)
+				b->err = err;
+			return;
+		}
 	}
-	b->n++;
+	if (pte_hostprot(*e) == target && !(b->n && b->first + b->n == pg && b->prot == target))
+		return; /* nothing to change, no run to lengthen */
+	batch_add(s, b, pg, target);
 	*e = pte_with_hostprot(*e, target);
+}
+
+/*
+ * Visible page pg's effective protection has just become narrower (it
+ * turned copy-on-write): take write access away, in runs - one
+ * UFFDIO_WRITEPROTECT or one mprotect per run.  Call host_setprot_flush at
+ * the end.
+ */
+void host_narrow(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, uint64_t *e)
+{
+	if (!(*e & PTE_V)) {
+		host_setprot_flush(s, b);
+		return;
+	}
+	if (wants_wp(s, *e)) {
+		if (!(*e & PTE_U)) {
+			batch_add(s, b, pg, -1);
+			*e |= PTE_U;
+		}
+		return;
+	}
+	int prot = vma_prot(s, *e);
+	if (pte_hostprot(*e) != prot) {
+		batch_add(s, b, pg, prot);
+		*e = pte_with_hostprot(*e, prot);
+	}
 }

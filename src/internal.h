@@ -39,6 +39,7 @@ struct frame {
 enum hostmode {
 	HOSTMODE_GUARD, /* identity-mapped runs + madvise guard regions        */
 	HOSTMODE_MMAP,  /* one mmap(MAP_FIXED) per visible page (fallback)     */
+	HOSTMODE_UFFD,  /* identity-mapped runs registered with userfaultfd    */
 };
 
 struct dpemu_pool {
@@ -56,7 +57,8 @@ struct dpemu_pool {
 	atomic_int nspaces;
 	pid_t owner;            /* the process that created the pool (fork.c)  */
 	uint64_t next_colour;   /* identity offset handed to the next space     */
-	enum hostmode hostmode;
+	enum hostmode sigsegv_hostmode; /* what SIGSEGV spaces use (probed)     */
+	void *zero_page;        /* page_size bytes of read-only zeros           */
 };
 
 /* Fault path: safe (lock, list operations, no allocation). */
@@ -89,7 +91,7 @@ static inline unsigned char *frame_data(const struct dpemu_pool *pool, uint32_t 
  *
  *  63          48 47                 16 15 14  12  11  10   9   8   7  6  4  3   2   1   0
  * +--------------+---------------------+--+------+---+---+---+---+---+-----+---+---+---+---+
- * |  mapping id  |    frame number     |- |  HP  | T | - | L | V | B | PROT| A | C | D | P |
+ * |  mapping id  |    frame number     |Z |  HP  | T | U | L | V | B | PROT| A | C | D | P |
  * +--------------+---------------------+--+------+---+---+---+---+---+-----+---+---+---+---+
  *
  *   P     present: the page holds a reference to `frame`
@@ -101,7 +103,11 @@ static inline unsigned char *frame_data(const struct dpemu_pool *pool, uint32_t 
  *         VMA protection HP (guard mode); else it is the PROT_NONE reserve
  *   V     visible: an access reaches the frame (no guard marker); only with P
  *   L     alias: the host maps `frame` here, not this page's identity frame
+ *   U     write-protected through userfaultfd (UFFDIO_WRITEPROTECT) although
+ *         HP allows writing: a write traps without splitting the VMA
  *   HP    the host VMA's PROT_* bits at this page (valid with B)
+ *   Z     the frame was never written: the memfd has a hole there (all
+ *         zeros), so userfaultfd shows it with UFFDIO_COPY, not _CONTINUE
  *   T     (interior entries only) the entry points to a table; the table
  *         address fills the bits above 12, as in a hardware page table
  *   mapping id  index+1 into space->maps; 0: no mapping covers the page
@@ -119,9 +125,11 @@ static inline unsigned char *frame_data(const struct dpemu_pool *pool, uint32_t 
 #define PTE_B       (1ull << 7)
 #define PTE_V       (1ull << 8)
 #define PTE_L       (1ull << 9)
+#define PTE_U       (1ull << 10)
 #define PTE_T       (1ull << 11)
 #define PTE_HP_SHIFT 12
 #define PTE_HP_MASK (7ull << PTE_HP_SHIFT)
+#define PTE_Z       (1ull << 15)
 #define PTE_FRAME_SHIFT 16
 #define PTE_FRAME_MASK (0xffffffffull << PTE_FRAME_SHIFT)
 #define PTE_MAP_SHIFT 48
@@ -212,6 +220,10 @@ struct dpemu_space {
 	uint64_t colour;           /* identity frame of page 0                 */
 	size_t fault_around;
 	enum dpemu_backend backend;
+	enum hostmode hostmode;    /* how the arena shows frames (hostmap.c)   */
+	int uffd;                  /* userfaultfd, -1 unless HOSTMODE_UFFD     */
+	enum dpemu_uffd_mode uffd_mode;
+	bool uffd_wp;              /* the kernel write-protects shmem pages    */
 
 	/* page table */
 	unsigned levels;
@@ -258,7 +270,11 @@ void registry_revoke_all(void);
 /* Host view (hostmap.c) - all fault-path safe                               */
 /* ------------------------------------------------------------------------ */
 
+struct host_protbatch;
 enum hostmode hostmap_probe(int memfd, size_t page_size);
+int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e);
+int host_refresh(struct dpemu_space *s, uint64_t pg, uint64_t *e);
+void host_narrow(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, uint64_t *e);
 int host_show(struct dpemu_space *s, uint64_t pg, uint64_t *e, bool frame_changed);
 int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n);
 int host_reprotect(struct dpemu_space *s, uint64_t pg, uint64_t *e);
@@ -271,7 +287,8 @@ struct host_batch {
 void host_hide(struct dpemu_space *s, struct host_batch *b, uint64_t pg, uint64_t *e);
 void host_flush(struct dpemu_space *s, struct host_batch *b);
 
-/* Batches of backed pages whose VMA protection is to become `prot`. */
+/* Batches of backed pages whose VMA protection is to become `prot`, or,
+ * with prot -1, that are to be write-protected through userfaultfd. */
 struct host_protbatch {
 	uint64_t first, n;
 	int prot;
@@ -298,13 +315,34 @@ int pte_effective_prot(const struct dpemu_space *s, uint64_t e);
 
 enum resolve_result { RESOLVED, UNRESOLVED };
 
+/* Flags of fault_resolve. */
+#define RESOLVE_RETRIED 1 /* an unresolved access will retry and be reported
+                             by the SIGSEGV path: count it there           */
+#define RESOLVE_NO_TRAP 2 /* not a trap (dpemu_prefault): count nothing   */
+
 /* Fault path: the resolver shared by every backend. */
 enum resolve_result fault_resolve(struct dpemu_space *s, void *addr,
                                   enum dpemu_access access,
                                   struct dpemu_fault *fault, char *why,
-                                  size_t whylen);
+                                  size_t whylen, unsigned flags);
+void fault_revoke(struct dpemu_space *s, void *addr);
 /* Make sure dpemu's SIGSEGV handling is installed and first in line. */
 int trap_sigsegv_install(void);
+/* The same for SIGBUS, which userfaultfd's SIGBUS mode raises. */
+int trap_sigbus_install(void);
+
+/* The userfaultfd backend (uffd.c). */
+int uffd_space_open(struct dpemu_space *s, enum dpemu_uffd_mode mode);
+void uffd_space_close(struct dpemu_space *s);
+void uffd_forget_handler(void);
+int uffd_available(enum dpemu_uffd_mode mode);
+/* Fault path: safe (ioctls only). */
+int uffd_register(struct dpemu_space *s, uint64_t pg, uint64_t n);
+int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp);
+int uffd_zero(struct dpemu_space *s, uint64_t pg, bool wp);
+int uffd_writeprotect(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp);
+void uffd_wake(struct dpemu_space *s, void *addr);
+void uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access);
 
 /* ------------------------------------------------------------------------ */
 /* Errors (error.c)                                                          */
@@ -312,6 +350,7 @@ int trap_sigsegv_install(void);
 
 /* Record the calling thread's message and return err (negative errno). */
 int set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void clear_error(void);
 
 /* Async-signal-safe formatting for the fault path (no stdio). */
 size_t fmt_str(char *buf, size_t len, size_t pos, const char *s);

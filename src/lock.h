@@ -9,8 +9,14 @@
  * the fault path refuses to resolve a fault while that count is non-zero
  * (see fault.c).
  *
- * The algorithm is the three-state mutex of Drepper's "Futexes Are Tricky":
- * 0 unlocked, 1 locked, 2 locked with possible waiters.
+ * The lock word holds the owner's thread id, as Linux's PI futexes do, so
+ * the userfaultfd handler thread can tell exactly whether a faulting thread
+ * holds a lock it would need (uffd.c):
+ *
+ *   31        30                                 0
+ *  +---------+------------------------------------+
+ *  | waiters |  owner thread id (0: unlocked)     |
+ *  +---------+------------------------------------+
  */
 #ifndef DPEMU_LOCK_H
 #define DPEMU_LOCK_H
@@ -25,9 +31,20 @@ struct lock {
 };
 
 #define LOCK_INIT { 0 }
+#define LOCK_WAITERS ((int)0x40000000) /* thread ids stay below 2^30 */
+#define LOCK_OWNER_MASK (LOCK_WAITERS - 1)
 
 /* Number of dpemu locks the calling thread holds (see fault.c). */
 extern __thread int dpemu_locks_held __attribute__((tls_model("initial-exec")));
+extern __thread int dpemu_tid_cache __attribute__((tls_model("initial-exec")));
+
+/* The calling thread's id (gettid), cached per thread. */
+static inline int dpemu_tid(void)
+{
+	if (dpemu_tid_cache == 0)
+		dpemu_tid_cache = (int)syscall(SYS_gettid);
+	return dpemu_tid_cache;
+}
 
 static inline void futex_wait(atomic_int *addr, int expected)
 {
@@ -39,24 +56,40 @@ static inline void futex_wake_one(atomic_int *addr)
 	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/* The thread id of the lock's holder, 0 if it is free. */
+static inline int lock_owner(struct lock *l)
+{
+	return atomic_load(&l->state) & LOCK_OWNER_MASK;
+}
+
 static inline void lock_acquire(struct lock *l)
 {
-	int c = 0;
+	int tid = dpemu_tid(), c = 0;
+
 	dpemu_locks_held++;
-	if (atomic_compare_exchange_strong(&l->state, &c, 1))
+	if (atomic_compare_exchange_strong(&l->state, &c, tid))
 		return;
-	if (c != 2)
-		c = atomic_exchange(&l->state, 2);
-	while (c != 0) {
-		futex_wait(&l->state, 2);
-		c = atomic_exchange(&l->state, 2);
+	for (;;) {
+		if (c == 0) {
+			/* free: take it, keeping "maybe waiters" for the release */
+			if (atomic_compare_exchange_strong(&l->state, &c, tid | LOCK_WAITERS))
+				return;
+			continue;
+		}
+		if (!(c & LOCK_WAITERS) &&
+		    !atomic_compare_exchange_strong(&l->state, &c, c | LOCK_WAITERS))
+			continue;
+		futex_wait(&l->state, c | LOCK_WAITERS);
+		c = atomic_load(&l->state);
 	}
 }
 
 static inline void lock_release(struct lock *l)
 {
-	if (atomic_fetch_sub(&l->state, 1) != 1) {
-		atomic_store(&l->state, 0);
+	int c = dpemu_tid();
+
+	if (!atomic_compare_exchange_strong(&l->state, &c, 0)) {
+		atomic_store(&l->state, 0); /* someone may wait */
 		futex_wake_one(&l->state);
 	}
 	dpemu_locks_held--;

@@ -261,7 +261,7 @@ static int prot_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64
 	if (w->map_id)
 		*e = (*e & PTE_HOST_BITS) | ((uint64_t)w->map_id << PTE_MAP_SHIFT);
 	*e = pte_with_prot(*e, w->prot);
-	host_setprot(s, &w->hp, pg, e, (*e & PTE_V) ? pte_effective_prot(s, *e) : w->prot);
+	host_setprot(s, &w->hp, pg, e, w->prot);
 	return 0;
 }
 
@@ -544,5 +544,47 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 		}
 	}
 	lock_release(&s->lock);
+	return 0;
+}
+
+DPEMU_API int dpemu_prefault(dpemu_space *s, void *addr, size_t len, int prot)
+{
+	enum dpemu_access access;
+	uint64_t first, n;
+	int err;
+
+	if (!s)
+		return set_error(-EINVAL, "dpemu_prefault: space is NULL");
+	if (pool_inherited(s->pool))
+		return set_error(-EPERM, "dpemu_prefault: %s", inherited_msg);
+	err = check_range(s, "dpemu_prefault", addr, len, &first, &n);
+	if (err)
+		return err;
+	if (prot == PROT_READ)
+		access = DPEMU_ACCESS_READ;
+	else if (prot == PROT_WRITE || prot == (PROT_READ | PROT_WRITE))
+		access = DPEMU_ACCESS_WRITE;
+	else
+		return set_error(-EINVAL, "dpemu_prefault: prot must be PROT_READ or PROT_WRITE");
+
+	for (uint64_t pg = first; pg < first + n; pg++) {
+		struct dpemu_fault f;
+		char why[160];
+		void *a = space_page_addr(s, pg);
+
+		if (fault_resolve(s, a, access, &f, why, sizeof why, RESOLVE_NO_TRAP) == RESOLVED)
+			continue;
+		switch (f.kind) {
+		case DPEMU_FAULT_UNMAPPED:
+			return set_error(-ENOMEM, "dpemu_prefault: %p is not mapped", a);
+		case DPEMU_FAULT_PROTECTION:
+			return set_error(-EACCES, "dpemu_prefault: %p does not allow %s", a,
+			                 access == DPEMU_ACCESS_WRITE ? "writing" : "reading");
+		case DPEMU_FAULT_OUT_OF_FRAMES:
+			return set_error(-ENOSPC, "dpemu_prefault: the pool ran out of frames at %p", a);
+		default:
+			return set_error(f.error ? f.error : -EIO, "dpemu_prefault: at %p: %s", a, why);
+		}
+	}
 	return 0;
 }

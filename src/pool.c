@@ -153,12 +153,21 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 		pool->frames[f].zero = 1;
 		free_list_push(pool, (uint32_t)f);
 	}
-	pool->hostmode = hostmap_probe(pool->memfd, ps);
+	pool->sigsegv_hostmode = hostmap_probe(pool->memfd, ps);
+	pool->zero_page = mmap(NULL, ps, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pool->zero_page == MAP_FAILED) {
+		pool->zero_page = NULL;
+		err = -ENOMEM;
+		set_error(err, "dpemu_pool_create: out of memory");
+		goto fail;
+	}
 	pool->owner = getpid();
 	fork_guard_install();
 	*out = pool;
 	return 0;
 fail:
+	if (pool->frames)
+		munmap(pool->frames, pool->frames_bytes);
 	if (pool->direct)
 		munmap(pool->direct, cfg->frames * ps);
 	if (pool->memfd >= 0)
@@ -174,6 +183,7 @@ DPEMU_API int dpemu_pool_destroy(dpemu_pool *pool)
 	if (atomic_load(&pool->nspaces) > 0)
 		return set_error(-EBUSY, "dpemu_pool_destroy: %d space(s) still use this pool; "
 		                 "destroy them first", atomic_load(&pool->nspaces));
+	munmap(pool->zero_page, pool->page_size);
 	munmap(pool->frames, pool->frames_bytes);
 	munmap(pool->direct, pool->nframes * pool->page_size);
 	close(pool->memfd);

@@ -12,6 +12,7 @@
  * so a handler never touches a freed space.
  */
 #include <errno.h>
+#include <string.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -128,6 +129,8 @@ int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct 
 	s->npages = size >> pool->page_shift;
 	s->fault_around = fault_around > PT_ENTRIES ? PT_ENTRIES : fault_around;
 	s->backend = DPEMU_BACKEND_SIGSEGV;
+	s->hostmode = pool->sigsegv_hostmode;
+	s->uffd = -1;
 	if (pt_init(s)) {
 		munmap(base, size);
 		free(s);
@@ -140,6 +143,7 @@ int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct 
 /* Undo space_new (for a space never published, or already emptied). */
 void space_free(struct dpemu_space *s)
 {
+	uffd_space_close(s);
 	munmap((void *)s->base, s->size);
 	pt_fini(s);
 	for (uint32_t i = 0; i < s->maps_cap; i++)
@@ -158,26 +162,66 @@ int space_publish(struct dpemu_space *s)
 	return 0;
 }
 
+/*
+ * The backend and userfaultfd mode a space asks for: cfg's, where AUTO may
+ * be overridden by the environment (DPEMU_BACKEND=sigsegv|uffd|uffd-sigbus,
+ * which is how the test suite runs under each backend).  *strict is false
+ * when AUTO may still fall back to SIGSEGV.  0 or -EINVAL.
+ */
+static int choose_backend(const struct dpemu_space_config *cfg, enum dpemu_backend *backend,
+                          enum dpemu_uffd_mode *mode, bool *strict)
+{
+	const char *env = getenv("DPEMU_BACKEND");
+
+	*backend = cfg->backend;
+	*mode = cfg->uffd_mode;
+	*strict = true;
+	if ((unsigned)cfg->uffd_mode > DPEMU_UFFD_SIGBUS)
+		return set_error(-EINVAL, "dpemu_space_create: unknown uffd_mode %d",
+		                 (int)cfg->uffd_mode);
+	switch (cfg->backend) {
+	case DPEMU_BACKEND_SIGSEGV:
+	case DPEMU_BACKEND_UFFD:
+		return 0;
+	case DPEMU_BACKEND_AUTO:
+		break;
+	default:
+		return set_error(-EINVAL, "dpemu_space_create: unknown backend %d", (int)cfg->backend);
+	}
+	if (!env || !*env) {
+		*backend = DPEMU_BACKEND_UFFD;
+		*strict = false;
+	} else if (!strcmp(env, "sigsegv")) {
+		*backend = DPEMU_BACKEND_SIGSEGV;
+	} else if (!strcmp(env, "uffd")) {
+		*backend = DPEMU_BACKEND_UFFD;
+		*mode = DPEMU_UFFD_THREAD;
+	} else if (!strcmp(env, "uffd-sigbus")) {
+		*backend = DPEMU_BACKEND_UFFD;
+		*mode = DPEMU_UFFD_SIGBUS;
+	} else {
+		return set_error(-EINVAL, "dpemu_space_create: DPEMU_BACKEND=%s is not one of "
+		                 "sigsegv, uffd, uffd-sigbus", env);
+	}
+	return 0;
+}
+
 DPEMU_API int dpemu_space_create(dpemu_pool *pool, const struct dpemu_space_config *cfg,
                                  dpemu_space **out)
 {
+	enum dpemu_backend backend;
+	enum dpemu_uffd_mode mode;
 	struct dpemu_space *s;
 	size_t ps, size;
+	bool strict;
 	int err;
 
 	if (!pool || !cfg || !out)
 		return set_error(-EINVAL, "dpemu_space_create: pool, cfg and out must not be NULL");
 	*out = NULL;
-	switch (cfg->backend) {
-	case DPEMU_BACKEND_AUTO:
-	case DPEMU_BACKEND_SIGSEGV:
-		break;
-	case DPEMU_BACKEND_UFFD:
-		return set_error(-ENOSYS, "dpemu_space_create: the userfaultfd backend is not "
-		                 "available in this version; use DPEMU_BACKEND_SIGSEGV or AUTO");
-	default:
-		return set_error(-EINVAL, "dpemu_space_create: unknown backend %d", (int)cfg->backend);
-	}
+	err = choose_backend(cfg, &backend, &mode, &strict);
+	if (err)
+		return err;
 	if (pool_inherited(pool))
 		return set_error(-EPERM, "dpemu_space_create: this pool belongs to the parent "
 		                 "process of fork(2)");
@@ -193,9 +237,21 @@ DPEMU_API int dpemu_space_create(dpemu_pool *pool, const struct dpemu_space_conf
 	err = trap_sigsegv_install();
 	if (err)
 		return err;
+	if (backend == DPEMU_BACKEND_UFFD && mode == DPEMU_UFFD_SIGBUS)
+		trap_sigbus_install();
 	err = space_new(pool, size, cfg->fault_around, &s);
 	if (err)
 		return set_error(err, "dpemu_space_create: %s", dpemu_last_error());
+	if (backend == DPEMU_BACKEND_UFFD) {
+		err = uffd_space_open(s, mode);
+		if (err && strict) {
+			space_free(s);
+			return set_error(err, "dpemu_space_create: %s", dpemu_last_error());
+		}
+		/* AUTO: no userfaultfd here; s stays a SIGSEGV space */
+		if (err)
+			clear_error();
+	}
 	lock_acquire(&pool->lock);
 	s->colour = pool->next_colour;
 	pool->next_colour = (pool->next_colour + s->npages) % pool->nframes;

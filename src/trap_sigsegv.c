@@ -1,13 +1,15 @@
 /*
- * trap_sigsegv.c - the SIGSEGV backend: catching traps through GNU
- * libsigsegv, passing on faults that are not dpemu's, reporting the ones
- * dpemu cannot resolve, and dpemu_catch.
+ * trap_sigsegv.c - the signal side of dpemu: catching SIGSEGV through GNU
+ * libsigsegv (the SIGSEGV backend, and the reports of every backend),
+ * SIGBUS for userfaultfd's SIGBUS mode, passing on signals that are not
+ * dpemu's, reporting the faults dpemu cannot resolve, and dpemu_catch.
  *
- * Fault path: front_handler, on_sigsegv, chain_previous and report run in
- * signal context.  They may call: the registry (space.c), fault_resolve
- * (fault.c), sigaction, write(2), raise, siglongjmp (via
- * sigsegv_leave_handler) and the fmt_* formatters; never malloc or stdio.
- * errno is saved on entry to front_handler and restored before it returns.
+ * Fault path: front_handler, sigbus_handler, on_sigsegv, chain_previous and
+ * report run in signal context.  They may call: the registry (space.c),
+ * fault_resolve (fault.c), uffd_resolve (uffd.c), sigaction, write(2),
+ * raise, siglongjmp (via sigsegv_leave_handler) and the fmt_* formatters;
+ * never malloc or stdio.  errno is saved on entry to the two handlers and
+ * restored before they return.
  *
  * The chain for a SIGSEGV:
  *
@@ -35,10 +37,12 @@
 #include "internal.h"
 
 __thread int dpemu_locks_held __attribute__((tls_model("initial-exec")));
+__thread int dpemu_tid_cache __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t install_mutex = PTHREAD_MUTEX_INITIALIZER;
-static bool installed;
-static struct sigaction previous_action; /* the program's, before dpemu's   */
+static bool installed, sigbus_installed;
+static struct sigaction previous_action; /* the program's SIGSEGV action   */
+static struct sigaction previous_bus;    /* the program's SIGBUS action    */
 static struct sigaction libsigsegv_action; /* what libsigsegv installed     */
 
 /* Set by front_handler for on_sigsegv, which libsigsegv calls without them. */
@@ -76,14 +80,15 @@ static enum dpemu_access access_from_context(void *uc)
  */
 static void chain_previous(int sig, siginfo_t *si, void *uc)
 {
+	const struct sigaction *prev = sig == SIGBUS ? &previous_bus : &previous_action;
 	struct sigaction dfl;
 
-	if (previous_action.sa_flags & SA_SIGINFO) {
-		previous_action.sa_sigaction(sig, si, uc);
+	if (prev->sa_flags & SA_SIGINFO) {
+		prev->sa_sigaction(sig, si, uc);
 		return;
 	}
-	if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
-		previous_action.sa_handler(sig);
+	if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+		prev->sa_handler(sig);
 		return;
 	}
 	memset(&dfl, 0, sizeof dfl);
@@ -172,7 +177,7 @@ static int on_sigsegv(void *fault_address, int serious)
 		chain_previous(SIGSEGV, trap_info, trap_context);
 		return 1;
 	}
-	r = fault_resolve(s, fault_address, trap_access, &fault, why, sizeof why);
+	r = fault_resolve(s, fault_address, trap_access, &fault, why, sizeof why, 0);
 	registry_leave();
 	if (r == RESOLVED)
 		return 1;
@@ -199,6 +204,48 @@ static void front_handler(int sig, siginfo_t *si, void *uc)
 		chain_previous(sig, si, uc);
 	}
 	errno = saved_errno;
+}
+
+/* SIGBUS: a userfaultfd space in SIGBUS mode reports its faults this way;
+ * everything else goes to the program's SIGBUS handler or default action. */
+static void sigbus_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved_errno = errno;
+	struct dpemu_space *s;
+
+	registry_enter();
+	s = registry_find(si->si_addr);
+	if (s && s->hostmode == HOSTMODE_UFFD && s->uffd_mode == DPEMU_UFFD_SIGBUS &&
+	    si->si_code > 0) {
+		uffd_resolve(s, si->si_addr, access_from_context(uc));
+		registry_leave();
+	} else {
+		registry_leave();
+		chain_previous(sig, si, uc);
+	}
+	errno = saved_errno;
+}
+
+/* Install dpemu's SIGBUS handler, or put it back in front (the displacing
+ * handler becomes the previous one).  Called for each SIGBUS-mode space. */
+int trap_sigbus_install(void)
+{
+	struct sigaction current, mine;
+
+	pthread_mutex_lock(&install_mutex);
+	sigaction(SIGBUS, NULL, &current);
+	if (!(sigbus_installed && (current.sa_flags & SA_SIGINFO) &&
+	      current.sa_sigaction == sigbus_handler)) {
+		previous_bus = current;
+		memset(&mine, 0, sizeof mine);
+		mine.sa_sigaction = sigbus_handler;
+		mine.sa_flags = SA_SIGINFO | SA_ONSTACK;
+		sigemptyset(&mine.sa_mask);
+		sigaction(SIGBUS, &mine, NULL);
+		sigbus_installed = true;
+	}
+	pthread_mutex_unlock(&install_mutex);
+	return 0;
 }
 
 /*

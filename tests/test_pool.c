@@ -223,7 +223,7 @@ static void test_space_accessors(void **state)
 	assert_int_equal(dpemu_space_size(space), 12 * h);
 	assert_int_equal((uintptr_t)dpemu_space_base(space) % h, 0);
 	assert_ptr_equal(dpemu_space_pool(space), pool);
-	assert_int_equal(dpemu_space_backend(space), DPEMU_BACKEND_SIGSEGV);
+	assert_int_equal(dpemu_space_backend(space), tu_auto_backend());
 
 	/* A fresh space has no faults, no mappings, nothing resident. */
 	memset(&st, 0xa5, sizeof st);
@@ -242,7 +242,9 @@ static void test_space_accessors(void **state)
 	assert_int_equal(dpemu_pool_destroy(pool), 0);
 }
 
-/* Backends: AUTO chooses SIGSEGV, SIGSEGV works, UFFD is -ENOSYS. */
+/* Backends: AUTO chooses userfaultfd where the kernel allows it (or what
+ * DPEMU_BACKEND says), SIGSEGV works, UFFD works in both modes or is
+ * refused with -EPERM/-ENOSYS and a message, bad values are -EINVAL. */
 static void test_space_backends(void **state)
 {
 	struct dpemu_pool_config pcfg = tu_pool_config(8, 0);
@@ -255,7 +257,7 @@ static void test_space_backends(void **state)
 
 	scfg.backend = DPEMU_BACKEND_AUTO;
 	assert_int_equal(dpemu_space_create(pool, &scfg, &space), 0);
-	assert_int_equal(dpemu_space_backend(space), DPEMU_BACKEND_SIGSEGV);
+	assert_int_equal(dpemu_space_backend(space), tu_auto_backend());
 	assert_int_equal(dpemu_space_destroy(space), 0);
 
 	scfg.backend = DPEMU_BACKEND_SIGSEGV;
@@ -264,11 +266,29 @@ static void test_space_backends(void **state)
 	assert_int_equal(dpemu_space_backend(space), DPEMU_BACKEND_SIGSEGV);
 	assert_int_equal(dpemu_space_destroy(space), 0);
 
-	scfg.backend = DPEMU_BACKEND_UFFD;
-	space = NULL;
-	assert_int_equal(dpemu_space_create(pool, &scfg, &space), -ENOSYS);
+	for (int mode = DPEMU_UFFD_THREAD; mode <= DPEMU_UFFD_SIGBUS; mode++) {
+		char why[256];
+		int rc;
+
+		scfg.backend = DPEMU_BACKEND_UFFD;
+		scfg.uffd_mode = (enum dpemu_uffd_mode)mode;
+		space = NULL;
+		rc = dpemu_space_create(pool, &scfg, &space);
+		if (tu_uffd_available((enum dpemu_uffd_mode)mode, why, sizeof why)) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(dpemu_space_backend(space), DPEMU_BACKEND_UFFD);
+			assert_int_equal(dpemu_space_destroy(space), 0);
+		} else {
+			print_message("userfaultfd mode %d refused here: %s\n", mode, why);
+			assert_true(rc == -EPERM || rc == -ENOSYS);
+			assert_null(space);
+			assert_has_last_error();
+		}
+	}
+	scfg.uffd_mode = (enum dpemu_uffd_mode)9;
+	assert_int_equal(dpemu_space_create(pool, &scfg, &space), -EINVAL);
 	assert_null(space);
-	assert_has_last_error();
+	scfg.uffd_mode = DPEMU_UFFD_THREAD;
 
 	/* An unknown backend is -EINVAL. */
 	scfg.backend = (enum dpemu_backend)77;

@@ -273,4 +273,42 @@ static inline struct dpemu_space_config tu_space_config(size_t reserve)
 	return cfg;
 }
 
+/*
+ * Whether a userfaultfd space can be made here (the kernel may forbid it:
+ * EPERM, ENOSYS).  If not, *why gets dpemu's reason.
+ */
+static inline int tu_uffd_available(enum dpemu_uffd_mode mode, char *why, size_t len)
+{
+	struct dpemu_pool_config pcfg = tu_pool_config(1, 0);
+	struct dpemu_space_config scfg = tu_space_config(tu_host_page());
+	dpemu_pool *pool = NULL;
+	dpemu_space *space = NULL;
+	int rc;
+
+	scfg.backend = DPEMU_BACKEND_UFFD;
+	scfg.uffd_mode = mode;
+	if (dpemu_pool_create(&pcfg, &pool) != 0)
+		return 0;
+	rc = dpemu_space_create(pool, &scfg, &space);
+	if (rc == 0)
+		dpemu_space_destroy(space);
+	else if (why)
+		snprintf(why, len, "%s", dpemu_last_error());
+	dpemu_pool_destroy(pool);
+	return rc == 0;
+}
+
+/* The backend DPEMU_BACKEND_AUTO gives under this run's DPEMU_BACKEND. */
+static inline enum dpemu_backend tu_auto_backend(void)
+{
+	const char *env = getenv("DPEMU_BACKEND");
+
+	if (env && strcmp(env, "sigsegv") == 0)
+		return DPEMU_BACKEND_SIGSEGV;
+	if (env && *env)
+		return DPEMU_BACKEND_UFFD;
+	return tu_uffd_available(DPEMU_UFFD_THREAD, NULL, 0) ? DPEMU_BACKEND_UFFD
+	                                                     : DPEMU_BACKEND_SIGSEGV;
+}
+
 #endif /* DPEMU_TESTUTIL_H */

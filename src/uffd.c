@@ -1,0 +1,541 @@
+/*
+ * uffd.c - the userfaultfd backend: each space's userfaultfd, the ioctls
+ * the host view (hostmap.c) uses, and the handler thread of
+ * DPEMU_UFFD_THREAD.
+ *
+ * Fault path: uffd_register, uffd_continue, uffd_writeprotect, uffd_wake
+ * and uffd_resolve run in a SIGBUS handler (DPEMU_UFFD_SIGBUS) or on the
+ * handler thread.  They may call ioctl(2) on the userfaultfd, the resolver
+ * (fault.c) and the host view; no malloc, no stdio, no lock but the space
+ * and pool locks.  The handler thread blocks every signal and never touches
+ * an arena (only the pool's direct map), so it cannot fault on one itself.
+ * uffd_available, uffd_space_open, uffd_space_close and the thread's start
+ * and stop are API side.
+ *
+ * How a fault travels:
+ *   - the arena's reserve (leaves not backed yet) is anonymous memory,
+ *     readable and writable but registered for missing faults, so its
+ *     first touch - from user code or inside a system call - reaches dpemu,
+ *     which backs the leaf before the access retries; nothing is ever
+ *     populated in the reserve itself;
+ *   - the arena's backed leaves are memfd mappings registered for missing
+ *     faults (the frame's page was never written), minor faults (it was,
+ *     but this mapping does not show it yet) and write-protect faults;
+ *   - thread mode: the faulting thread sleeps in the kernel; the handler
+ *     thread reads the event, resolves it, and UFFDIO_CONTINUE (or _COPY,
+ *     _WRITEPROTECT, _WAKE) lets the faulting thread go on.  This works for
+ *     faults taken inside system calls too;
+ *   - SIGBUS mode: the kernel raises SIGBUS in the faulting thread, whose
+ *     handler resolves the fault itself: no thread wake-up, the fastest
+ *     path, but a fault inside a system call just fails with EFAULT;
+ *   - a fault dpemu cannot resolve makes the page PROT_NONE and lets the
+ *     access retry: it then raises SIGSEGV, and the SIGSEGV path reports it
+ *     as for the SIGSEGV backend (message and death, or dpemu_catch).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Newer than Debian 12's kernel headers: defined here, probed at run time. */
+#ifndef UFFDIO_CONTINUE_MODE_WP
+#define UFFDIO_CONTINUE_MODE_WP ((__u64)1 << 1)
+#endif
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+
+#define NEEDED_FEATURES (UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM)
+#define OPTIONAL_FEATURES UFFD_FEATURE_THREAD_ID
+#define WP_FEATURES (UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_HUGETLBFS_SHMEM)
+
+static inline uint64_t addr_of(const struct dpemu_space *s, uint64_t pg)
+{
+	return (uint64_t)(uintptr_t)space_page_addr(s, pg);
+}
+
+static inline uint64_t len_of(const struct dpemu_space *s, uint64_t n)
+{
+	return n << s->page_shift;
+}
+
+/* ---- opening ---------------------------------------------------------------- */
+
+static pthread_once_t wp_probe_once = PTHREAD_ONCE_INIT;
+static bool wp_continue_ok;
+
+/*
+ * Does UFFDIO_CONTINUE_MODE_WP work (Linux 6.4+)?  The feature bit for
+ * write-protecting shared memory is older (5.19), and without this mode a
+ * copy-on-write page could not be shown write-protected in one step, so
+ * dpemu would fall back to mprotect.  Tried once on a one-page memfd.
+ */
+static void wp_probe(void)
+{
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	struct uffdio_api api = { .api = UFFD_API,
+	                          .features = UFFD_FEATURE_MINOR_SHMEM | WP_FEATURES };
+	int mfd = memfd_create("dpemu-probe", MFD_CLOEXEC);
+	int ufd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	char *direct = MAP_FAILED, *view = MAP_FAILED;
+
+	if (mfd < 0 || ufd < 0 || ftruncate(mfd, (off_t)ps) < 0 ||
+	    ioctl(ufd, UFFDIO_API, &api) < 0)
+		goto out;
+	direct = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	view = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (direct == MAP_FAILED || view == MAP_FAILED)
+		goto out;
+	direct[0] = 1; /* a page in the memfd, not mapped in view */
+	struct uffdio_register r = { .range = { (uint64_t)(uintptr_t)view, ps },
+	                             .mode = UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_continue c = { .range = { (uint64_t)(uintptr_t)view, ps },
+	                             .mode = UFFDIO_CONTINUE_MODE_WP };
+	wp_continue_ok = ioctl(ufd, UFFDIO_REGISTER, &r) == 0 &&
+	                 ioctl(ufd, UFFDIO_CONTINUE, &c) == 0;
+out:
+	if (view != MAP_FAILED)
+		munmap(view, ps);
+	if (direct != MAP_FAILED)
+		munmap(direct, ps);
+	if (ufd >= 0)
+		close(ufd);
+	if (mfd >= 0)
+		close(mfd);
+}
+
+/*
+ * A new userfaultfd with the features of `mode`: returns the fd, or a
+ * negative errno (-EPERM: not permitted here; -ENOSYS: the kernel lacks
+ * userfaultfd or a needed feature).  *wp says whether shared memory can be
+ * write-protected.
+ */
+static int uffd_create(enum dpemu_uffd_mode mode, bool *wp)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	uint64_t want;
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	/* Without privilege, SIGBUS mode can still take faults from user mode
+	 * (faults in system calls fail with EFAULT in that mode anyway). */
+	if (fd < 0 && errno == EPERM && mode == DPEMU_UFFD_SIGBUS)
+		fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		return errno == EPERM || errno == EACCES ? -EPERM
+		       : errno == EMFILE || errno == ENFILE ? -EMFILE : -ENOSYS;
+	/* Ask what the running kernel offers (not what our headers know)... */
+	if (ioctl(fd, UFFDIO_API, &api) < 0) {
+		close(fd);
+		return -ENOSYS;
+	}
+	close(fd);
+	want = NEEDED_FEATURES | (mode == DPEMU_UFFD_SIGBUS ? UFFD_FEATURE_SIGBUS : 0);
+	if ((api.features & want) != want)
+		return -ENOSYS;
+	want |= api.features & OPTIONAL_FEATURES;
+	*wp = (api.features & WP_FEATURES) == WP_FEATURES;
+	if (*wp) {
+		pthread_once(&wp_probe_once, wp_probe);
+		*wp = wp_continue_ok;
+	}
+	if (*wp)
+		want |= WP_FEATURES;
+	/* ...then take a fresh fd and enable exactly what we use. */
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && errno == EPERM && mode == DPEMU_UFFD_SIGBUS)
+		fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		return errno == EMFILE ? -EMFILE : -ENOSYS;
+	api = (struct uffdio_api){ .api = UFFD_API, .features = want };
+	if (ioctl(fd, UFFDIO_API, &api) < 0) {
+		close(fd);
+		return -ENOSYS;
+	}
+	return fd;
+}
+
+/* 0 if a space could use userfaultfd in `mode` here, else why not. */
+int uffd_available(enum dpemu_uffd_mode mode)
+{
+	bool wp;
+	int fd = uffd_create(mode, &wp);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+/* ---- the handler thread (thread mode) ---------------------------------------- */
+
+#define MAX_THREAD_SPACES 1024
+
+static struct {
+	pthread_mutex_t lifecycle;    /* serialises add/remove (API side)      */
+	pthread_mutex_t mu;           /* the list, shared with the thread      */
+	pthread_cond_t cond;
+	struct dpemu_space *spaces[MAX_THREAD_SPACES];
+	int n;
+	uint64_t epoch, seen;         /* list version; the thread's snapshot   */
+	bool running, stop;
+	int wakefd;                   /* eventfd: "look at the list again"     */
+	pthread_t thread;
+} handler = {
+	.lifecycle = PTHREAD_MUTEX_INITIALIZER,
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.wakefd = -1,
+};
+
+static enum dpemu_access access_of(const struct uffd_msg *msg)
+{
+	uint64_t flags = msg->arg.pagefault.flags;
+
+	if (flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP))
+		return DPEMU_ACCESS_WRITE;
+	return DPEMU_ACCESS_READ;
+}
+
+/* Read and resolve every pending event of s's userfaultfd. */
+static void drain(struct dpemu_space *s)
+{
+	struct uffd_msg msgs[16];
+
+	for (;;) {
+		ssize_t n = read(s->uffd, msgs, sizeof msgs);
+		if (n <= 0)
+			return; /* EAGAIN: nothing more */
+		for (size_t i = 0; i < (size_t)n / sizeof msgs[0]; i++) {
+			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+				continue;
+			void *addr = (void *)(uintptr_t)msgs[i].arg.pagefault.address;
+			int tid = (int)msgs[i].arg.pagefault.feat.ptid;
+			if (tid && (lock_owner(&s->lock) == tid ||
+			            lock_owner(&s->pool->lock) == tid)) {
+				/* The faulting thread holds a lock we would need (a
+				 * signal handler touched an arena inside a dpemu call):
+				 * make the retry a SIGSEGV, which reports it. */
+				host_revoke(s, space_page_index(s, addr), NULL);
+			} else {
+				uffd_resolve(s, addr, access_of(&msgs[i]));
+			}
+			uffd_wake(s, addr);
+		}
+	}
+}
+
+static void *handler_main(void *unused)
+{
+	static struct dpemu_space *snap[MAX_THREAD_SPACES];
+	static struct pollfd pfd[MAX_THREAD_SPACES + 1];
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		int n;
+
+		pthread_mutex_lock(&handler.mu);
+		if (handler.stop) {
+			pthread_mutex_unlock(&handler.mu);
+			return NULL;
+		}
+		n = handler.n;
+		memcpy(snap, handler.spaces, (size_t)n * sizeof snap[0]);
+		handler.seen = handler.epoch;
+		pthread_cond_broadcast(&handler.cond);
+		pthread_mutex_unlock(&handler.mu);
+
+		pfd[0] = (struct pollfd){ .fd = handler.wakefd, .events = POLLIN };
+		for (int i = 0; i < n; i++)
+			pfd[i + 1] = (struct pollfd){ .fd = snap[i]->uffd, .events = POLLIN };
+		if (poll(pfd, (nfds_t)n + 1, -1) < 0)
+			continue;
+		if (pfd[0].revents) {
+			uint64_t v;
+			if (read(handler.wakefd, &v, sizeof v) < 0) {
+				/* EAGAIN: someone else consumed it */
+			}
+		}
+		for (int i = 0; i < n; i++)
+			if (pfd[i + 1].revents)
+				drain(snap[i]);
+	}
+}
+
+/* Make the thread take a new snapshot of the list, and wait until it has:
+ * after this, it no longer looks at a space removed before the call. */
+static void handler_sync(void)
+{
+	uint64_t one = 1, target;
+
+	pthread_mutex_lock(&handler.mu);
+	target = ++handler.epoch;
+	if (write(handler.wakefd, &one, sizeof one) < 0) {
+		/* the eventfd cannot overflow with these few writes */
+	}
+	while (handler.seen < target)
+		pthread_cond_wait(&handler.cond, &handler.mu);
+	pthread_mutex_unlock(&handler.mu);
+}
+
+static int handler_add(struct dpemu_space *s)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&handler.lifecycle);
+	if (handler.n == MAX_THREAD_SPACES) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (!handler.running) {
+		handler.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (handler.wakefd < 0) {
+			err = -errno;
+			goto out;
+		}
+		handler.stop = false;
+		if ((err = -pthread_create(&handler.thread, NULL, handler_main, NULL))) {
+			close(handler.wakefd);
+			handler.wakefd = -1;
+			goto out;
+		}
+		handler.running = true;
+	}
+	pthread_mutex_lock(&handler.mu);
+	handler.spaces[handler.n++] = s;
+	pthread_mutex_unlock(&handler.mu);
+	handler_sync();
+out:
+	pthread_mutex_unlock(&handler.lifecycle);
+	return err;
+}
+
+/* Take s off the thread's list; the last space stops the thread. */
+static void handler_remove(struct dpemu_space *s)
+{
+	pthread_mutex_lock(&handler.lifecycle);
+	if (!handler.running) {
+		/* a child of fork(2): the thread stayed with the parent */
+		pthread_mutex_unlock(&handler.lifecycle);
+		return;
+	}
+	pthread_mutex_lock(&handler.mu);
+	for (int i = 0; i < handler.n; i++) {
+		if (handler.spaces[i] == s) {
+			handler.spaces[i] = handler.spaces[--handler.n];
+			break;
+		}
+	}
+	handler.stop = handler.n == 0;
+	pthread_mutex_unlock(&handler.mu);
+	if (handler.stop) {
+		uint64_t one = 1;
+		if (write(handler.wakefd, &one, sizeof one) < 0) {
+			/* cannot fail: see handler_sync */
+		}
+		pthread_join(handler.thread, NULL);
+		close(handler.wakefd);
+		handler.wakefd = -1;
+		handler.running = false;
+	} else {
+		handler_sync();
+	}
+	pthread_mutex_unlock(&handler.lifecycle);
+}
+
+/*
+ * In the child of fork(2) (fork.c calls this): the handler thread does not
+ * exist here, and another parent thread may have held the mutexes.  Start
+ * from nothing: the child's inherited spaces are unusable anyway, and its
+ * own new spaces start a thread of its own.
+ */
+void uffd_forget_handler(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+
+	handler.lifecycle = fresh;
+	handler.mu = fresh;
+	handler.cond = cond;
+	handler.n = 0;
+	handler.epoch = handler.seen = 0;
+	handler.running = false;
+	handler.stop = false;
+	if (handler.wakefd >= 0)
+		close(handler.wakefd);
+	handler.wakefd = -1;
+}
+
+/* ---- a space's userfaultfd ------------------------------------------------------ */
+
+/*
+ * Give s a userfaultfd in `mode` and make it a HOSTMODE_UFFD space.
+ * Returns 0, or -EPERM, -ENOSYS, -EMFILE, -ENOMEM (message set).
+ */
+int uffd_space_open(struct dpemu_space *s, enum dpemu_uffd_mode mode)
+{
+	int fd = uffd_create(mode, &s->uffd_wp);
+
+	if (fd < 0)
+		return set_error(fd, "userfaultfd: %s", fd == -EPERM
+		                 ? "not permitted (needs root, CAP_SYS_PTRACE or "
+		                   "vm.unprivileged_userfaultfd=1)"
+		                 : fd == -EMFILE ? "no file descriptor left"
+		                 : "this kernel lacks userfaultfd or its shared-memory "
+		                   "minor faults (Linux 5.14+)");
+	/* The reserve: missing faults instead of PROT_NONE (see the top). */
+	struct uffdio_register r = {
+		.range = { s->base, s->size },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	if (mprotect((void *)s->base, s->size, PROT_READ | PROT_WRITE) < 0 ||
+	    ioctl(fd, UFFDIO_REGISTER, &r) < 0) {
+		int err = -errno;
+		mprotect((void *)s->base, s->size, PROT_NONE);
+		close(fd);
+		return set_error(err, "userfaultfd: cannot register the arena: %s", strerror(-err));
+	}
+	s->uffd = fd;
+	s->uffd_mode = mode;
+	s->hostmode = HOSTMODE_UFFD;
+	s->backend = DPEMU_BACKEND_UFFD;
+	if (mode == DPEMU_UFFD_THREAD) {
+		int err = handler_add(s);
+		if (err) {
+			close(fd);
+			s->uffd = -1;
+			return set_error(err, "userfaultfd: cannot start the handler thread");
+		}
+	}
+	return 0;
+}
+
+void uffd_space_close(struct dpemu_space *s)
+{
+	if (s->uffd < 0)
+		return;
+	if (s->uffd_mode == DPEMU_UFFD_THREAD)
+		handler_remove(s);
+	close(s->uffd);
+	s->uffd = -1;
+}
+
+/* ---- ioctls (fault path) --------------------------------------------------------- */
+
+/* Register pages [pg, pg+n) (identity-mapped) for missing, minor and, where
+ * the kernel can, write-protect faults. */
+int uffd_register(struct dpemu_space *s, uint64_t pg, uint64_t n)
+{
+	struct uffdio_register r = {
+		.range = { addr_of(s, pg), len_of(s, n) },
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR |
+		        (s->uffd_wp ? UFFDIO_REGISTER_MODE_WP : 0),
+	};
+
+	return ioctl(s->uffd, UFFDIO_REGISTER, &r) < 0 ? -errno : 0;
+}
+
+/*
+ * Map the frames already in the memfd under pages [pg, pg+n) (their
+ * identity frames), write-protected if wp, and wake whoever waits on them.
+ * A frame never written has no page in the memfd yet: UFFDIO_COPY puts a
+ * zeroed one there instead.
+ */
+int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
+{
+	uint64_t done = 0, len = len_of(s, n);
+
+	while (done < len) {
+		struct uffdio_continue c = {
+			.range = { addr_of(s, pg) + done, len - done },
+			.mode = wp ? UFFDIO_CONTINUE_MODE_WP : 0,
+		};
+		if (ioctl(s->uffd, UFFDIO_CONTINUE, &c) == 0)
+			return 0;
+		if (c.mapped > 0) {
+			done += (uint64_t)c.mapped;
+			continue;
+		}
+		if (errno == EEXIST) {
+			done += len_of(s, 1); /* already mapped: a racing fault */
+			continue;
+		}
+		if (errno != EFAULT && errno != ENOENT)
+			return -errno;
+		/* No page in the memfd: the frame is all zeros; copy them in. */
+		struct uffdio_copy cp = {
+			.dst = addr_of(s, pg) + done,
+			.src = (uint64_t)(uintptr_t)s->pool->zero_page,
+			.len = len_of(s, 1),
+			.mode = wp ? UFFDIO_COPY_MODE_WP : 0,
+		};
+		if (ioctl(s->uffd, UFFDIO_COPY, &cp) < 0 && errno != EEXIST)
+			return -errno;
+		done += len_of(s, 1);
+	}
+	return 0;
+}
+
+/* Show page pg, whose frame was never written (a hole in the memfd), by
+ * copying zeros into it: one ioctl, where _CONTINUE would fail first. */
+int uffd_zero(struct dpemu_space *s, uint64_t pg, bool wp)
+{
+	struct uffdio_copy cp = {
+		.dst = addr_of(s, pg),
+		.src = (uint64_t)(uintptr_t)s->pool->zero_page,
+		.len = len_of(s, 1),
+		.mode = wp ? UFFDIO_COPY_MODE_WP : 0,
+	};
+
+	if (ioctl(s->uffd, UFFDIO_COPY, &cp) == 0)
+		return 0;
+	if (errno == EEXIST || errno == ENOENT || errno == EFAULT)
+		return uffd_continue(s, pg, 1, wp); /* it has a page after all */
+	return -errno;
+}
+
+/* Write-protect pages [pg, pg+n), or lift the protection (and wake). */
+int uffd_writeprotect(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
+{
+	struct uffdio_writeprotect w = {
+		.range = { addr_of(s, pg), len_of(s, n) },
+		.mode = wp ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	if (s->hostmode != HOSTMODE_UFFD)
+		return -EINVAL;
+	return ioctl(s->uffd, UFFDIO_WRITEPROTECT, &w) < 0 ? -errno : 0;
+}
+
+/* Wake threads waiting on the page at addr (thread mode). */
+void uffd_wake(struct dpemu_space *s, void *addr)
+{
+	struct uffdio_range r = {
+		(uint64_t)(uintptr_t)addr & ~(uint64_t)(len_of(s, 1) - 1), len_of(s, 1)
+	};
+
+	ioctl(s->uffd, UFFDIO_WAKE, &r);
+}
+
+/* Resolve a fault reported by userfaultfd; one dpemu cannot resolve is
+ * turned into a SIGSEGV on retry, which reports it (see the top). */
+void uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access)
+{
+	struct dpemu_fault fault;
+	char why[160];
+
+	if (fault_resolve(s, addr, access, &fault, why, sizeof why, RESOLVE_RETRIED) == UNRESOLVED)
+		fault_revoke(s, addr);
+}
