@@ -92,22 +92,51 @@ static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t p
 }
 
 /*
+ * A filled frame for page pg of mapping m: a new one, or, for a shared
+ * mapping that has been forked, the one another space already filled for
+ * the same page (shared.c).  Returns the frame or FRAME_NONE with *err
+ * (-ENOSPC: the pool is empty; else the fill's negative errno).
+ */
+static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64_t pg, int *err)
+{
+	struct shared_object *o = m->shared;
+	uint32_t f = FRAME_NONE;
+
+	if (o) {
+		lock_acquire(&o->lock);
+		f = shared_lookup(o, pg - m->start);
+		if (f != FRAME_NONE) {
+			frame_get(s->pool, f);
+			lock_release(&o->lock);
+			return f;
+		}
+	}
+	f = frame_alloc(s->pool, space_identity_frame(s, pg), pg);
+	*err = f == FRAME_NONE ? -ENOSPC : fill_frame(s, m, pg, f);
+	if (*err && f != FRAME_NONE) {
+		frame_put(s->pool, f);
+		f = FRAME_NONE;
+	}
+	if (o) {
+		if (f != FRAME_NONE)
+			shared_record(s->pool, o, pg - m->start, f);
+		lock_release(&o->lock);
+	}
+	return f;
+}
+
+/*
  * Give page pg (PTE *e, not present) a filled frame.  Returns 0, -ENOSPC
- * when the pool is empty, or the fill's negative errno (frame released).
+ * when the pool is empty, or the fill's negative errno.
  */
 static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_access access)
 {
 	const struct mapping *m = &s->maps[pte_map(*e) - 1];
-	uint32_t f = frame_alloc(s->pool, space_identity_frame(s, pg), pg);
-	int err;
+	int err = 0;
+	uint32_t f = frame_for(s, m, pg, &err);
 
 	if (f == FRAME_NONE)
-		return -ENOSPC;
-	err = fill_frame(s, m, pg, f);
-	if (err) {
-		frame_put(s->pool, f);
 		return err;
-	}
 	*e = pte_with_frame(*e, f) | PTE_P | PTE_A;
 	if (s->pool->frames[f].zero)
 		*e |= PTE_Z; /* still a hole: zeros, and no page to map yet */
@@ -164,7 +193,7 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	uint32_t copy;
 	int err;
 
-	if (atomic_load(&pool->frames[shared].refs) == 1) {
+	if (atomic_load(&pool->frames[shared].refs) == 1) { /* one page, not held */
 		*e = (*e & ~PTE_C) | PTE_D;
 		err = host_show(s, pg, e, false);
 		if (err)

@@ -10,7 +10,9 @@
  * present page of a private mapping becomes copy-on-write in both spaces,
  * sharing its frame, whose reference count says how many pages map it;
  * pages of shared mappings share their frame and stay writable; pages never
- * touched stay lazy in both.  The child has the parent's colour, so a
+ * touched stay lazy in both - a shared mapping gets a shared object
+ * (shared.c) at its first fork, so that both find the same frame for a
+ * page whichever touches it first.  The child has the parent's colour, so a
  * shared frame is the identity frame of its page in both arenas and the
  * child shows it without splitting a host mapping.  The child's host view
  * starts empty: its first access to each page traps and shows the frame.
@@ -52,9 +54,11 @@ static uint64_t fork_pte(struct dpemu_space *parent, struct dpemu_space *child, 
 		host_setprot_flush(parent, &w->hp);
 		return c;
 	}
+	const struct mapping *m = &parent->maps[pte_map(*e) - 1];
 	frame_get(parent->pool, pte_frame(*e));
 	w->resident++;
-	if (parent->maps[pte_map(*e) - 1].flags & DPEMU_MAP_SHARED) {
+	if (m->flags & DPEMU_MAP_SHARED) {
+		shared_record(parent->pool, m->shared, pg - m->start, pte_frame(*e));
 		host_setprot_flush(parent, &w->hp);
 		return c;
 	}
@@ -63,7 +67,8 @@ static uint64_t fork_pte(struct dpemu_space *parent, struct dpemu_space *child, 
 	return c | PTE_C;
 }
 
-/* Give child a copy of parent's mapping table, with its own fds. */
+/* Give child a copy of parent's mapping table, with its own fds; shared
+ * mappings get (or keep) a shared object, used by both. */
 static int copy_mappings(struct dpemu_space *parent, struct dpemu_space *child)
 {
 	if (parent->maps_cap == 0)
@@ -73,15 +78,27 @@ static int copy_mappings(struct dpemu_space *parent, struct dpemu_space *child)
 		return -ENOMEM;
 	child->maps_cap = parent->maps_cap;
 	for (uint32_t i = 0; i < parent->maps_cap; i++) {
-		struct mapping m = parent->maps[i];
+		struct mapping *pm = &parent->maps[i];
+		struct mapping m = *pm;
 		if (m.npages == 0) {
 			m.fd = -1;
-		} else {
-			child->maps_live++;
-			if (m.fd >= 0 && (m.fd = fcntl(m.fd, F_DUPFD_CLOEXEC, 3)) < 0)
-				return -errno;
+			m.shared = NULL;
+			child->maps[i] = m;
+			continue;
 		}
+		if ((m.flags & DPEMU_MAP_SHARED) && !pm->shared &&
+		    !(pm->shared = shared_new(pm->len)))
+			return -ENOMEM;
+		m.shared = pm->shared;
+		m.fd = -1;
+		m.npages = 0; /* until both the fd and the object are the child's */
 		child->maps[i] = m;
+		if (pm->fd >= 0 && (child->maps[i].fd = fcntl(pm->fd, F_DUPFD_CLOEXEC, 3)) < 0)
+			return -errno;
+		if (m.shared)
+			shared_get(m.shared);
+		child->maps[i].npages = pm->npages;
+		child->maps_live++;
 	}
 	return 0;
 }
@@ -108,6 +125,8 @@ DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **out)
 	}
 
 	lock_acquire(&parent->lock);
+	/* (No fault of the parent can race with shared_record here: the parent's
+	 * lock is held, and the child is not published yet.) */
 	err = copy_mappings(parent, child);
 	if (!err)
 		err = pt_copy(parent, child, fork_pte, &w);

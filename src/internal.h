@@ -24,8 +24,23 @@
 #define FRAME_NONE UINT32_MAX /* "no frame": end of the free list, failure */
 
 /* Per-frame metadata, one per frame of the pool. */
+/*
+ * A frame's reference word:
+ *
+ *   31       30                            0
+ *  +--------+-------------------------------+
+ *  |  held  |  pages mapping the frame      |
+ *  +--------+-------------------------------+
+ *
+ * held: a shared object (shared.c) keeps the frame for a page of a shared
+ * mapping, so spaces that fault the page later find it.  The frame is free
+ * when the whole word is 0.
+ */
+#define FRAME_HELD 0x80000000u
+#define FRAME_PAGES_MASK 0x7fffffffu
+
 struct frame {
-	atomic_uint refs;  /* pages mapping this frame; 0 while it is free     */
+	atomic_uint refs;  /* see above; 0 while the frame is free              */
 	uint32_t next;     /* free-list links (frame numbers) while free        */
 	uint32_t prev;
 	uint32_t zero : 1; /* contents known to be all zeros (never handed out) */
@@ -65,6 +80,14 @@ struct dpemu_pool {
 uint32_t frame_alloc(struct dpemu_pool *pool, uint64_t preferred, uint64_t rmap);
 void frame_get(struct dpemu_pool *pool, uint32_t f);
 void frame_put(struct dpemu_pool *pool, uint32_t f);
+void frame_hold(struct dpemu_pool *pool, uint32_t f);
+void frame_unhold(struct dpemu_pool *pool, uint32_t f);
+
+/* Pages that map frame f. */
+static inline unsigned frame_pages(const struct dpemu_pool *pool, uint32_t f)
+{
+	return atomic_load(&pool->frames[f].refs) & FRAME_PAGES_MASK;
+}
 
 static inline unsigned char *frame_data(const struct dpemu_pool *pool, uint32_t f)
 {
@@ -190,8 +213,13 @@ int pt_walk(struct dpemu_space *s, uint64_t first, uint64_t n, bool split,
 /* Mappings (mapping.c)                                                      */
 /* ------------------------------------------------------------------------ */
 
+struct shared_object;
+
 struct mapping {
 	int flags;          /* DPEMU_MAP_* as given                              */
+	struct shared_object *shared; /* the pages of a shared mapping, once it
+	                      has been forked (shared.c); NULL otherwise        */
+	uint64_t len;       /* pages when created                                */
 	int fd;             /* dpemu's own duplicate; -1 for anonymous           */
 	bool fd_writable;   /* the fd allows write-back                          */
 	uint64_t start;     /* page index where the mapping began               */
@@ -203,6 +231,26 @@ static inline bool mapping_tracks_dirty(const struct mapping *m)
 {
 	return (m->flags & DPEMU_MAP_SHARED) && m->fd >= 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Shared objects (shared.c)                                                 */
+/* ------------------------------------------------------------------------ */
+
+struct shared_object {
+	struct lock lock;    /* the slots (fault path)                          */
+	atomic_int users;    /* mappings that use the object                    */
+	uint64_t npages;
+	uint32_t *slots;     /* frame + 1 per page of the mapping; 0: none yet  */
+	size_t bytes;
+};
+
+/* API side. */
+struct shared_object *shared_new(uint64_t npages);
+void shared_get(struct shared_object *o);
+void shared_put(struct dpemu_pool *pool, struct shared_object *o);
+/* Fault path: safe (o->lock held). */
+uint32_t shared_lookup(const struct shared_object *o, uint64_t idx);
+void shared_record(struct dpemu_pool *pool, struct shared_object *o, uint64_t idx, uint32_t f);
 
 /* ------------------------------------------------------------------------ */
 /* Space (space.c)                                                           */

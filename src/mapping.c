@@ -130,6 +130,9 @@ static void mapping_drop(struct dpemu_space *s, uint32_t id, uint64_t n)
 		if (m->fd >= 0)
 			close(m->fd);
 		m->fd = -1;
+		if (m->shared)
+			shared_put(s->pool, m->shared);
+		m->shared = NULL;
 		s->maps_live--;
 	}
 }
@@ -393,6 +396,7 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 		.start = first,
 		.offset = offset,
 		.npages = n,
+		.len = n,
 	};
 	s->maps_live++;
 	dupfd = -1;
@@ -540,7 +544,7 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 			out->dirty = (e & PTE_D) != 0;
 			out->cow = (e & PTE_C) != 0;
 			out->frame = pte_frame(e);
-			out->frame_refs = atomic_load(&s->pool->frames[pte_frame(e)].refs);
+			out->frame_refs = frame_pages(s->pool, pte_frame(e));
 		}
 	}
 	lock_release(&s->lock);

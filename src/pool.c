@@ -67,26 +67,43 @@ uint32_t frame_alloc(struct dpemu_pool *pool, uint64_t preferred, uint64_t rmap)
 	return f;
 }
 
+static void frame_free(struct dpemu_pool *pool, uint32_t f)
+{
+	lock_acquire(&pool->lock);
+	free_list_push(pool, f);
+	lock_release(&pool->lock);
+}
+
 /* One more page maps frame f. */
 void frame_get(struct dpemu_pool *pool, uint32_t f)
 {
-	if (atomic_fetch_add(&pool->frames[f].refs, 1) == 1)
+	if ((atomic_fetch_add(&pool->frames[f].refs, 1) & FRAME_PAGES_MASK) == 1)
 		atomic_fetch_add(&pool->nshared, 1);
 }
 
-/* One page fewer maps frame f; the last one returns it to the free list. */
+/* One page fewer maps frame f; the last reference returns it to the pool. */
 void frame_put(struct dpemu_pool *pool, uint32_t f)
 {
 	unsigned old = atomic_fetch_sub(&pool->frames[f].refs, 1);
 
-	assert(old > 0 && "frame reference count went below zero");
-	if (old == 2)
+	assert((old & FRAME_PAGES_MASK) > 0 && "frame reference count went below zero");
+	if ((old & FRAME_PAGES_MASK) == 2)
 		atomic_fetch_sub(&pool->nshared, 1);
-	if (old == 1) {
-		lock_acquire(&pool->lock);
-		free_list_push(pool, f);
-		lock_release(&pool->lock);
-	}
+	if (old == 1)
+		frame_free(pool, f);
+}
+
+/* A shared object keeps frame f (see struct frame). */
+void frame_hold(struct dpemu_pool *pool, uint32_t f)
+{
+	atomic_fetch_or(&pool->frames[f].refs, FRAME_HELD);
+}
+
+/* The shared object lets frame f go; it is freed if no page maps it. */
+void frame_unhold(struct dpemu_pool *pool, uint32_t f)
+{
+	if (atomic_fetch_and(&pool->frames[f].refs, ~FRAME_HELD) == FRAME_HELD)
+		frame_free(pool, f);
 }
 
 /* ---- API ---------------------------------------------------------------- */

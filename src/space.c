@@ -146,9 +146,12 @@ void space_free(struct dpemu_space *s)
 	uffd_space_close(s);
 	munmap((void *)s->base, s->size);
 	pt_fini(s);
-	for (uint32_t i = 0; i < s->maps_cap; i++)
+	for (uint32_t i = 0; i < s->maps_cap; i++) {
 		if (s->maps[i].npages && s->maps[i].fd >= 0)
 			close(s->maps[i].fd);
+		if (s->maps[i].npages && s->maps[i].shared)
+			shared_put(s->pool, s->maps[i].shared);
+	}
 	free(s->maps);
 	free(s);
 }
