@@ -70,45 +70,6 @@ static uint64_t frames_used(dpemu_pool *pool)
 	return st.frames_used;
 }
 
-struct access {
-	volatile unsigned char *p;
-	int write;
-	unsigned char val;
-	int done; /* set after the access: must stay 0 when it faults */
-};
-
-static void do_access(void *arg)
-{
-	struct access *a = arg;
-
-	if (a->write)
-		*a->p = a->val;
-	else
-		a->val = *a->p;
-	a->done = 1;
-}
-
-/* Access addr under dpemu_catch; check it stops with the given fault. */
-static void assert_caught(dpemu_space *space, void *addr, int write,
-                          enum dpemu_fault_kind kind)
-{
-	struct dpemu_fault f;
-	struct access a = { addr, write, 0x3c, 0 };
-
-	memset(&f, 0xa5, sizeof f);
-	assert_int_equal(dpemu_catch(do_access, &a, &f), 1);
-	assert_int_equal(a.done, 0);
-	assert_int_equal(f.kind, kind);
-	assert_ptr_equal(f.addr, addr);
-	assert_ptr_equal(f.space, space);
-	if (write)
-		assert_true(f.access == DPEMU_ACCESS_WRITE ||
-		            f.access == DPEMU_ACCESS_UNKNOWN);
-	else
-		assert_true(f.access == DPEMU_ACCESS_READ ||
-		            f.access == DPEMU_ACCESS_UNKNOWN);
-}
-
 /* SIGSEGV and SIGBUS are not left blocked (e.g. by an abandoned handler). */
 static void assert_fault_signals_unblocked(void)
 {
@@ -208,7 +169,7 @@ static void test_previous_handler_gets_outside_faults(void **state)
 	/* dpemu still works, for resolvable and unresolvable faults. */
 	p[e.ps] = 2;
 	assert_int_equal(p[e.ps], 2);
-	assert_caught(e.space, e.base + 10 * e.ps, 0, DPEMU_FAULT_UNMAPPED);
+	tu_assert_caught(e.space, e.base + 10 * e.ps, 0, DPEMU_FAULT_UNMAPPED);
 	assert_int_equal(chain_calls, 2);
 	assert_fault_signals_unblocked();
 
@@ -429,7 +390,7 @@ static void child_reinstall(void *arg)
 {
 	struct env e;
 	struct dpemu_fault f;
-	struct access a;
+	struct tu_access a;
 	volatile char *page, *p;
 	size_t ps = tu_host_page();
 
@@ -461,7 +422,7 @@ static void child_reinstall(void *arg)
 	a.p = (volatile unsigned char *)(e.base + 8 * e.ps);
 	a.write = 0;
 	a.done = 0;
-	if (dpemu_catch(do_access, &a, &f) != 1 ||
+	if (dpemu_catch(tu_do_access, &a, &f) != 1 ||
 	    f.kind != DPEMU_FAULT_UNMAPPED)
 		_exit(22);
 	/* And faults outside go to the program's handler. */
@@ -533,13 +494,13 @@ static void test_catch_each_kind(void **state)
 	none = map_fixed(&e, 10, 2, PROT_NONE);
 
 	/* Unmapped: reads and writes, anywhere in the arena. */
-	assert_caught(e.space, e.base + 20 * e.ps + 1, 0, DPEMU_FAULT_UNMAPPED);
-	assert_caught(e.space, e.base + 63 * e.ps + e.ps - 1, 1,
+	tu_assert_caught(e.space, e.base + 20 * e.ps + 1, 0, DPEMU_FAULT_UNMAPPED);
+	tu_assert_caught(e.space, e.base + 63 * e.ps + e.ps - 1, 1,
 	              DPEMU_FAULT_UNMAPPED);
 	/* Protection: write to read-only, any access to PROT_NONE. */
-	assert_caught(e.space, ro + 5, 1, DPEMU_FAULT_PROTECTION);
-	assert_caught(e.space, none, 0, DPEMU_FAULT_PROTECTION);
-	assert_caught(e.space, none + e.ps + 8, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, ro + 5, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, none, 0, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, none + e.ps + 8, 1, DPEMU_FAULT_PROTECTION);
 	assert_int_equal(frames_used(e.pool), 0);
 
 	/* Out of frames: 4 frames, the fifth page fails. */
@@ -548,9 +509,9 @@ static void test_catch_each_kind(void **state)
 	rw[2 * e.ps] = 3;
 	(void)*(volatile char *)(ro + e.ps);
 	assert_int_equal(frames_used(e.pool), 4);
-	assert_caught(e.space, rw + 3 * e.ps + 11, 1,
+	tu_assert_caught(e.space, rw + 3 * e.ps + 11, 1,
 	              DPEMU_FAULT_OUT_OF_FRAMES);
-	assert_caught(e.space, rw + 4 * e.ps, 0, DPEMU_FAULT_OUT_OF_FRAMES);
+	tu_assert_caught(e.space, rw + 4 * e.ps, 0, DPEMU_FAULT_OUT_OF_FRAMES);
 	{
 		struct dpemu_page_info info;
 
@@ -587,10 +548,10 @@ static void test_catch_many(void **state)
 	env_open(&e, 8, 16);
 	p = map_fixed(&e, 0, 1, PROT_READ);
 	for (i = 0; i < 2000; i++) {
-		assert_caught(e.space, e.base + (2 + (size_t)i % 14) * e.ps, i & 1,
+		tu_assert_caught(e.space, e.base + (2 + (size_t)i % 14) * e.ps, i & 1,
 		              DPEMU_FAULT_UNMAPPED);
 		if (i % 100 == 0)
-			assert_caught(e.space, p, 1, DPEMU_FAULT_PROTECTION);
+			tu_assert_caught(e.space, p, 1, DPEMU_FAULT_PROTECTION);
 	}
 	assert_int_equal(stats(e.space).protection_faults, 2000 + 20);
 	assert_fault_signals_unblocked();
@@ -662,7 +623,7 @@ static void test_catch_nested(void **state)
 	assert_fault_signals_unblocked();
 
 	/* And a catch after all that still works. */
-	assert_caught(e.space, e.base + 50 * e.ps, 0, DPEMU_FAULT_UNMAPPED);
+	tu_assert_caught(e.space, e.base + 50 * e.ps, 0, DPEMU_FAULT_UNMAPPED);
 	env_close(&e);
 }
 
@@ -757,12 +718,12 @@ static void test_two_spaces_one_pool(void **state)
 	assert_int_equal(frames_used(pool), 8);
 
 	/* The pool is empty: B's next page is out of frames, in B. */
-	assert_caught(b, pb + 3 * ps, 1, DPEMU_FAULT_OUT_OF_FRAMES);
-	assert_caught(a, pa + 5 * ps, 0, DPEMU_FAULT_OUT_OF_FRAMES);
+	tu_assert_caught(b, pb + 3 * ps, 1, DPEMU_FAULT_OUT_OF_FRAMES);
+	tu_assert_caught(a, pa + 5 * ps, 0, DPEMU_FAULT_OUT_OF_FRAMES);
 	/* An unmapped fault names the space it happened in. */
-	assert_caught(a, (char *)dpemu_space_base(a) + 30 * ps, 0,
+	tu_assert_caught(a, (char *)dpemu_space_base(a) + 30 * ps, 0,
 	              DPEMU_FAULT_UNMAPPED);
-	assert_caught(b, (char *)dpemu_space_base(b) + 31 * ps, 1,
+	tu_assert_caught(b, (char *)dpemu_space_base(b) + 31 * ps, 1,
 	              DPEMU_FAULT_UNMAPPED);
 
 	sa = stats(a);
@@ -855,8 +816,8 @@ static void test_stats_counts(void **state)
 	assert_int_equal(st.pages_resident, 5);
 
 	/* Unresolvable faults: counted in protection_faults. */
-	assert_caught(e.space, file, 1, DPEMU_FAULT_PROTECTION);
-	assert_caught(e.space, e.base + 40 * ps, 0, DPEMU_FAULT_UNMAPPED);
+	tu_assert_caught(e.space, file, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, e.base + 40 * ps, 0, DPEMU_FAULT_UNMAPPED);
 	st = stats(e.space);
 	assert_int_equal(st.protection_faults, 2);
 	assert_int_equal(st.zero_fills, 2);

@@ -153,44 +153,6 @@ static void assert_page_is(const volatile unsigned char *p, unsigned char v)
 			         (const void *)p, p[i], v);
 }
 
-struct access {
-	volatile unsigned char *p;
-	int write;
-	unsigned char val;
-	int done; /* set after the access: stays 0 when it faults */
-};
-
-static void do_access(void *arg)
-{
-	struct access *a = arg;
-
-	if (a->write)
-		*a->p = a->val;
-	else
-		a->val = *a->p;
-	a->done = 1;
-}
-
-/* Access addr under dpemu_catch; check it stops with a fault of kind. */
-static void assert_caught(dpemu_space *space, void *addr, int write,
-                          enum dpemu_fault_kind kind)
-{
-	struct dpemu_fault f;
-	struct access a = { addr, write, 0xe7, 0 };
-
-	memset(&f, 0, sizeof f);
-	assert_int_equal(dpemu_catch(do_access, &a, &f), 1);
-	assert_int_equal(a.done, 0);
-	assert_int_equal(f.kind, kind);
-	assert_ptr_equal(f.addr, addr);
-	assert_ptr_equal(f.space, space);
-	if (write)
-		assert_true(f.access == DPEMU_ACCESS_WRITE ||
-		            f.access == DPEMU_ACCESS_UNKNOWN);
-	else
-		assert_true(f.access == DPEMU_ACCESS_READ ||
-		            f.access == DPEMU_ACCESS_UNKNOWN);
-}
 
 /*
  * The reference counts of live spaces are consistent with the pool: over
@@ -683,9 +645,9 @@ static void test_fork_readonly_mapping(void **state)
 
 	assert_page_is(q, 0x42);
 	assert_page_is(q + PS, 0);
-	assert_caught(c, q + 3, 1, DPEMU_FAULT_PROTECTION);
-	assert_caught(c, q + PS + 3, 1, DPEMU_FAULT_PROTECTION);
-	assert_caught(s, p + 4, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(c, q + 3, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(c, q + PS + 3, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(s, p + 4, 1, DPEMU_FAULT_PROTECTION);
 	assert_int_equal(sstats(c).protection_faults, 2);
 	assert_int_equal(sstats(c).cow_copies + sstats(c).cow_reuses, 0);
 	assert_page_is(q, 0x42);
@@ -699,7 +661,7 @@ static void test_fork_readonly_mapping(void **state)
 	assert_int_equal(sstats(c).cow_copies, 1);
 	assert_int_equal(q[3], 0x43);
 	assert_page_is(p, 0x42);
-	assert_caught(s, p + 3, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(s, p + 3, 1, DPEMU_FAULT_PROTECTION);
 	assert_int_equal(used(pool), 3);
 	assert_refs_consistent(pool, (dpemu_space *[]){ s, c }, 2, 8);
 
@@ -738,15 +700,15 @@ static void test_fork_prot_none_page(void **state)
 	assert_int_equal(info(c, q + PS).prot, PROT_NONE);
 	assert_false(info(c, q + PS).present);
 
-	assert_caught(c, q + 1, 0, DPEMU_FAULT_PROTECTION);
-	assert_caught(c, q + 1, 1, DPEMU_FAULT_PROTECTION);
-	assert_caught(c, q + PS + 1, 0, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(c, q + 1, 0, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(c, q + 1, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(c, q + PS + 1, 0, DPEMU_FAULT_PROTECTION);
 	assert_false(info(c, q + PS).present); /* no frame for a refused access */
 	assert_int_equal(used(pool), 1);
 
 	assert_int_equal(dpemu_protect(c, q, PS, PROT_READ), 0);
 	assert_page_is(q, 0x33);
-	assert_caught(s, p + 1, 0, DPEMU_FAULT_PROTECTION); /* parent unchanged */
+	tu_assert_caught(s, p + 1, 0, DPEMU_FAULT_PROTECTION); /* parent unchanged */
 	assert_int_equal(dpemu_protect(c, q, PS, RW), 0);
 	q[9] = 0x34;
 	assert_int_equal(sstats(c).cow_copies, 1);
@@ -783,7 +745,7 @@ static void test_fork_protect_readonly_in_child(void **state)
 	assert_int_equal(info(c, q).prot, PROT_READ);
 	assert_int_equal(info(s, p).prot, RW);
 
-	assert_caught(c, q + 100, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(c, q + 100, 1, DPEMU_FAULT_PROTECTION);
 	assert_page_is(q, 0x61);
 	assert_int_equal(used(pool), 1);
 

@@ -176,52 +176,6 @@ static void *map_anon(struct env *e, size_t len, int prot, int flags)
 }
 
 /* One access run under dpemu_catch. */
-struct access {
-	volatile unsigned char *p;
-	int write;
-	unsigned char val;
-};
-
-static void do_access(void *arg)
-{
-	struct access *a = arg;
-
-	if (a->write)
-		*a->p = a->val;
-	else
-		a->val = *a->p;
-}
-
-/* Access addr under dpemu_catch; returns dpemu_catch's result. */
-static int try_access(void *addr, int write, unsigned char val,
-                      struct dpemu_fault *f)
-{
-	struct access a;
-
-	a.p = addr;
-	a.write = write;
-	a.val = val;
-	memset(f, 0, sizeof *f);
-	return dpemu_catch(do_access, &a, f);
-}
-
-/* Access addr and check that it is an unresolvable fault of kind. */
-static void assert_fault(struct env *e, void *addr, int write,
-                         enum dpemu_fault_kind kind)
-{
-	struct dpemu_fault f;
-
-	assert_int_equal(try_access(addr, write, 0x5a, &f), 1);
-	assert_int_equal(f.kind, kind);
-	assert_ptr_equal(f.addr, addr);
-	assert_ptr_equal(f.space, e->space);
-	if (write)
-		assert_true(f.access == DPEMU_ACCESS_WRITE ||
-		            f.access == DPEMU_ACCESS_UNKNOWN);
-	else
-		assert_true(f.access == DPEMU_ACCESS_READ ||
-		            f.access == DPEMU_ACCESS_UNKNOWN);
-}
 
 /* Make a temp file of len bytes with pattern(seed); returns an O_RDWR fd. */
 static int make_file(size_t len, unsigned seed, char *path)
@@ -1016,7 +970,7 @@ static void test_map_file_shared_partial_unmap(void **state)
 
 	/* Read-only, then made writable: writes are tracked and written. */
 	assert_int_equal(dpemu_protect(e.space, p, e.ps, PROT_READ), 0);
-	assert_fault(&e, p + 1, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, p + 1, 1, DPEMU_FAULT_PROTECTION);
 	assert_false(query(&e, p).dirty);
 	assert_int_equal(dpemu_protect(e.space, p, e.ps, RW), 0);
 	p[1] = 'w';
@@ -1139,8 +1093,8 @@ static void test_unmap_partial(void **state)
 	assert_true(query(&e, p + 5 * e.ps).mapped);
 
 	/* The hole gives an unmapped fault, for reads and writes. */
-	assert_fault(&e, p + 3 * e.ps + 17, 0, DPEMU_FAULT_UNMAPPED);
-	assert_fault(&e, p + 4 * e.ps, 1, DPEMU_FAULT_UNMAPPED);
+	tu_assert_caught(e.space, p + 3 * e.ps + 17, 0, DPEMU_FAULT_UNMAPPED);
+	tu_assert_caught(e.space, p + 4 * e.ps, 1, DPEMU_FAULT_UNMAPPED);
 
 	/* Unmapping the first and last pages too. */
 	assert_int_equal(dpemu_unmap(e.space, p, e.ps), 0);
@@ -1153,8 +1107,8 @@ static void test_unmap_partial(void **state)
 		for (i = 5 * e.ps; i < 7 * e.ps; i++)
 			assert_int_equal((unsigned char)p[i], pattern(i, 51));
 	}
-	assert_fault(&e, p, 0, DPEMU_FAULT_UNMAPPED);
-	assert_fault(&e, p + 7 * e.ps, 1, DPEMU_FAULT_UNMAPPED);
+	tu_assert_caught(e.space, p, 0, DPEMU_FAULT_UNMAPPED);
+	tu_assert_caught(e.space, p + 7 * e.ps, 1, DPEMU_FAULT_UNMAPPED);
 	assert_int_equal(pstats(&e).frames_used, 4);
 
 	/* Unmapping what is left of it, page by page, ends the mapping. */
@@ -1224,8 +1178,8 @@ static void test_unmap_ranges(void **state)
 	assert_int_equal(dpemu_unmap(e.space, e.base, 10 * e.ps), 0);
 	assert_int_equal(stats(&e).mappings, 1);
 	assert_int_equal(pstats(&e).frames_used, 2);
-	assert_fault(&e, e.base + 2 * e.ps, 0, DPEMU_FAULT_UNMAPPED);
-	assert_fault(&e, e.base + 7 * e.ps, 1, DPEMU_FAULT_UNMAPPED);
+	tu_assert_caught(e.space, e.base + 2 * e.ps, 0, DPEMU_FAULT_UNMAPPED);
+	tu_assert_caught(e.space, e.base + 7 * e.ps, 1, DPEMU_FAULT_UNMAPPED);
 	assert_true(holds(e.ref, 2 * e.ps, 99));
 
 	/* Unmapping twice is fine. */
@@ -1315,8 +1269,8 @@ static void test_protect_read_only(void **state)
 	assert_true(holds(p, 4 * e.ps, 61));
 
 	st = stats(&e);
-	assert_fault(&e, p + e.ps + 33, 1, DPEMU_FAULT_PROTECTION);
-	assert_fault(&e, p + 2 * e.ps, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, p + e.ps + 33, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, p + 2 * e.ps, 1, DPEMU_FAULT_PROTECTION);
 	assert_int_equal(stats(&e).protection_faults,
 	                 st.protection_faults + 2);
 	/* The failed writes changed nothing. */
@@ -1345,10 +1299,10 @@ static void test_protect_none_and_lazy(void **state)
 	p = map_anon(&e, 4 * e.ps, RW, ANON_PRIVATE);
 	p[0] = 9;
 	assert_int_equal(dpemu_protect(e.space, p, 4 * e.ps, PROT_NONE), 0);
-	assert_fault(&e, p, 0, DPEMU_FAULT_PROTECTION);
-	assert_fault(&e, p, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, p, 0, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, p, 1, DPEMU_FAULT_PROTECTION);
 	/* Untouched pages under PROT_NONE: no frame is taken. */
-	assert_fault(&e, p + 2 * e.ps, 0, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, p + 2 * e.ps, 0, DPEMU_FAULT_PROTECTION);
 	assert_false(query(&e, p + 2 * e.ps).present);
 	assert_int_equal(pstats(&e).frames_used, 1);
 
@@ -1357,16 +1311,16 @@ static void test_protect_none_and_lazy(void **state)
 	assert_int_equal(p[0], 9);
 	c = p[3 * e.ps];
 	assert_int_equal(c, 0);
-	assert_fault(&e, p + 3 * e.ps + 1, 1, DPEMU_FAULT_PROTECTION);
-	assert_fault(&e, p + e.ps, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, p + 3 * e.ps + 1, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, p + e.ps, 1, DPEMU_FAULT_PROTECTION);
 
 	/* A mapping created read-only. */
 	p = map_anon(&e, e.ps, PROT_READ, ANON_PRIVATE);
 	assert_true(all_zero(p, e.ps));
-	assert_fault(&e, p, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, p, 1, DPEMU_FAULT_PROTECTION);
 	/* A mapping created PROT_NONE. */
 	p = map_anon(&e, e.ps, PROT_NONE, ANON_SHARED);
-	assert_fault(&e, p + 5, 0, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, p + 5, 0, DPEMU_FAULT_PROTECTION);
 	assert_int_equal(query(&e, p).prot, PROT_NONE);
 	assert_int_equal(dpemu_protect(e.space, p, e.ps, RW), 0);
 	assert_true(all_zero(p, e.ps));
@@ -1437,7 +1391,7 @@ static void test_protect_errors(void **state)
 	assert_int_equal(dpemu_protect(e.space, out, 2 * e.ps, RW), -EACCES);
 	assert_failed_cleanly(&e);
 	assert_int_equal(query(&e, out).prot, PROT_READ);
-	assert_fault(&e, out, 1, DPEMU_FAULT_PROTECTION);
+	tu_assert_caught(e.space, out, 1, DPEMU_FAULT_PROTECTION);
 	assert_true(file_holds(fd, 0, 2 * e.ps, 72));
 	/* PRIVATE mapping of a read-only fd: PROT_WRITE is fine. */
 	assert_int_equal(dpemu_map(e.space, NULL, 2 * e.ps, PROT_READ,

@@ -311,4 +311,63 @@ static inline enum dpemu_backend tu_auto_backend(void)
 	                                                     : DPEMU_BACKEND_SIGSEGV;
 }
 
+/* ---- provoking faults under dpemu_catch (needs CMocka) ---- */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+/* One byte read or written by tu_do_access. */
+struct tu_access {
+	volatile unsigned char *p;
+	int write;
+	unsigned char val;
+	int done; /* set after the access: stays 0 when it faults */
+};
+
+static inline void tu_do_access(void *arg)
+{
+	struct tu_access *a = arg;
+
+	if (a->write)
+		*a->p = a->val;
+	else
+		a->val = *a->p;
+	a->done = 1;
+}
+
+/* Read (or write val to) addr under dpemu_catch; dpemu_catch's result. */
+static inline int tu_try_access(void *addr, int write, unsigned char val,
+                                struct dpemu_fault *f)
+{
+	struct tu_access a = { addr, write, val, 0 };
+
+	memset(f, 0, sizeof *f);
+	return dpemu_catch(tu_do_access, &a, f);
+}
+
+/* Access addr under dpemu_catch; check that it stopped at the access with
+ * a fault of kind in space, reporting the address and the access type (or
+ * DPEMU_ACCESS_UNKNOWN where the CPU does not say). */
+static inline void tu_assert_caught(dpemu_space *space, void *addr, int write,
+                                    enum dpemu_fault_kind kind)
+{
+	struct dpemu_fault f;
+	struct tu_access a = { addr, write, 0x3c, 0 };
+
+	memset(&f, 0xa5, sizeof f);
+	assert_int_equal(dpemu_catch(tu_do_access, &a, &f), 1);
+	assert_int_equal(a.done, 0);
+	assert_int_equal(f.kind, kind);
+	assert_ptr_equal(f.addr, addr);
+	assert_ptr_equal(f.space, space);
+	if (write)
+		assert_true(f.access == DPEMU_ACCESS_WRITE ||
+		            f.access == DPEMU_ACCESS_UNKNOWN);
+	else
+		assert_true(f.access == DPEMU_ACCESS_READ ||
+		            f.access == DPEMU_ACCESS_UNKNOWN);
+}
+
 #endif /* DPEMU_TESTUTIL_H */
