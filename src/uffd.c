@@ -198,6 +198,10 @@ static struct {
 	.wakefd = -1,
 };
 
+/* Set by the ioctls that wake the faulting thread themselves, so that the
+ * handler thread wakes it explicitly only when nothing else did. */
+static __thread bool woke __attribute__((tls_model("initial-exec")));
+
 static enum dpemu_access access_of(const struct uffd_msg *msg)
 {
 	uint64_t flags = msg->arg.pagefault.flags;
@@ -228,7 +232,10 @@ static void drain(struct dpemu_space *s)
 				 * make the retry a SIGSEGV, which reports it. */
 				host_revoke(s, space_page_index(s, addr), NULL);
 			} else {
+				woke = false;
 				uffd_resolve(s, addr, access_of(&msgs[i]));
+				if (woke)
+					continue;
 			}
 			uffd_wake(s, addr);
 		}
@@ -462,8 +469,10 @@ int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
 			.range = { addr_of(s, pg) + done, len - done },
 			.mode = wp ? UFFDIO_CONTINUE_MODE_WP : 0,
 		};
-		if (ioctl(s->uffd, UFFDIO_CONTINUE, &c) == 0)
+		if (ioctl(s->uffd, UFFDIO_CONTINUE, &c) == 0) {
+			woke = true;
 			return 0;
+		}
 		if (c.mapped > 0) {
 			done += (uint64_t)c.mapped;
 			continue;
@@ -485,6 +494,7 @@ int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
 			return -errno;
 		done += len_of(s, 1);
 	}
+	woke = true;
 	return 0;
 }
 
@@ -499,8 +509,10 @@ int uffd_zero(struct dpemu_space *s, uint64_t pg, bool wp)
 		.mode = wp ? UFFDIO_COPY_MODE_WP : 0,
 	};
 
-	if (ioctl(s->uffd, UFFDIO_COPY, &cp) == 0)
+	if (ioctl(s->uffd, UFFDIO_COPY, &cp) == 0) {
+		woke = true;
 		return 0;
+	}
 	if (errno == EEXIST || errno == ENOENT || errno == EFAULT)
 		return uffd_continue(s, pg, 1, wp); /* it has a page after all */
 	return -errno;
@@ -516,7 +528,11 @@ int uffd_writeprotect(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
 
 	if (s->hostmode != HOSTMODE_UFFD)
 		return -EINVAL;
-	return ioctl(s->uffd, UFFDIO_WRITEPROTECT, &w) < 0 ? -errno : 0;
+	if (ioctl(s->uffd, UFFDIO_WRITEPROTECT, &w) < 0)
+		return -errno;
+	if (!wp)
+		woke = true; /* lifting a write-protection wakes */
+	return 0;
 }
 
 /* Wake threads waiting on the page at addr (thread mode). */
