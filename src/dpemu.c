@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dpemu.h"
+#include "../bench/bench.h"
 
 static const char usage[] =
 	"Usage: dpemu COMMAND [ARGS]\n"
@@ -29,6 +30,10 @@ static const char usage[] =
 	"              zero-filled and mapped, with the page table before and after,\n"
 	"              a file-backed page, a caught fault, a copy-on-write fork,\n"
 	"              and frames returning to the pool\n"
+	"  bench [OPTIONS]\n"
+	"              time page faults: the kernel's own, the trap floor and dpemu's\n"
+	"              under each backend, in one interleaved run (dpemu bench --help;\n"
+	"              method and results in doc/performance.md)\n"
 	"  backends [NAME]\n"
 	"              tell which backends this kernel allows: sigsegv, uffd\n"
 	"              (userfaultfd, handler thread) and uffd-sigbus (userfaultfd,\n"
@@ -296,6 +301,8 @@ int main(int argc, char **argv)
 		return demo();
 	if (!strcmp(argv[1], "backends"))
 		return backends(argc > 2 ? argv[2] : NULL);
+	if (!strcmp(argv[1], "bench"))
+		return dpemu_bench_main(argc - 1, argv + 1);
 	fprintf(stderr, "dpemu: unknown command '%s'; try 'dpemu --help'\n", argv[1]);
 	return 2;
 }

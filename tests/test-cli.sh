@@ -51,6 +51,27 @@ rc=$?
 grep -qi zero "$tmp/out" || fail "demo output does not mention 'zero'"
 grep -qi frame "$tmp/out" || fail "demo output does not mention 'frame'"
 
+# backends: lists each backend; a named one answers through the exit status.
+"$dpemu" backends >"$tmp/out" 2>"$tmp/err" || fail "backends exited $?"
+grep -q '^sigsegv' "$tmp/out" || fail "backends does not list sigsegv"
+grep -q '^auto' "$tmp/out" || fail "backends does not say what auto picks"
+"$dpemu" backends sigsegv >/dev/null 2>&1 || fail "backends sigsegv: not available?"
+"$dpemu" backends no-such >/dev/null 2>&1
+rc=$?
+[ $rc -eq 2 ] || fail "backends no-such exited $rc, expected 2"
+
+# bench: a tiny run completes and writes its JSON and SVG (no timing checked).
+"$dpemu" bench --pages 64 --rounds 1 --passes 1 --json "$tmp/b.json" --svg "$tmp/b.svg" \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] || fail "bench exited $rc: $(tail -3 "$tmp/err")"
+grep -q '"series"' "$tmp/b.json" || fail "bench JSON has no series"
+grep -q '<svg' "$tmp/b.svg" || fail "bench SVG is not an SVG"
+grep -q 'targets' "$tmp/out" || fail "bench output has no targets section"
+"$dpemu" bench --no-such-option >/dev/null 2>&1
+rc=$?
+[ $rc -eq 2 ] || fail "bench with a bad option exited $rc, expected 2"
+
 # An unknown command: exit 2, a message on stderr.
 "$dpemu" no-such-command >"$tmp/out" 2>"$tmp/err"
 rc=$?
