@@ -98,9 +98,6 @@ struct dpemu_pool_stats {
 	uint64_t frames_shared; /* mapped by more than one page              */
 	uint64_t page_size;     /* bytes per frame                           */
 	uint64_t spaces;        /* spaces currently using the pool           */
-	uint64_t zero_maps;     /* pages mapping the shared zero frame: pages
-	                           of private anonymous mappings that were only
-	                           read so far (not counted in frames_*)     */
 };
 
 /* Fill *out with a consistent snapshot.  -EINVAL on NULL arguments. */
@@ -300,9 +297,6 @@ struct dpemu_page_info {
 	                         addr (parts of it may have been unmapped since;
 	                         file_offset counts from its offset)          */
 	off_t file_offset;    /* file offset of the page (file mappings)         */
-	bool zero;            /* maps the shared zero frame (read, never written:
-	                         see dpemu_pool_stats zero_maps); frame is then
-	                         the zero frame's number, frames_total          */
 };
 
 /*

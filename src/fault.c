@@ -16,8 +16,6 @@
  *   3. if the page has no frame: take one (its identity frame if free),
  *      fill it with zeros or file data, record it in the PTE, and show it
  *      to the program (fault-around does the same for free neighbours);
- *      a private anonymous page that is only read gets the shared zero
- *      frame instead, read-only, until its first write;
  *   4. if it has one but the access still trapped: the page was kept
  *      read-only on purpose - a write to a frame shared copy-on-write gets
  *      a copy (or the frame itself, if this is its last page), a first
@@ -134,26 +132,9 @@ static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64
 static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_access access)
 {
 	const struct mapping *m = &s->maps[pte_map(*e) - 1];
-	struct dpemu_pool *pool = s->pool;
 	int err = 0;
-	uint32_t f;
+	uint32_t f = frame_for(s, m, pg, &err);
 
-	bool zero_ok = access == DPEMU_ACCESS_READ && m->fd < 0 &&
-	               (m->flags & DPEMU_MAP_PRIVATE) && s->fault_around <= 1;
-
-	if (zero_ok && atomic_fetch_add(&pool->zero_maps, 1) < ZERO_MAPS_MAX) {
-		/* Read first: share the zero frame, copy-on-write.  It costs no
-		 * frame; its first write takes one (cow_break).  (Not with
-		 * fault-around: each zero-frame page is a host mapping of its own,
-		 * which would break up the runs fault-around maps.) */
-		*e = pte_with_frame(*e, pool->zero_frame) | PTE_P | PTE_A | PTE_C;
-		s->stats.zero_fills++;
-		s->stats.pages_resident++;
-		return 0;
-	}
-	if (zero_ok)
-		atomic_fetch_sub(&pool->zero_maps, 1); /* over budget: a frame of its own */
-	f = frame_for(s, m, pg, &err);
 	if (f == FRAME_NONE)
 		return err;
 	*e = pte_with_frame(*e, f) | PTE_P | PTE_A;
@@ -212,26 +193,6 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	uint32_t copy;
 	int err;
 
-	if (shared == pool->zero_frame) {
-		/* First write to a page that was only read: a zeroed frame. */
-		copy = frame_alloc(pool, space_identity_frame(s, pg), pg);
-		if (copy == FRAME_NONE)
-			return -ENOSPC;
-		if (!pool->frames[copy].zero)
-			memset(frame_data(pool, copy), 0, pool->page_size);
-		*e = (pte_with_frame(*e, copy) & ~PTE_C) | PTE_D;
-		if (pool->frames[copy].zero)
-			*e |= PTE_Z;
-		pool->frames[copy].zero = 0;
-		err = host_show(s, pg, e, true);
-		if (err) {
-			*e = before;
-			frame_put(pool, copy);
-			return err;
-		}
-		frame_put(pool, shared);
-		return 0;
-	}
 	if (atomic_load(&pool->frames[shared].refs) == 1) { /* one page, not held */
 		*e = (*e & ~PTE_C) | PTE_D;
 		err = host_show(s, pg, e, false);

@@ -74,13 +74,7 @@ struct dpemu_pool {
 	uint64_t next_colour;   /* identity offset handed to the next space     */
 	enum hostmode sigsegv_hostmode; /* what SIGSEGV spaces use (probed)     */
 	void *zero_page;        /* page_size bytes of read-only zeros           */
-	uint32_t zero_frame;    /* = nframes: the shared zero frame (fault.c)   */
-	atomic_int zero_maps;   /* pages mapping it                             */
 };
-
-/* Pages of one pool that may map the zero frame at once: each costs the
- * host a mapping of its own (see fault.c). */
-#define ZERO_MAPS_MAX 4096
 
 /* Fault path: safe (lock, list operations, no allocation). */
 uint32_t frame_alloc(struct dpemu_pool *pool, uint64_t preferred, uint64_t rmap);
@@ -90,10 +84,8 @@ void frame_hold(struct dpemu_pool *pool, uint32_t f);
 void frame_unhold(struct dpemu_pool *pool, uint32_t f);
 
 /* Pages that map frame f. */
-static inline unsigned frame_pages(struct dpemu_pool *pool, uint32_t f)
+static inline unsigned frame_pages(const struct dpemu_pool *pool, uint32_t f)
 {
-	if (f == pool->zero_frame)
-		return (unsigned)atomic_load(&pool->zero_maps);
 	return atomic_load(&pool->frames[f].refs) & FRAME_PAGES_MASK;
 }
 

@@ -545,7 +545,6 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 			out->cow = (e & PTE_C) != 0;
 			out->frame = pte_frame(e);
 			out->frame_refs = frame_pages(s->pool, pte_frame(e));
-			out->zero = pte_frame(e) == s->pool->zero_frame;
 		}
 	}
 	lock_release(&s->lock);
