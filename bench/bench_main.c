@@ -481,25 +481,42 @@ static void run_k_file(struct series *s)
 	close_round(s, base);
 }
 
+/* A fresh memfd of len bytes mapped MAP_SHARED (no huge pages), as a
+   pool's frames are; NULL with the series failed. */
+static char *map_fresh_memfd(struct series *s, size_t len)
+{
+	int fd = memfd_create("dpemu-bench", MFD_CLOEXEC);
+	char *p;
+
+	if (fd < 0) {
+		fail(s, "memfd_create", errno);
+		return NULL;
+	}
+	if (ftruncate(fd, (off_t)len) != 0) {
+		close(fd);
+		fail(s, "ftruncate", errno);
+		return NULL;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		fail(s, "mmap of a memfd", errno);
+		return NULL;
+	}
+#ifdef MADV_NOHUGEPAGE
+	madvise(p, len, MADV_NOHUGEPAGE);
+#endif
+	return p;
+}
+
 /* A fresh memfd mapped MAP_SHARED: what a first touch of a frame of a pool
    (itself a memfd) costs the host, without dpemu. */
 static void run_k_shm(struct series *s)
 {
 	size_t len = opt_pages * page, base = s->n;
-	int fd = memfd_create("dpemu-bench", MFD_CLOEXEC);
-	if (fd < 0)
-		return fail(s, "memfd_create", errno);
-	if (ftruncate(fd, (off_t)len) != 0) {
-		close(fd);
-		return fail(s, "ftruncate", errno);
-	}
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return fail(s, "mmap of a memfd", errno);
-#ifdef MADV_NOHUGEPAGE
-	madvise(p, len, MADV_NOHUGEPAGE);
-#endif
+	char *p = map_fresh_memfd(s, len);
+	if (!p)
+		return;
 	long f0 = minor_faults();
 	if (s->kind == KIND_CHUNK)
 		chunk_loop(s, p);
@@ -522,20 +539,9 @@ static void run_k_shm(struct series *s)
 static void run_k_shmpop(struct series *s)
 {
 	size_t len = opt_pages * page, base = s->n;
-	int fd = memfd_create("dpemu-bench", MFD_CLOEXEC);
-	if (fd < 0)
-		return fail(s, "memfd_create", errno);
-	if (ftruncate(fd, (off_t)len) != 0) {
-		close(fd);
-		return fail(s, "ftruncate", errno);
-	}
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return fail(s, "mmap of a memfd", errno);
-#ifdef MADV_NOHUGEPAGE
-	madvise(p, len, MADV_NOHUGEPAGE);
-#endif
+	char *p = map_fresh_memfd(s, len);
+	if (!p)
+		return;
 	if (madvise(p, FA_PAGES * page, MADV_POPULATE_WRITE) != 0) {
 		s->unavailable = 1;
 		snprintf(s->note, sizeof s->note,

@@ -49,6 +49,22 @@ static int check_range(const struct dpemu_space *s, const char *fn, const void *
 	return 0;
 }
 
+/*
+ * The common checks of the calls that take a range of an existing space:
+ * s is not NULL, not inherited through fork(2), and [addr, addr+len) is a
+ * page-aligned range inside its arena.  0 with *first and *n set, or the
+ * negative errno with the message set (naming fn).
+ */
+static int check_space_range(struct dpemu_space *s, const char *fn, const void *addr,
+                             size_t len, uint64_t *first, uint64_t *n)
+{
+	if (!s)
+		return set_error(-EINVAL, "%s: space is NULL", fn);
+	if (pool_inherited(s->pool))
+		return set_error(-EPERM, "%s: %s", fn, inherited_msg);
+	return check_range(s, fn, addr, len, first, n);
+}
+
 static int count_mapped(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
                         uint64_t npages, void *arg)
 {
@@ -421,11 +437,7 @@ DPEMU_API int dpemu_unmap(dpemu_space *s, void *addr, size_t len)
 	uint64_t first, n;
 	int err;
 
-	if (!s)
-		return set_error(-EINVAL, "dpemu_unmap: space is NULL");
-	if (pool_inherited(s->pool))
-		return set_error(-EPERM, "dpemu_unmap: %s", inherited_msg);
-	err = check_range(s, "dpemu_unmap", addr, len, &first, &n);
+	err = check_space_range(s, "dpemu_unmap", addr, len, &first, &n);
 	if (err)
 		return err;
 	lock_acquire(&s->lock);
@@ -439,11 +451,7 @@ DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
 	uint64_t first, n;
 	int err;
 
-	if (!s)
-		return set_error(-EINVAL, "dpemu_protect: space is NULL");
-	if (pool_inherited(s->pool))
-		return set_error(-EPERM, "dpemu_protect: %s", inherited_msg);
-	err = check_range(s, "dpemu_protect", addr, len, &first, &n);
+	err = check_space_range(s, "dpemu_protect", addr, len, &first, &n);
 	if (err)
 		return err;
 	if (prot & ~KNOWN_PROT)
@@ -502,11 +510,7 @@ DPEMU_API int dpemu_sync(dpemu_space *s, void *addr, size_t len)
 	struct sync_walk w = { 0 };
 	int err;
 
-	if (!s)
-		return set_error(-EINVAL, "dpemu_sync: space is NULL");
-	if (pool_inherited(s->pool))
-		return set_error(-EPERM, "dpemu_sync: %s", inherited_msg);
-	err = check_range(s, "dpemu_sync", addr, len, &first, &n);
+	err = check_space_range(s, "dpemu_sync", addr, len, &first, &n);
 	if (err)
 		return err;
 	lock_acquire(&s->lock);
@@ -557,11 +561,7 @@ DPEMU_API int dpemu_prefault(dpemu_space *s, void *addr, size_t len, int prot)
 	uint64_t first, n;
 	int err;
 
-	if (!s)
-		return set_error(-EINVAL, "dpemu_prefault: space is NULL");
-	if (pool_inherited(s->pool))
-		return set_error(-EPERM, "dpemu_prefault: %s", inherited_msg);
-	err = check_range(s, "dpemu_prefault", addr, len, &first, &n);
+	err = check_space_range(s, "dpemu_prefault", addr, len, &first, &n);
 	if (err)
 		return err;
 	if (prot == PROT_READ)
