@@ -71,19 +71,48 @@ DPEMU_API const char *dpemu_last_error(void);
 
 typedef struct dpemu_pool dpemu_pool;
 
+/*
+ * What a full pool does when a page needs a frame (see dpemu_policy(7)).
+ * Every policy replaces globally: the victim may be any resident frame of
+ * the pool, whichever space maps it.
+ */
+enum dpemu_policy {
+	DPEMU_POLICY_NONE,   /* no replacement: a full pool is an
+	                        out-of-frames fault the program sees          */
+	DPEMU_POLICY_FIFO,   /* the frame loaded first                         */
+	DPEMU_POLICY_CLOCK,  /* second chance: FIFO order, but a frame used
+	                        since the hand last passed loses its reference
+	                        bit and goes round again                      */
+	DPEMU_POLICY_LRU,    /* LRU approximated by aging: an 8-bit counter per
+	                        frame, shifted right at every eviction with the
+	                        reference bit entering at the top; the lowest
+	                        counter goes                                   */
+	DPEMU_POLICY_RANDOM, /* a uniformly random frame (seeded: reproducible) */
+};
+
 struct dpemu_pool_config {
 	size_t frames;    /* capacity in frames, > 0 (at most 2^32 - 2)         */
 	size_t page_size; /* 0: the host page size; else a power-of-two multiple
 	                     of it.  One fault maps a whole emulated page.      */
+	enum dpemu_policy policy; /* DPEMU_POLICY_NONE (0): no replacement      */
+	const char *swap_path;    /* with a policy: the file evicted anonymous
+	                             and dirty private pages go to (created if
+	                             missing; its old contents are overwritten);
+	                             NULL: an unlinked temporary file          */
+	uint64_t seed;            /* DPEMU_POLICY_RANDOM: the generator's seed  */
+	size_t swap_slots;        /* with a policy: capacity of the swap store in
+	                             pages; 0: 16 x frames                      */
 };
 
 /*
  * Create a pool of cfg->frames frames of cfg->page_size bytes, carved from one
  * anonymous shared memory object.  Host memory is committed only as frames
- * are first written.
+ * are first written.  With a replacement policy, the swap store is opened
+ * (or created) now.
  * Returns 0 and sets *out, or -EINVAL (bad argument: zero frames, page_size
- * not a power-of-two multiple of the host page, too many frames), -ENOMEM,
- * or the error of the failing system call.
+ * not a power-of-two multiple of the host page, too many frames, unknown
+ * policy, swap_path or swap_slots without a policy), -ENOMEM, or the error
+ * of the failing system call (opening swap_path: -EACCES, -ENOENT, ...).
  */
 DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg,
                                 dpemu_pool **out);
@@ -98,7 +127,18 @@ struct dpemu_pool_stats {
 	uint64_t frames_shared; /* mapped by more than one page              */
 	uint64_t page_size;     /* bytes per frame                           */
 	uint64_t spaces;        /* spaces currently using the pool           */
+	enum dpemu_policy policy;
+	uint64_t swap_slots;    /* capacity of the swap store (0: none)      */
+	uint64_t swap_slots_used; /* slots holding a page                    */
+	uint64_t evictions;     /* frames taken back by the policy           */
+	uint64_t swap_outs;     /* pages written to the swap store           */
+	uint64_t swap_ins;      /* pages read back from it                   */
+	uint64_t writebacks;    /* dirty shared file pages written back to
+	                           their file when evicted                   */
 };
+
+/* A short name for a policy ("none", "fifo", "clock", "lru", "random"). */
+DPEMU_API const char *dpemu_policy_name(enum dpemu_policy policy);
 
 /* Fill *out with a consistent snapshot.  -EINVAL on NULL arguments. */
 DPEMU_API int dpemu_pool_stats(const dpemu_pool *pool,
@@ -277,6 +317,16 @@ struct dpemu_stats {
 	uint64_t mappings;          /* live mappings                            */
 	uint64_t metadata_bytes;    /* memory of this space's page table and
 	                               mapping table                            */
+	uint64_t evictions;         /* pages of this space whose frame the
+	                               replacement policy took back             */
+	uint64_t swap_outs;         /* of those, pages written to the swap store
+	                               (a frame several spaces share counts once,
+	                               in one of them)                          */
+	uint64_t swap_ins;          /* pages read back from the swap store (a
+	                               page another space had already brought
+	                               back is found in memory, not counted)   */
+	uint64_t reference_faults;  /* traps taken only to set a reference bit
+	                               the policy had cleared (CLOCK, LRU)      */
 };
 
 /* Fill *out with a snapshot of the space's counters.  -EINVAL on NULL. */
@@ -297,6 +347,9 @@ struct dpemu_page_info {
 	                         addr (parts of it may have been unmapped since;
 	                         file_offset counts from its offset)          */
 	off_t file_offset;    /* file offset of the page (file mappings)         */
+	bool swapped;         /* not present: the contents are in swap_slot      */
+	uint64_t swap_slot;   /* slot of the swap store, when swapped            */
+	bool referenced;      /* present, and its reference bit is set           */
 };
 
 /*

@@ -9,13 +9,17 @@
  * the faulting thread may hold; errno is saved and restored by the trap
  * layer (trap_sigsegv.c) around the whole resolution.
  *
+ * Fault path too: pool_evict (evict.c), called with the space lock dropped.
+ *
  * The steps, as a kernel takes them:
  *   1. find the page-table entry for the address (its mapping id says which
  *      lazy mapping covers it; none: an unmapped fault);
  *   2. check the access against the page's protection;
  *   3. if the page has no frame: take one (its identity frame if free),
- *      fill it with zeros or file data, record it in the PTE, and show it
- *      to the program (fault-around does the same for free neighbours);
+ *      fill it with zeros, file data or what it had when it was swapped
+ *      out, record it in the PTE, and show it to the program (fault-around
+ *      does the same for free neighbours).  If the pool is empty and has a
+ *      replacement policy: drop the space lock, evict a frame, start over;
  *   4. if it has one but the access still trapped: the page was kept
  *      read-only on purpose - a write to a frame shared copy-on-write gets
  *      a copy (or the frame itself, if this is its last page), a first
@@ -32,9 +36,20 @@
 static __thread void *last_spurious __attribute__((tls_model("initial-exec")));
 
 /*
+ * Whether page writes to mapping m must trap first so that the page's
+ * dirty bit is exact: shared file pages (written back only if dirty), and
+ * every page of a pool with a replacement policy (a clean page is evicted
+ * without being written anywhere).
+ */
+static bool exact_dirty(const struct dpemu_space *s, const struct mapping *m)
+{
+	return s->pool->policy != DPEMU_POLICY_NONE || mapping_tracks_dirty(m);
+}
+
+/*
  * The protection the host gives present page e: its PROT minus write when
  * a write must trap first - the page shares its frame copy-on-write, or it
- * is a clean page of a shared file mapping (so the write marks it dirty).
+ * is clean and its dirty bit must be exact (so the write marks it dirty).
  */
 int pte_effective_prot(const struct dpemu_space *s, uint64_t e)
 {
@@ -42,9 +57,16 @@ int pte_effective_prot(const struct dpemu_space *s, uint64_t e)
 
 	if (e & PTE_C)
 		return prot & ~PROT_WRITE;
-	if (!(e & PTE_D) && mapping_tracks_dirty(&s->maps[pte_map(e) - 1]))
+	if (!(e & PTE_D) && exact_dirty(s, &s->maps[pte_map(e) - 1]))
 		return prot & ~PROT_WRITE;
 	return prot;
+}
+
+/* Page PTE *e (present) is written from now on. */
+static void mark_dirty(struct dpemu_space *s, uint64_t *e)
+{
+	*e |= PTE_D;
+	frame_dirtied(s->pool, pte_frame(*e));
 }
 
 static int access_needs(enum dpemu_access access)
@@ -100,13 +122,23 @@ static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t p
 static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64_t pg, int *err)
 {
 	struct shared_object *o = m->shared;
-	uint32_t f = FRAME_NONE;
+	uint32_t f = FRAME_NONE, slot;
 
 	if (o) {
 		lock_acquire(&o->lock);
 		f = shared_lookup(o, pg - m->start);
 		if (f != FRAME_NONE) {
 			frame_get(s->pool, f);
+			lock_release(&o->lock);
+			return f;
+		}
+		if (shared_swapped(o, pg - m->start, &slot)) {
+			bool read, others;
+			f = swap_in(s->pool, slot, space_identity_frame(s, pg), pg, err, &read, &others);
+			if (f != FRAME_NONE) {
+				shared_record(s->pool, o, pg - m->start, f);
+				s->stats.swap_ins += read;
+			}
 			lock_release(&o->lock);
 			return f;
 		}
@@ -126,6 +158,30 @@ static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64
 }
 
 /*
+ * Bring back swapped page pg (PTE *e names its slot): from the swap cache
+ * or the swap store.  A private page whose slot other pages still name
+ * shares the frame with them copy-on-write.  Returns 0, -ENOSPC when the
+ * pool is empty, or the read's negative errno; the PTE is unchanged then.
+ */
+static int swap_in_page(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+{
+	const struct mapping *m = &s->maps[pte_map(*e) - 1];
+	bool read, others;
+	int err = 0;
+	uint32_t f = swap_in(s->pool, pte_frame(*e), space_identity_frame(s, pg), pg, &err,
+	                     &read, &others);
+
+	if (f == FRAME_NONE)
+		return err;
+	*e = pte_with_frame(*e & ~PTE_S, f) | PTE_P | PTE_A;
+	if (others && !(m->flags & DPEMU_MAP_SHARED))
+		*e |= PTE_C;
+	s->stats.swap_ins += read;
+	s->stats.pages_resident++;
+	return 0;
+}
+
+/*
  * Give page pg (PTE *e, not present) a filled frame.  Returns 0, -ENOSPC
  * when the pool is empty, or the fill's negative errno.
  */
@@ -133,19 +189,21 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 {
 	const struct mapping *m = &s->maps[pte_map(*e) - 1];
 	int err = 0;
-	uint32_t f = frame_for(s, m, pg, &err);
 
+	if (pte_swapped(*e))
+		return swap_in_page(s, pg, e);
+	uint32_t f = frame_for(s, m, pg, &err);
 	if (f == FRAME_NONE)
 		return err;
 	*e = pte_with_frame(*e, f) | PTE_P | PTE_A;
 	if (s->pool->frames[f].zero)
 		*e |= PTE_Z; /* still a hole: zeros, and no page to map yet */
 	s->pool->frames[f].zero = 0;
-	/* Dirty is exact for shared file pages (their writes trap first); any
-	 * other writable page counts as dirty once it is shown writable. */
-	if (access == DPEMU_ACCESS_WRITE ||
-	    (!mapping_tracks_dirty(m) && (pte_prot(*e) & PROT_WRITE)))
-		*e |= PTE_D;
+	frame_referenced(s->pool, f);
+	/* Dirty is exact where writes trap first (exact_dirty); any other
+	 * writable page counts as dirty once it is shown writable. */
+	if (access == DPEMU_ACCESS_WRITE || (!exact_dirty(s, m) && (pte_prot(*e) & PROT_WRITE)))
+		mark_dirty(s, e);
 	s->stats.pages_resident++;
 	return 0;
 }
@@ -168,8 +226,8 @@ static int fault_around(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	uint64_t same = *e & ((~0ull << PTE_MAP_SHIFT) | PTE_PROT_MASK);
 	for (uint64_t q = lo; q < hi; q++) {
 		uint64_t *qe = first + (q - lo);
-		if (q == pg || (*qe & PTE_P))
-			continue;
+		if (q == pg || (*qe & (PTE_P | PTE_S)))
+			continue; /* present, or swapped: no speculative swap-in */
 		if ((*qe & ((~0ull << PTE_MAP_SHIFT) | PTE_PROT_MASK)) != same)
 			continue;
 		if (page_in(s, q, qe, DPEMU_ACCESS_UNKNOWN) == -ENOSPC)
@@ -190,11 +248,15 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	struct dpemu_pool *pool = s->pool;
 	uint32_t shared = pte_frame(*e);
 	uint64_t before = *e;
+	unsigned word = atomic_load(&pool->frames[shared].refs);
 	uint32_t copy;
 	int err;
 
-	if (atomic_load(&pool->frames[shared].refs) == 1) { /* one page, not held */
-		*e = (*e & ~PTE_C) | PTE_D;
+	/* One page and nothing else keeps the frame - or only the swap cache,
+	 * for a slot that no other page names. */
+	if (word == 1 || (word == (FRAME_CACHED | 1) && swap_exclusive(pool, shared))) {
+		*e &= ~PTE_C;
+		mark_dirty(s, e);
 		err = host_show(s, pg, e, false);
 		if (err)
 			*e = before;
@@ -207,7 +269,8 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 		return -ENOSPC;
 	memcpy(frame_data(pool, copy), frame_data(pool, shared), pool->page_size);
 	pool->frames[copy].zero = 0;
-	*e = (pte_with_frame(*e, copy) & ~(PTE_C | PTE_Z)) | PTE_D;
+	*e = pte_with_frame(*e, copy) & ~(PTE_C | PTE_Z);
+	mark_dirty(s, e);
 	err = host_show(s, pg, e, true);
 	if (err) {
 		*e = before;
@@ -217,6 +280,23 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	frame_put(pool, shared);
 	s->stats.cow_copies++;
 	return 0;
+}
+
+/*
+ * The pool is empty: if it has a replacement policy, evict a frame with
+ * s's lock dropped (the evictor takes the locks of the spaces whose pages
+ * it takes back, s's too) and take the lock again.  True if the fault
+ * should start over; false with why saying what stopped it (the lock is
+ * held either way).
+ */
+static bool make_room(struct dpemu_space *s, char *why, size_t whylen)
+{
+	if (s->pool->policy == DPEMU_POLICY_NONE)
+		return false;
+	lock_release(&s->lock);
+	int err = pool_evict(s->pool, why, whylen);
+	lock_acquire(&s->lock);
+	return err == 0;
 }
 
 static void describe(char *why, size_t len, const char *what, uint64_t e)
@@ -273,7 +353,7 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 	lock_acquire(&s->lock);
 	if (!(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP)))
 		s->stats.faults++;
-
+restart:
 	/* 1. the page-table entry, and the mapping it names */
 	e = pt_leaf(s, pg, &err);
 	if (e)
@@ -301,14 +381,18 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 	if (!(pte & PTE_P)) {
 		err = page_in(s, pg, e, access);
 		if (err == -ENOSPC) {
-			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
 			fmt_str(why, whylen, 0, "the pool has no free frame");
+			if (make_room(s, why, whylen))
+				goto restart;
+			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
 			goto unresolved;
 		}
 		if (err) {
 			fault->kind = DPEMU_FAULT_HOST;
 			fault->error = err;
-			fmt_str(why, whylen, 0, "reading the backing file failed");
+			fmt_str(why, whylen, 0, pte_swapped(pte)
+			        ? "reading the page back from the swap store failed"
+			        : "reading the backing file failed");
 			goto unresolved;
 		}
 		if (s->fault_around > 1)
@@ -318,13 +402,21 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 		goto shown;
 	}
 
-	/* 4. present but it trapped */
+	/* 4. present but it trapped: the page is in use (its reference bit) */
+	if (!(pte & PTE_A)) {
+		*e |= PTE_A;
+		if (!(pte & PTE_V) && !(flags & RESOLVE_NO_TRAP))
+			s->stats.reference_faults++; /* the policy revoked it */
+	}
+	frame_referenced(s->pool, pte_frame(pte));
 	if ((pte & PTE_C) && (pte_prot(pte) & PROT_WRITE) &&
 	    (need == PROT_WRITE || (!need && (pte & PTE_V)))) {
 		err = cow_break(s, pg, e);
 		if (err == -ENOSPC) {
-			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
 			fmt_str(why, whylen, 0, "no free frame for a copy-on-write copy");
+			if (make_room(s, why, whylen))
+				goto restart;
+			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
 			goto unresolved;
 		}
 		goto shown;
@@ -342,7 +434,7 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 	}
 	if ((pte_prot(pte) & PROT_WRITE) && !(eff & PROT_WRITE) && need != PROT_READ &&
 	    need != PROT_EXEC && !(pte & PTE_C)) {
-		*e |= PTE_D; /* first write to a clean shared file page */
+		mark_dirty(s, e); /* first write to a clean page (exact_dirty) */
 		err = host_reprotect(s, pg, e);
 		goto shown;
 	}

@@ -50,6 +50,18 @@ static uint64_t fork_pte(struct dpemu_space *parent, struct dpemu_space *child, 
 	struct fork_walk *w = arg;
 	uint64_t c = *e & ~(PTE_HOST_BITS | PTE_V | PTE_L);
 
+	if (pte_map(*e) != 0 && pte_swapped(*e)) {
+		const struct mapping *m = &parent->maps[pte_map(*e) - 1];
+		host_setprot_flush(parent, &w->hp);
+		if (m->shared) {
+			/* The shared object names the slot from now on, for both. */
+			shared_record_swap(m->shared, pg - m->start, pte_frame(*e));
+			*e = pte_lazy(*e);
+			return pte_lazy(c);
+		}
+		swap_dup(parent->pool, pte_frame(*e)); /* both name the slot */
+		return c;
+	}
 	if (pte_map(*e) == 0 || !(*e & PTE_P)) {
 		host_setprot_flush(parent, &w->hp);
 		return c;

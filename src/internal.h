@@ -27,24 +27,38 @@
 /*
  * A frame's reference word:
  *
- *   31       30                            0
- *  +--------+-------------------------------+
- *  |  held  |  pages mapping the frame      |
- *  +--------+-------------------------------+
+ *   31       30       29       28                        0
+ *  +--------+--------+--------+---------------------------+
+ *  |  held  | pinned | cached |  pages mapping the frame  |
+ *  +--------+--------+--------+---------------------------+
  *
- * held: a shared object (shared.c) keeps the frame for a page of a shared
- * mapping, so spaces that fault the page later find it.  The frame is free
- * when the whole word is 0.
+ * held:   a shared object (shared.c) keeps the frame for a page of a shared
+ *         mapping, so spaces that fault the page later find it;
+ * pinned: the evictor is taking the frame back (evict.c): nobody else may
+ *         free it or pick it;
+ * cached: the swap cache (swap.c) keeps the frame as the copy of its swap
+ *         slot, so pages that still name the slot find it.
+ * The frame is free when the whole word is 0.
  */
-#define FRAME_HELD 0x80000000u
-#define FRAME_PAGES_MASK 0x7fffffffu
+#define FRAME_HELD   0x80000000u
+#define FRAME_PINNED 0x40000000u
+#define FRAME_CACHED 0x20000000u
+#define FRAME_PAGES_MASK 0x1fffffffu
 
 struct frame {
 	atomic_uint refs;  /* see above; 0 while the frame is free              */
-	uint32_t next;     /* free-list links (frame numbers) while free        */
+	uint32_t next;     /* list links (frame numbers): the free list while
+	                      free, else the resident list in load order       */
 	uint32_t prev;
 	uint32_t zero : 1; /* contents known to be all zeros (never handed out) */
 	uint32_t free : 1; /* on the free list                                  */
+	atomic_uchar dirty;/* written since filled from its backing store (the
+	                      file, the swap slot, or zeros); exact only when
+	                      the pool has a replacement policy                */
+	atomic_uchar referenced; /* a page used it since the policy last looked */
+	uint8_t age;       /* DPEMU_POLICY_LRU: the aging counter (pool->lock)  */
+	uint32_t swap;     /* swap slot + 1 that holds (or is to hold) a copy
+	                      of the contents; 0: none (swap.c)                */
 	uint64_t rmap;     /* reverse map: page index of the page that took the
 	                      frame; every page sharing it (after a fork) sits at
 	                      the same index of a related space                 */
@@ -57,8 +71,27 @@ enum hostmode {
 	HOSTMODE_UFFD,  /* identity-mapped runs registered with userfaultfd    */
 };
 
+/* The swap store (swap.c): one file of page-sized slots. */
+struct swap_slot {
+	uint32_t refs;  /* swap entries that name it, + 1 while cached         */
+	uint32_t frame; /* frame + 1 holding its contents (the swap cache); 0:
+	                   only the file has them.  Free slots: next free + 1  */
+};
+
+struct swap_store {
+	int fd;                 /* -1: no swap store                           */
+	uint64_t nslots;        /* capacity                                    */
+	uint64_t used;          /* slots with refs > 0                         */
+	uint64_t high;          /* slots [0, high) have been handed out once   */
+	uint32_t free_head;     /* free slot + 1, 0: none below high           */
+	struct swap_slot *slots;
+	size_t slots_bytes;
+};
+
 struct dpemu_pool {
-	struct lock lock;       /* protects the free list                       */
+	struct lock lock;       /* the free and resident lists, policy state   */
+	struct lock evict_lock; /* one evictor at a time; the list of spaces    */
+	struct lock swap_lock;  /* the swap store and swap cache                */
 	int memfd;              /* the shared memory object: all frames         */
 	unsigned char *direct;  /* the whole pool mapped once (the "physmap")   */
 	size_t page_size;
@@ -74,6 +107,18 @@ struct dpemu_pool {
 	uint64_t next_colour;   /* identity offset handed to the next space     */
 	enum hostmode sigsegv_hostmode; /* what SIGSEGV spaces use (probed)     */
 	void *zero_page;        /* page_size bytes of read-only zeros           */
+
+	/* replacement (evict.c) and swap (swap.c) */
+	enum dpemu_policy policy;
+	uint32_t resident_head; /* resident frames, oldest first (FIFO, CLOCK)  */
+	uint32_t resident_tail;
+	uint64_t random_state;  /* DPEMU_POLICY_RANDOM: xorshift64* state      */
+	uint32_t *scratch;      /* nframes entries for the evictor             */
+	size_t scratch_bytes;
+	struct dpemu_space *spaces; /* every published space (evict_lock)      */
+	struct swap_store swap;
+	uint64_t evictions, swap_outs, swap_ins, writebacks; /* totals (evict_lock,
+	                           swap_lock)                                  */
 };
 
 /* Fault path: safe (lock, list operations, no allocation). */
@@ -82,6 +127,22 @@ void frame_get(struct dpemu_pool *pool, uint32_t f);
 void frame_put(struct dpemu_pool *pool, uint32_t f);
 void frame_hold(struct dpemu_pool *pool, uint32_t f);
 void frame_unhold(struct dpemu_pool *pool, uint32_t f);
+void frame_free(struct dpemu_pool *pool, uint32_t f);
+bool frame_pin(struct dpemu_pool *pool, uint32_t f);
+void frame_make_youngest(struct dpemu_pool *pool, uint32_t f);
+void frame_unpin(struct dpemu_pool *pool, uint32_t f);
+
+/* A page used frame f (its reference bit, for CLOCK and LRU). */
+static inline void frame_referenced(struct dpemu_pool *pool, uint32_t f)
+{
+	atomic_store_explicit(&pool->frames[f].referenced, 1, memory_order_relaxed);
+}
+
+/* A page wrote frame f: its backing store's copy is stale. */
+static inline void frame_dirtied(struct dpemu_pool *pool, uint32_t f)
+{
+	atomic_store_explicit(&pool->frames[f].dirty, 1, memory_order_relaxed);
+}
 
 /* Pages that map frame f. */
 static inline unsigned frame_pages(const struct dpemu_pool *pool, uint32_t f)
@@ -131,6 +192,9 @@ static inline unsigned char *frame_data(const struct dpemu_pool *pool, uint32_t 
  *   HP    the host VMA's PROT_* bits at this page (valid with B)
  *   Z     the frame was never written: the memfd has a hole there (all
  *         zeros), so userfaultfd shows it with UFFDIO_COPY, not _CONTINUE
+ *   S     (same bit as Z, pages without P) swapped: the page's contents
+ *         are in the swap slot held in the frame field (swap.c), which
+ *         this entry holds a reference to
  *   T     (interior entries only) the entry points to a table; the table
  *         address fills the bits above 12, as in a hardware page table
  *   mapping id  index+1 into space->maps; 0: no mapping covers the page
@@ -152,7 +216,8 @@ static inline unsigned char *frame_data(const struct dpemu_pool *pool, uint32_t 
 #define PTE_T       (1ull << 11)
 #define PTE_HP_SHIFT 12
 #define PTE_HP_MASK (7ull << PTE_HP_SHIFT)
-#define PTE_Z       (1ull << 15)
+#define PTE_Z       (1ull << 15) /* with P    */
+#define PTE_S       (1ull << 15) /* without P */
 #define PTE_FRAME_SHIFT 16
 #define PTE_FRAME_MASK (0xffffffffull << PTE_FRAME_SHIFT)
 #define PTE_MAP_SHIFT 48
@@ -164,6 +229,12 @@ static inline int pte_prot(uint64_t e) { return (int)((e & PTE_PROT_MASK) >> PTE
 static inline int pte_hostprot(uint64_t e) { return (int)((e & PTE_HP_MASK) >> PTE_HP_SHIFT); }
 static inline uint32_t pte_frame(uint64_t e) { return (uint32_t)((e & PTE_FRAME_MASK) >> PTE_FRAME_SHIFT); }
 static inline uint32_t pte_map(uint64_t e) { return (uint32_t)(e >> PTE_MAP_SHIFT); }
+static inline bool pte_swapped(uint64_t e) { return (e & (PTE_P | PTE_S)) == PTE_S; }
+/* A lazy PTE: mapping, protection and host view kept, no frame, no slot. */
+static inline uint64_t pte_lazy(uint64_t e)
+{
+	return e & (~0ull << PTE_MAP_SHIFT | PTE_PROT_MASK | PTE_B | PTE_HP_MASK);
+}
 static inline bool pte_is_table(uint64_t e) { return (e & PTE_T) != 0; }
 static inline uint64_t *pte_table(uint64_t e) { return (uint64_t *)(uintptr_t)(e & ~(uint64_t)0xfff); }
 
@@ -197,6 +268,7 @@ typedef int (*pt_visit_fn)(struct dpemu_space *s, uint64_t *e, unsigned level,
 /* Fault path: safe (nodes come from mmap, never malloc). */
 uint64_t *pt_leaf(struct dpemu_space *s, uint64_t pg, int *err);
 uint64_t pt_peek(const struct dpemu_space *s, uint64_t pg);
+uint64_t *pt_find(struct dpemu_space *s, uint64_t pg);
 
 /* For pt_copy: the PTE the copy gets for page pg, whose source PTE is *e. */
 typedef uint64_t (*pt_copy_fn)(struct dpemu_space *src, struct dpemu_space *dst, uint64_t *e,
@@ -236,11 +308,24 @@ static inline bool mapping_tracks_dirty(const struct mapping *m)
 /* Shared objects (shared.c)                                                 */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * A slot of a shared object:
+ *
+ *   63        33   32   31                         0
+ *  +-------------+----+-----------------------------+
+ *  |      0      | S  |  frame + 1, or swap slot    |
+ *  +-------------+----+-----------------------------+
+ *
+ * 0: the page has neither yet.  S: the page is in that swap slot, and the
+ * object holds a reference to the slot.
+ */
+#define SHARED_SWAPPED (1ull << 32)
+
 struct shared_object {
 	struct lock lock;    /* the slots (fault path)                          */
 	atomic_int users;    /* mappings that use the object                    */
 	uint64_t npages;
-	uint32_t *slots;     /* frame + 1 per page of the mapping; 0: none yet  */
+	uint64_t *slots;     /* one per page of the mapping, see above          */
 	size_t bytes;
 };
 
@@ -251,6 +336,10 @@ void shared_put(struct dpemu_pool *pool, struct shared_object *o);
 /* Fault path: safe (o->lock held). */
 uint32_t shared_lookup(const struct shared_object *o, uint64_t idx);
 void shared_record(struct dpemu_pool *pool, struct shared_object *o, uint64_t idx, uint32_t f);
+bool shared_swapped(const struct shared_object *o, uint64_t idx, uint32_t *slot);
+void shared_record_swap(struct shared_object *o, uint64_t idx, uint32_t slot);
+void shared_evict(struct dpemu_pool *pool, struct shared_object *o, uint64_t idx, uint32_t f,
+                  uint32_t slot);
 
 /* ------------------------------------------------------------------------ */
 /* Space (space.c)                                                           */
@@ -287,6 +376,8 @@ struct dpemu_space {
 
 	struct dpemu_stats stats;
 	int registry_slot;
+	struct dpemu_space *pool_next; /* the pool's list of spaces (evict.c)   */
+	struct dpemu_space *pool_prev;
 };
 
 static inline uint64_t space_page_index(const struct dpemu_space *s, const void *addr)
@@ -391,6 +482,36 @@ int uffd_zero(struct dpemu_space *s, uint64_t pg, bool wp);
 int uffd_writeprotect(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp);
 void uffd_wake(struct dpemu_space *s, void *addr);
 void uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access);
+
+/* ------------------------------------------------------------------------ */
+/* Swap store (swap.c) and replacement (evict.c)                             */
+/* ------------------------------------------------------------------------ */
+
+/* API side. */
+int swap_open(struct dpemu_pool *pool, const char *path, size_t nslots);
+void swap_close(struct dpemu_pool *pool);
+int evict_init(struct dpemu_pool *pool, const struct dpemu_pool_config *cfg);
+void evict_fini(struct dpemu_pool *pool);
+void pool_add_space(struct dpemu_space *s);
+void pool_remove_space(struct dpemu_space *s);
+
+/* Fault path: safe (the swap lock, pread/pwrite, no allocation). */
+int swap_alloc(struct dpemu_pool *pool, uint32_t *slot);
+void swap_dup(struct dpemu_pool *pool, uint32_t slot);
+void swap_put(struct dpemu_pool *pool, uint32_t slot);
+void swap_cache_add(struct dpemu_pool *pool, uint32_t slot, uint32_t f);
+bool swap_uncache(struct dpemu_pool *pool, uint32_t f);
+void swap_cache_release(struct dpemu_pool *pool, uint32_t f);
+uint32_t swap_in(struct dpemu_pool *pool, uint32_t slot, uint64_t preferred, uint64_t rmap,
+                 int *err, bool *read, bool *others);
+int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f);
+bool swap_exclusive(struct dpemu_pool *pool, uint32_t f);
+uint32_t swap_refs(struct dpemu_pool *pool, uint32_t slot);
+int file_write_page(int fd, off_t off, const void *data, size_t len);
+
+/* Take one frame back for the pool (no space lock held).  0: a frame was
+ * freed; else a negative errno with why (a message) filled in. */
+int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen);
 
 /* ------------------------------------------------------------------------ */
 /* Errors (error.c)                                                          */

@@ -162,25 +162,11 @@ static void mapping_drop(struct dpemu_space *s, uint32_t id, uint64_t n)
 static int writeback(struct dpemu_space *s, const struct mapping *m, uint64_t pg, uint32_t f)
 {
 	off_t off = m->offset + (off_t)((pg - m->start) << s->page_shift);
-	size_t len = s->pool->page_size, done = 0;
-	struct stat st;
+	int err = file_write_page(m->fd, off, frame_data(s->pool, f), s->pool->page_size);
 
-	if (fstat(m->fd, &st) < 0)
-		return set_error(-EIO, "write-back: fstat: %s", strerror(errno));
-	if (off >= st.st_size)
-		return 0;
-	if ((off_t)len > st.st_size - off)
-		len = (size_t)(st.st_size - off);
-	while (done < len) {
-		ssize_t w = pwrite(m->fd, frame_data(s->pool, f) + done, len - done, off + (off_t)done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return set_error(-EIO, "write-back of page %p to file offset %lld failed: %s",
-			                 space_page_addr(s, pg), (long long)(off + (off_t)done),
-			                 w < 0 ? strerror(errno) : "short write");
-		done += (size_t)w;
-	}
+	if (err)
+		return set_error(-EIO, "write-back of page %p to file offset %lld failed: %s",
+		                 space_page_addr(s, pg), (long long)off, strerror(-err));
 	s->stats.writebacks++;
 	return 0;
 }
@@ -207,6 +193,8 @@ static int unmap_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint6
 		*e = 0;
 		return 0;
 	}
+	if (pte_swapped(*e))
+		swap_put(s->pool, pte_frame(*e));
 	if (*e & PTE_P) {
 		struct mapping *m = &s->maps[id - 1];
 		uint32_t f = pte_frame(*e);
@@ -495,6 +483,8 @@ static int sync_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64
 	int err = host_reprotect(s, pg, e);
 	if (!err)
 		err = writeback(s, &s->maps[id - 1], pg, pte_frame(*e));
+	if (!err && atomic_load(&s->pool->frames[pte_frame(*e)].refs) == 1)
+		atomic_store(&s->pool->frames[pte_frame(*e)].dirty, 0); /* the file has it all */
 	if (err) {
 		*e |= PTE_D;
 		host_reprotect(s, pg, e);
@@ -549,6 +539,16 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 			out->cow = (e & PTE_C) != 0;
 			out->frame = pte_frame(e);
 			out->frame_refs = frame_pages(s->pool, pte_frame(e));
+			out->referenced = atomic_load(&s->pool->frames[pte_frame(e)].referenced) != 0;
+		} else if (pte_swapped(e)) {
+			out->swapped = true;
+			out->swap_slot = pte_frame(e);
+		} else if (m->shared) {
+			uint32_t slot;
+			lock_acquire(&m->shared->lock);
+			out->swapped = shared_swapped(m->shared, pg - m->start, &slot);
+			out->swap_slot = out->swapped ? slot : 0;
+			lock_release(&m->shared->lock);
 		}
 	}
 	lock_release(&s->lock);

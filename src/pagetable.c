@@ -137,6 +137,21 @@ uint64_t *pt_leaf(struct dpemu_space *s, uint64_t pg, int *err)
 	return &node[index_at(pg, 0)];
 }
 
+/* Page pg's PTE if it has a leaf entry of its own (every present or
+ * swapped page has), else NULL.  Never allocates. */
+uint64_t *pt_find(struct dpemu_space *s, uint64_t pg)
+{
+	uint64_t *node = s->root;
+
+	for (unsigned level = s->levels - 1; level > 0; level--) {
+		uint64_t e = node[index_at(pg, level)];
+		if (!pte_is_table(e))
+			return NULL;
+		node = pte_table(e);
+	}
+	return &node[index_at(pg, 0)];
+}
+
 /* The entry that decides page pg: its PTE, or the coarse or 0 entry above. */
 uint64_t pt_peek(const struct dpemu_space *s, uint64_t pg)
 {
@@ -163,7 +178,7 @@ static bool node_is_uniform(const uint64_t *node, unsigned level)
 		uint64_t e = node[i];
 		if (pte_is_table(e))
 			return false;
-		if (level == 0 && (e & (PTE_P | PTE_V | PTE_L)))
+		if (level == 0 && (e & (PTE_P | PTE_V | PTE_L | PTE_S)))
 			return false;
 		if ((e & keep) != (first & keep))
 			return false;

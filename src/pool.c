@@ -1,11 +1,13 @@
 /*
  * pool.c - the simulated physical memory: frames carved from one shared
- * memory object, a doubly-linked free list and per-frame reference counts.
+ * memory object, per-frame reference counts, and two lists threaded through
+ * the frames: the free list, and the resident list of frames in use, oldest
+ * first (the order FIFO and CLOCK replace in, see evict.c).
  *
- * Fault path: frame_alloc, frame_get and frame_put run inside the fault
- * handler.  They take only pool->lock (a futex lock, never held across a
- * system call or an allocation) and use atomics; no malloc, no stdio.
- * Everything else in this file is API side.
+ * Fault path: the frame_* functions run inside the fault handler.  They
+ * take only pool->lock (a futex lock, never held across a system call or
+ * an allocation) and use atomics; no malloc, no stdio.  Everything else in
+ * this file is API side.
  */
 #include <assert.h>
 #include <errno.h>
@@ -17,6 +19,41 @@
 #include "internal.h"
 
 /* ---- free list (pool->lock held) ------------------------------------- */
+
+static void resident_append(struct dpemu_pool *pool, uint32_t f)
+{
+	struct frame *fr = &pool->frames[f];
+	fr->next = FRAME_NONE;
+	fr->prev = pool->resident_tail;
+	if (pool->resident_tail != FRAME_NONE)
+		pool->frames[pool->resident_tail].next = f;
+	else
+		pool->resident_head = f;
+	pool->resident_tail = f;
+}
+
+static void resident_unlink(struct dpemu_pool *pool, uint32_t f)
+{
+	struct frame *fr = &pool->frames[f];
+	if (fr->prev != FRAME_NONE)
+		pool->frames[fr->prev].next = fr->next;
+	else
+		pool->resident_head = fr->next;
+	if (fr->next != FRAME_NONE)
+		pool->frames[fr->next].prev = fr->prev;
+	else
+		pool->resident_tail = fr->prev;
+}
+
+/* Move resident frame f to the young end of the resident list
+ * (pool->lock held). */
+void frame_make_youngest(struct dpemu_pool *pool, uint32_t f)
+{
+	if (pool->resident_tail == f)
+		return;
+	resident_unlink(pool, f);
+	resident_append(pool, f);
+}
 
 static void free_list_push(struct dpemu_pool *pool, uint32_t f)
 {
@@ -46,8 +83,9 @@ static void free_list_unlink(struct dpemu_pool *pool, uint32_t f)
 /*
  * Take a free frame, preferably `preferred` (a page's identity frame, which
  * keeps the host's mappings merged; see hostmap.c), else any.  O(1).
- * The frame comes back with refs 1 and rmap set; its contents are stale
- * unless frames[f].zero says they are zeros.  FRAME_NONE if none is free.
+ * The frame comes back with refs 1, rmap set, clean and referenced, as the
+ * youngest resident frame; its contents are stale unless frames[f].zero
+ * says they are zeros.  FRAME_NONE if none is free.
  */
 uint32_t frame_alloc(struct dpemu_pool *pool, uint64_t preferred, uint64_t rmap)
 {
@@ -59,19 +97,36 @@ uint32_t frame_alloc(struct dpemu_pool *pool, uint64_t preferred, uint64_t rmap)
 	else
 		f = pool->free_head;
 	if (f != FRAME_NONE) {
+		struct frame *fr = &pool->frames[f];
 		free_list_unlink(pool, f);
-		atomic_store(&pool->frames[f].refs, 1);
-		pool->frames[f].rmap = rmap;
+		resident_append(pool, f);
+		atomic_store(&fr->refs, 1);
+		atomic_store(&fr->dirty, 0);
+		atomic_store(&fr->referenced, 1);
+		fr->age = 0;
+		fr->swap = 0;
+		fr->rmap = rmap;
 	}
 	lock_release(&pool->lock);
 	return f;
 }
 
-static void frame_free(struct dpemu_pool *pool, uint32_t f)
+/* Return frame f, whose reference word is 0, to the free list. */
+void frame_free(struct dpemu_pool *pool, uint32_t f)
 {
 	lock_acquire(&pool->lock);
+	resident_unlink(pool, f);
 	free_list_push(pool, f);
 	lock_release(&pool->lock);
+}
+
+/* What to do once frame f's reference word has become `now`. */
+static void frame_released(struct dpemu_pool *pool, uint32_t f, unsigned now)
+{
+	if (now == 0)
+		frame_free(pool, f);
+	else if (now == FRAME_CACHED)
+		swap_cache_release(pool, f);
 }
 
 /* One more page maps frame f. */
@@ -81,7 +136,8 @@ void frame_get(struct dpemu_pool *pool, uint32_t f)
 		atomic_fetch_add(&pool->nshared, 1);
 }
 
-/* One page fewer maps frame f; the last reference returns it to the pool. */
+/* One page fewer maps frame f; the last reference returns it to the pool
+ * (or, if it is cached, to the swap cache: swap.c decides). */
 void frame_put(struct dpemu_pool *pool, uint32_t f)
 {
 	unsigned old = atomic_fetch_sub(&pool->frames[f].refs, 1);
@@ -89,8 +145,7 @@ void frame_put(struct dpemu_pool *pool, uint32_t f)
 	assert((old & FRAME_PAGES_MASK) > 0 && "frame reference count went below zero");
 	if ((old & FRAME_PAGES_MASK) == 2)
 		atomic_fetch_sub(&pool->nshared, 1);
-	if (old == 1)
-		frame_free(pool, f);
+	frame_released(pool, f, old - 1);
 }
 
 /* A shared object keeps frame f (see struct frame). */
@@ -102,8 +157,27 @@ void frame_hold(struct dpemu_pool *pool, uint32_t f)
 /* The shared object lets frame f go; it is freed if no page maps it. */
 void frame_unhold(struct dpemu_pool *pool, uint32_t f)
 {
-	if (atomic_fetch_and(&pool->frames[f].refs, ~FRAME_HELD) == FRAME_HELD)
-		frame_free(pool, f);
+	frame_released(pool, f, atomic_fetch_and(&pool->frames[f].refs, ~FRAME_HELD) & ~FRAME_HELD);
+}
+
+/* The evictor claims resident frame f: false if it is free or already
+ * claimed.  A pinned frame is never freed by anyone else. */
+bool frame_pin(struct dpemu_pool *pool, uint32_t f)
+{
+	unsigned word = atomic_load(&pool->frames[f].refs);
+
+	do {
+		if (word == 0 || (word & FRAME_PINNED))
+			return false;
+	} while (!atomic_compare_exchange_weak(&pool->frames[f].refs, &word, word | FRAME_PINNED));
+	return true;
+}
+
+/* The evictor lets frame f go without freeing it. */
+void frame_unpin(struct dpemu_pool *pool, uint32_t f)
+{
+	frame_released(pool, f,
+	               atomic_fetch_and(&pool->frames[f].refs, ~FRAME_PINNED) & ~FRAME_PINNED);
 }
 
 /* ---- API ---------------------------------------------------------------- */
@@ -127,6 +201,14 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 	if (cfg->frames >= FRAME_NONE || cfg->frames > (SIZE_MAX / 2) / ps)
 		return set_error(-EINVAL, "dpemu_pool_create: %zu frames of %zu bytes is too many "
 		                 "(at most %u frames)", cfg->frames, ps, FRAME_NONE - 1);
+	if ((unsigned)cfg->policy > DPEMU_POLICY_RANDOM)
+		return set_error(-EINVAL, "dpemu_pool_create: unknown policy %d", (int)cfg->policy);
+	if (cfg->policy == DPEMU_POLICY_NONE && (cfg->swap_path || cfg->swap_slots))
+		return set_error(-EINVAL, "dpemu_pool_create: swap_path and swap_slots need a "
+		                 "replacement policy (policy is DPEMU_POLICY_NONE)");
+	if (cfg->swap_slots >= FRAME_NONE || cfg->swap_slots > (SIZE_MAX / 2) / ps)
+		return set_error(-EINVAL, "dpemu_pool_create: %zu swap slots is too many (at most %u)",
+		                 cfg->swap_slots, FRAME_NONE - 1);
 
 	pool = calloc(1, sizeof *pool);
 	if (!pool)
@@ -134,6 +216,8 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 	pool->page_size = ps;
 	pool->page_shift = (unsigned)__builtin_ctzll(ps);
 	pool->nframes = cfg->frames;
+	pool->swap.fd = -1;
+	pool->resident_head = pool->resident_tail = FRAME_NONE;
 	pool->memfd = memfd_create("dpemu-pool", MFD_CLOEXEC);
 	if (pool->memfd < 0) {
 		err = -errno;
@@ -178,11 +262,17 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 		set_error(err, "dpemu_pool_create: out of memory");
 		goto fail;
 	}
+	err = evict_init(pool, cfg);
+	if (err)
+		goto fail;
 	pool->owner = getpid();
 	fork_guard_install();
 	*out = pool;
 	return 0;
 fail:
+	evict_fini(pool);
+	if (pool->zero_page)
+		munmap(pool->zero_page, ps);
 	if (pool->frames)
 		munmap(pool->frames, pool->frames_bytes);
 	if (pool->direct)
@@ -200,6 +290,7 @@ DPEMU_API int dpemu_pool_destroy(dpemu_pool *pool)
 	if (atomic_load(&pool->nspaces) > 0)
 		return set_error(-EBUSY, "dpemu_pool_destroy: %d space(s) still use this pool; "
 		                 "destroy them first", atomic_load(&pool->nspaces));
+	evict_fini(pool);
 	munmap(pool->zero_page, pool->page_size);
 	munmap(pool->frames, pool->frames_bytes);
 	munmap(pool->direct, pool->nframes * pool->page_size);
@@ -218,13 +309,36 @@ DPEMU_API int dpemu_pool_stats(const dpemu_pool *cpool, struct dpemu_pool_stats 
 		return set_error(-EPERM, "dpemu_pool_stats: this pool belongs to the parent "
 		                 "process of fork(2)");
 	memset(out, 0, sizeof *out);
+	lock_acquire(&pool->swap_lock);
+	out->swap_slots_used = pool->swap.used;
+	out->swap_ins = pool->swap_ins;
+	lock_release(&pool->swap_lock);
 	lock_acquire(&pool->lock);
 	out->frames_free = pool->nfree;
 	out->frames_shared = atomic_load(&pool->nshared);
 	lock_release(&pool->lock);
+	lock_acquire(&pool->evict_lock);
+	out->evictions = pool->evictions;
+	out->swap_outs = pool->swap_outs;
+	out->writebacks = pool->writebacks;
+	lock_release(&pool->evict_lock);
+	out->policy = pool->policy;
+	out->swap_slots = pool->swap.nslots;
 	out->frames_total = pool->nframes;
 	out->frames_used = out->frames_total - out->frames_free;
 	out->page_size = pool->page_size;
 	out->spaces = (uint64_t)atomic_load(&pool->nspaces);
 	return 0;
+}
+
+DPEMU_API const char *dpemu_policy_name(enum dpemu_policy policy)
+{
+	switch (policy) {
+	case DPEMU_POLICY_NONE:   return "none";
+	case DPEMU_POLICY_FIFO:   return "fifo";
+	case DPEMU_POLICY_CLOCK:  return "clock";
+	case DPEMU_POLICY_LRU:    return "lru";
+	case DPEMU_POLICY_RANDOM: return "random";
+	}
+	return "unknown";
 }

@@ -14,10 +14,16 @@
  * A shared mapping that was never forked has no object: its pages are only
  * ever faulted by one space, and it pays nothing for this.
  *
- * Fault path: shared_lookup and shared_record run in the fault handler with
- * the object's lock held (lock order: space, then object, then pool); they
- * only read and write the slot array.  shared_new, shared_get and
- * shared_put are API side.
+ * When the evictor takes such a page's frame back (evict.c), the slot
+ * names the page's swap slot instead (SHARED_SWAPPED, see internal.h), or
+ * nothing again for a page its file or zeros can refill; the first space
+ * to fault it next brings it back for all.
+ *
+ * Fault path: shared_lookup, shared_record, shared_swapped,
+ * shared_record_swap and shared_evict run in the fault handler with the
+ * object's lock held (lock order: space, object, swap, pool); they only
+ * read and write the slot array and reference counts.  shared_new,
+ * shared_get and shared_put are API side.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -59,9 +65,13 @@ void shared_put(struct dpemu_pool *pool, struct shared_object *o)
 {
 	if (atomic_fetch_sub(&o->users, 1) != 1)
 		return;
-	for (uint64_t i = 0; i < o->npages; i++)
-		if (o->slots[i])
-			frame_unhold(pool, o->slots[i] - 1);
+	for (uint64_t i = 0; i < o->npages; i++) {
+		uint64_t v = o->slots[i];
+		if (v & SHARED_SWAPPED)
+			swap_put(pool, (uint32_t)v);
+		else if (v)
+			frame_unhold(pool, (uint32_t)(v - 1));
+	}
 	munmap(o->slots, o->bytes);
 	free(o);
 }
@@ -70,15 +80,51 @@ void shared_put(struct dpemu_pool *pool, struct shared_object *o)
  * Fault path; o->lock held. */
 uint32_t shared_lookup(const struct shared_object *o, uint64_t idx)
 {
-	return idx < o->npages && o->slots[idx] ? o->slots[idx] - 1 : FRAME_NONE;
+	if (idx >= o->npages || !o->slots[idx] || (o->slots[idx] & SHARED_SWAPPED))
+		return FRAME_NONE;
+	return (uint32_t)(o->slots[idx] - 1);
+}
+
+/* True, with *slot set, if page idx is in the swap store.  o->lock held. */
+bool shared_swapped(const struct shared_object *o, uint64_t idx, uint32_t *slot)
+{
+	if (idx >= o->npages || !(o->slots[idx] & SHARED_SWAPPED))
+		return false;
+	*slot = (uint32_t)o->slots[idx];
+	return true;
+}
+
+/* Page idx, which has no frame, is in swap slot `slot`: the object takes
+ * over the caller's reference to the slot.  o->lock held. */
+void shared_record_swap(struct shared_object *o, uint64_t idx, uint32_t slot)
+{
+	o->slots[idx] = SHARED_SWAPPED | slot;
+}
+
+/*
+ * The evictor takes frame f of page idx back: the slot names swap slot
+ * `slot` (taking a reference to it), or nothing (slot FRAME_NONE: the
+ * file or zeros refill the page), and the object lets f go.  o->lock held.
+ */
+void shared_evict(struct dpemu_pool *pool, struct shared_object *o, uint64_t idx, uint32_t f,
+                  uint32_t slot)
+{
+	if (slot != FRAME_NONE) {
+		swap_dup(pool, slot);
+		o->slots[idx] = SHARED_SWAPPED | slot;
+	} else {
+		o->slots[idx] = 0;
+	}
+	frame_unhold(pool, f);
 }
 
 /* Record frame f for page idx, unless a frame is recorded already, and
- * hold it.  Fault path; o->lock held (or the only user). */
+ * hold it.  A swap slot recorded there is replaced: the caller has dealt
+ * with its reference.  Fault path; o->lock held (or the only user). */
 void shared_record(struct dpemu_pool *pool, struct shared_object *o, uint64_t idx, uint32_t f)
 {
-	if (idx >= o->npages || o->slots[idx])
+	if (idx >= o->npages || (o->slots[idx] && !(o->slots[idx] & SHARED_SWAPPED)))
 		return;
-	o->slots[idx] = f + 1;
+	o->slots[idx] = (uint64_t)f + 1;
 	frame_hold(pool, f);
 }

@@ -161,6 +161,7 @@ int space_publish(struct dpemu_space *s)
 {
 	if (registry_add(s))
 		return set_error(-ENOMEM, "too many spaces (at most %d)", MAX_SPACES);
+	pool_add_space(s);
 	atomic_fetch_add(&s->pool->nspaces, 1);
 	return 0;
 }
@@ -279,6 +280,7 @@ DPEMU_API int dpemu_space_destroy(dpemu_space *s)
 		/* A copy inherited through fork(2): free it, touch nothing shared. */
 		err = 0;
 	} else {
+		pool_remove_space(s);
 		lock_acquire(&s->lock);
 		err = space_unmap_pages(s, 0, s->npages);
 		lock_release(&s->lock);

@@ -1,0 +1,384 @@
+/*
+ * swap.c - the swap store: the file evicted pages go to, one page-sized
+ * slot each, and the swap cache that ties a slot to the frame holding its
+ * contents.
+ *
+ * A slot is named by swap entries: page-table entries of swapped pages
+ * (PTE_S, see internal.h) and slots of shared objects (SHARED_SWAPPED).
+ * Its reference count is the number of entries naming it, plus one while
+ * it is cached: while a frame holds the slot's contents, the frame is the
+ * truth and the file may be stale or being written.  So
+ *
+ *   - a page that comes back finds the frame if another page sharing the
+ *     slot brought it back first (swap_in: read once, shared again);
+ *   - a frame that stays clean after it came back is evicted again without
+ *     writing anything: its slot still holds its contents;
+ *   - the frame is freed only after its contents are in the file, or once
+ *     nothing names the slot any more (swap_put, swap_cache_release).
+ *
+ * Fault path: everything but swap_open and swap_close.  These functions
+ * take pool->swap_lock (lock order: space, shared object, swap, pool) and
+ * call pread/pwrite/fstat; no malloc, no stdio.  A swap-in reads with the
+ * swap lock held, so two pages racing for one slot never see a frame that
+ * is still being filled.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h> /* snprintf, API side only */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---- API side ------------------------------------------------------------- */
+
+/* An unlinked temporary file in $TMPDIR (or /tmp), -1 with errno. */
+static int open_anonymous_file(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char tmpl[4096];
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	/* Filesystems without O_TMPFILE: create, then unlink at once. */
+	if ((size_t)snprintf(tmpl, sizeof tmpl, "%s/dpemu-swap-XXXXXX", dir) >= sizeof tmpl) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(tmpl);
+	return fd;
+}
+
+/*
+ * Open the swap store of pool: path (created if missing) or, for NULL, an
+ * unlinked temporary file, with room for nslots pages.  The slot table is
+ * reserved, not committed: it costs memory only for slots used.
+ * Returns 0 or a negative errno with the message set.
+ */
+int swap_open(struct dpemu_pool *pool, const char *path, size_t nslots)
+{
+	struct swap_store *sw = &pool->swap;
+	struct stat st;
+	int err;
+
+	sw->fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : open_anonymous_file();
+	if (sw->fd < 0) {
+		err = -errno;
+		return set_error(err, "dpemu_pool_create: cannot open the swap store %s: %s",
+		                 path ? path : "(a temporary file in $TMPDIR or /tmp)",
+		                 strerror(errno));
+	}
+	if (fstat(sw->fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		close(sw->fd);
+		sw->fd = -1;
+		return set_error(-EISDIR, "dpemu_pool_create: the swap store %s is a directory; "
+		                 "name a file", path);
+	}
+	sw->nslots = nslots;
+	sw->slots_bytes = nslots * sizeof sw->slots[0];
+	sw->slots = mmap(NULL, sw->slots_bytes, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (sw->slots == MAP_FAILED) {
+		sw->slots = NULL;
+		close(sw->fd);
+		sw->fd = -1;
+		return set_error(-ENOMEM, "dpemu_pool_create: no memory for %zu swap slots", nslots);
+	}
+	return 0;
+}
+
+void swap_close(struct dpemu_pool *pool)
+{
+	struct swap_store *sw = &pool->swap;
+
+	if (sw->slots)
+		munmap(sw->slots, sw->slots_bytes);
+	if (sw->fd >= 0)
+		close(sw->fd);
+	sw->slots = NULL;
+	sw->fd = -1;
+}
+
+/* ---- slots (swap_lock held) --------------------------------------------------- */
+
+static void slot_free(struct swap_store *sw, uint32_t slot)
+{
+	sw->slots[slot].frame = sw->free_head;
+	sw->free_head = slot + 1;
+	sw->used--;
+}
+
+/* Drop one reference to slot; the last frees it.  A cached frame that
+ * no page maps and no entry names any more is freed with it. */
+static void slot_put(struct dpemu_pool *pool, uint32_t slot)
+{
+	struct swap_slot *sl = &pool->swap.slots[slot];
+
+	if (--sl->refs == 0) {
+		slot_free(&pool->swap, slot);
+		return;
+	}
+	if (sl->refs == 1 && sl->frame) {
+		uint32_t f = sl->frame - 1;
+		unsigned want = FRAME_CACHED;
+		/* Only the cache is left and no page maps the frame: both go. */
+		if (atomic_compare_exchange_strong(&pool->frames[f].refs, &want, 0)) {
+			sl->frame = 0;
+			pool->frames[f].swap = 0;
+			sl->refs = 0;
+			slot_free(&pool->swap, slot);
+			frame_free(pool, f);
+		}
+	}
+}
+
+/*
+ * A new slot for frame f's contents, cached: f becomes the slot's frame.
+ * Returns 0 with *slot set, or -ENOSPC when the store is full.
+ */
+int swap_alloc(struct dpemu_pool *pool, uint32_t *slot)
+{
+	struct swap_store *sw = &pool->swap;
+	uint32_t s;
+
+	lock_acquire(&pool->swap_lock);
+	if (sw->free_head) {
+		s = sw->free_head - 1;
+		sw->free_head = sw->slots[s].frame;
+	} else if (sw->high < sw->nslots) {
+		s = (uint32_t)sw->high++;
+	} else {
+		lock_release(&pool->swap_lock);
+		return -ENOSPC;
+	}
+	sw->slots[s].refs = 0;
+	sw->slots[s].frame = 0;
+	sw->used++;
+	*slot = s;
+	lock_release(&pool->swap_lock);
+	return 0;
+}
+
+/* Cache frame f as the contents of slot (just allocated, or f came from
+ * it): the cache's reference, and f's FRAME_CACHED. */
+void swap_cache_add(struct dpemu_pool *pool, uint32_t slot, uint32_t f)
+{
+	lock_acquire(&pool->swap_lock);
+	pool->swap.slots[slot].refs++;
+	pool->swap.slots[slot].frame = f + 1;
+	pool->frames[f].swap = slot + 1;
+	atomic_fetch_or(&pool->frames[f].refs, FRAME_CACHED);
+	lock_release(&pool->swap_lock);
+}
+
+/* One more entry names slot. */
+void swap_dup(struct dpemu_pool *pool, uint32_t slot)
+{
+	lock_acquire(&pool->swap_lock);
+	pool->swap.slots[slot].refs++;
+	lock_release(&pool->swap_lock);
+}
+
+/* An entry naming slot is gone (the page was unmapped, or came back). */
+void swap_put(struct dpemu_pool *pool, uint32_t slot)
+{
+	lock_acquire(&pool->swap_lock);
+	slot_put(pool, slot);
+	lock_release(&pool->swap_lock);
+}
+
+/* Entries naming slot, plus one if it is cached. */
+uint32_t swap_refs(struct dpemu_pool *pool, uint32_t slot)
+{
+	lock_acquire(&pool->swap_lock);
+	uint32_t r = pool->swap.slots[slot].refs;
+	lock_release(&pool->swap_lock);
+	return r;
+}
+
+/*
+ * The evictor is done with pinned frame f: if no page maps it and no
+ * shared object holds it, take it out of the cache (its slot keeps the
+ * entries' references) and free it; true then.  False if a page came
+ * back to it meanwhile: it stays, cached.
+ */
+bool swap_uncache(struct dpemu_pool *pool, uint32_t f)
+{
+	struct frame *fr = &pool->frames[f];
+	bool freed = false;
+
+	lock_acquire(&pool->swap_lock);
+	unsigned word = atomic_load(&fr->refs);
+	if ((word & ~FRAME_CACHED) == FRAME_PINNED &&
+	    atomic_compare_exchange_strong(&fr->refs, &word, 0)) {
+		if (fr->swap) {
+			uint32_t slot = fr->swap - 1;
+			pool->swap.slots[slot].frame = 0;
+			fr->swap = 0;
+			slot_put(pool, slot);
+		}
+		freed = true;
+	}
+	lock_release(&pool->swap_lock);
+	if (freed)
+		frame_free(pool, f);
+	return freed;
+}
+
+/*
+ * Frame f's last page or holder let it go and only the cache keeps it:
+ * if no entry names its slot either, free both.  Otherwise it stays for
+ * the entries that will fault it back (or for the evictor).
+ */
+void swap_cache_release(struct dpemu_pool *pool, uint32_t f)
+{
+	struct frame *fr = &pool->frames[f];
+	bool freed = false;
+
+	lock_acquire(&pool->swap_lock);
+	unsigned want = FRAME_CACHED;
+	if (fr->swap && pool->swap.slots[fr->swap - 1].refs == 1 &&
+	    atomic_compare_exchange_strong(&fr->refs, &want, 0)) {
+		uint32_t slot = fr->swap - 1;
+		pool->swap.slots[slot].frame = 0;
+		fr->swap = 0;
+		slot_put(pool, slot);
+		freed = true;
+	}
+	lock_release(&pool->swap_lock);
+	if (freed)
+		frame_free(pool, f);
+}
+
+/* True if frame f is cached and no entry but the cache names its slot:
+ * a page that maps f alone may write it in place. */
+bool swap_exclusive(struct dpemu_pool *pool, uint32_t f)
+{
+	lock_acquire(&pool->swap_lock);
+	uint32_t slot = pool->frames[f].swap;
+	bool only = slot && pool->swap.slots[slot - 1].refs == 1;
+	lock_release(&pool->swap_lock);
+	return only;
+}
+
+/* ---- I/O ------------------------------------------------------------------------ */
+
+static int read_full(int fd, void *buf, size_t len, off_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, off + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the slot was never written: a truncated store */
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Write frame f's page at file offset off of fd, only the bytes before the
+ * end of the file (a mapping never extends its file).  0 or -errno.
+ */
+int file_write_page(int fd, off_t off, const void *data, size_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (off >= st.st_size)
+		return 0;
+	if ((off_t)len > st.st_size - off)
+		len = (size_t)(st.st_size - off);
+	return write_full(fd, data, len, off);
+}
+
+/* Write frame f into slot.  0 or -errno (-ENOSPC: the file system is
+ * full; -EIO and the like). */
+int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f)
+{
+	return write_full(pool->swap.fd, frame_data(pool, f), pool->page_size,
+	                  (off_t)slot << pool->page_shift);
+}
+
+/*
+ * Bring back the page a swap entry naming slot stands for, and drop that
+ * entry's reference.  The frame is the slot's cached frame if it has one
+ * (another page brought it back, or it was never freed), else a new frame
+ * (preferably `preferred`, with rmap) filled from the file and cached.
+ * *read says whether the file was read; *others whether other entries
+ * still name the slot or other pages map the frame (a private page must
+ * then share it copy-on-write).
+ * Returns the frame, one page reference taken; FRAME_NONE with *err
+ * -ENOSPC (no free frame: the entry's reference is kept) or the read's
+ * negative errno (the entry's reference is kept too).
+ */
+uint32_t swap_in(struct dpemu_pool *pool, uint32_t slot, uint64_t preferred, uint64_t rmap,
+                 int *err, bool *read, bool *others)
+{
+	struct swap_slot *sl = &pool->swap.slots[slot];
+	uint32_t f;
+
+	*read = false;
+	lock_acquire(&pool->swap_lock);
+	if (sl->frame) {
+		f = sl->frame - 1;
+		frame_get(pool, f);
+	} else {
+		f = frame_alloc(pool, preferred, rmap);
+		if (f == FRAME_NONE) {
+			lock_release(&pool->swap_lock);
+			*err = -ENOSPC;
+			return FRAME_NONE;
+		}
+		*err = read_full(pool->swap.fd, frame_data(pool, f), pool->page_size,
+		                 (off_t)slot << pool->page_shift);
+		if (*err) {
+			atomic_store(&pool->frames[f].refs, 0);
+			lock_release(&pool->swap_lock);
+			frame_free(pool, f);
+			return FRAME_NONE;
+		}
+		pool->frames[f].zero = 0;
+		sl->refs++;
+		sl->frame = f + 1;
+		pool->frames[f].swap = slot + 1;
+		atomic_fetch_or(&pool->frames[f].refs, FRAME_CACHED);
+		pool->swap_ins++;
+		*read = true;
+	}
+	slot_put(pool, slot);
+	*others = sl->refs > 1 || frame_pages(pool, f) > 1;
+	lock_release(&pool->swap_lock);
+	return f;
+}
