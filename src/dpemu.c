@@ -29,7 +29,8 @@ static const char usage[] =
 	"  demo        narrate demand paging in this very process: a page faulted in,\n"
 	"              zero-filled and mapped, with the page table before and after,\n"
 	"              a file-backed page, a caught fault, a copy-on-write fork,\n"
-	"              and frames returning to the pool\n"
+	"              frames returning to the pool, and a full pool that evicts\n"
+	"              pages to swap by the CLOCK policy\n"
 	"  bench [OPTIONS]\n"
 	"              time page faults: the kernel's own, the trap floor and dpemu's\n"
 	"              under each backend, in one interleaved run (dpemu bench --help;\n"
@@ -73,7 +74,7 @@ static const char *prot_str(int prot)
 
 static void print_page_table(dpemu_space *s, unsigned char *start, int pages, size_t ps)
 {
-	printf("    page  address         mapped  present  frame  refs  prot  dirty  cow\n");
+	printf("    page  address         mapped  present  frame  refs  prot  dirty  cow  swap\n");
 	for (int i = 0; i < pages; i++) {
 		struct dpemu_page_info pi;
 		check(dpemu_query(s, start + (size_t)i * ps, &pi), "dpemu_query");
@@ -83,9 +84,13 @@ static void print_page_table(dpemu_space *s, unsigned char *start, int pages, si
 			printf("%5llu  %4u  ", (unsigned long long)pi.frame, pi.frame_refs);
 		else
 			printf("%5s  %4s  ", "-", "-");
-		printf("%-4s  %-5s  %s\n", pi.mapped ? prot_str(pi.prot) : "-",
+		printf("%-4s  %-5s  %-3s  ", pi.mapped ? prot_str(pi.prot) : "-",
 		       pi.present ? (pi.dirty ? "yes" : "no") : "-",
 		       pi.present ? (pi.cow ? "yes" : "no") : "-");
+		if (pi.swapped)
+			printf("slot %llu\n", (unsigned long long)pi.swap_slot);
+		else
+			printf("-\n");
 	}
 }
 
@@ -104,6 +109,81 @@ static void print_counts(dpemu_space *s, dpemu_pool *p)
 static void touch_unmapped(void *arg)
 {
 	*(volatile char *)arg = 1;
+}
+
+static void print_paging_counts(dpemu_space *s, dpemu_pool *p)
+{
+	struct dpemu_stats st;
+	struct dpemu_pool_stats ps;
+	check(dpemu_space_stats(s, &st), "dpemu_space_stats");
+	check(dpemu_pool_stats(p, &ps), "dpemu_pool_stats");
+	printf("    evictions %llu, swap-outs %llu, swap-ins %llu, reference faults %llu; "
+	       "frames used %llu of %llu, swap slots used %llu\n",
+	       (unsigned long long)st.evictions, (unsigned long long)st.swap_outs,
+	       (unsigned long long)st.swap_ins, (unsigned long long)st.reference_faults,
+	       (unsigned long long)ps.frames_used, (unsigned long long)ps.frames_total,
+	       (unsigned long long)ps.swap_slots_used);
+}
+
+/* The last scene: a full pool that evicts by the CLOCK policy. */
+static void demo_replacement(void)
+{
+	struct dpemu_pool_config pc = { .frames = 3, .policy = DPEMU_POLICY_CLOCK };
+	struct dpemu_space_config sc = { .reserve = 0 };
+	dpemu_pool *pool;
+	dpemu_space *space;
+	unsigned char *p;
+	void *out;
+	size_t ps;
+
+	check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
+	struct dpemu_pool_stats pst;
+	check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
+	ps = pst.page_size;
+	sc.reserve = 8 * ps;
+	check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
+	check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
+	                DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
+	p = out;
+	printf("\n10. When memory runs out.  A new pool of only 3 frames, with the CLOCK\n"
+	       "   replacement policy and a swap store (an unlinked temporary file of\n"
+	       "   %llu slots), and 4 pages mapped.  The program writes pages 0, 1, 2:\n",
+	       (unsigned long long)pst.swap_slots);
+	for (int i = 0; i < 3; i++)
+		p[(size_t)i * ps] = (unsigned char)('0' + i);
+	print_page_table(space, p, 4, ps);
+	print_paging_counts(space, pool);
+
+	p[3 * ps] = '3';
+	printf("\n11. Then page 3.  No frame is free, so the policy picks a victim.  CLOCK\n"
+	       "   looks at the oldest frame first; a frame used since the hand last\n"
+	       "   passed gets a second chance: its reference bit is cleared (and its\n"
+	       "   page's access revoked, so a use would trap and set it again) and the\n"
+	       "   hand moves on.  All three were just used, so the hand goes round once\n"
+	       "   and takes page 0's frame.  Page 0 is dirty: it is written to a swap\n"
+	       "   slot, and its page-table entry now names that slot:\n");
+	print_page_table(space, p, 4, ps);
+	print_paging_counts(space, pool);
+
+	printf("\n12. The program reads page 0 again: a fault like the first, but the\n"
+	       "   page comes back from its swap slot.  It reads '%c'.  Page 1's frame,\n"
+	       "   now the oldest with its reference bit clear, was the victim this time:\n",
+	       *(volatile unsigned char *)p);
+	print_page_table(space, p, 4, ps);
+	print_paging_counts(space, pool);
+	printf("   Page 0 is clean now, and its frame keeps slot 0 (the swap cache): if\n"
+	       "   it is evicted again before anything writes it, nothing is written.\n");
+
+	volatile unsigned char c = p[2 * ps];
+	printf("\n13. Page 2 is still in memory, but the hand cleared its reference bit in\n"
+	       "   scene 11: reading it ('%c') traps once more, only to set the bit again -\n"
+	       "   a reference fault, the price of emulating the accessed bit that a\n"
+	       "   hardware MMU sets for free:\n", c);
+	print_paging_counts(space, pool);
+
+	check(dpemu_space_destroy(space), "dpemu_space_destroy");
+	check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
+	printf("   Destroying the space frees its frames and its swap slots.\n");
 }
 
 static int demo(void)
@@ -220,6 +300,7 @@ static int demo(void)
 
 	check(dpemu_space_destroy(space), "dpemu_space_destroy");
 	check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
+	demo_replacement();
 	printf("\nDone. See dpemu(3) to use the library, and doc/guide.md for the details.\n");
 	return 0;
 }

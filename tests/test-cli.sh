@@ -50,6 +50,13 @@ rc=$?
 [ $rc -eq 0 ] || fail "demo exited $rc: $(cat "$tmp/err")"
 grep -qi zero "$tmp/out" || fail "demo output does not mention 'zero'"
 grep -qi frame "$tmp/out" || fail "demo output does not mention 'frame'"
+# ... and its replacement scene evicts to swap, brings a page back, and
+# takes a reference fault.
+grep -q 'evictions 1, swap-outs 1, swap-ins 0' "$tmp/out" ||
+	fail "demo: no eviction to swap in the CLOCK scene"
+grep -q 'evictions 2, swap-outs 2, swap-ins 1, reference faults 1' "$tmp/out" ||
+	fail "demo: no swap-in and reference fault in the CLOCK scene"
+grep -q 'slot 0' "$tmp/out" || fail "demo: no page shown in a swap slot"
 
 # backends: lists each backend; a named one answers through the exit status.
 "$dpemu" backends >"$tmp/out" 2>"$tmp/err" || fail "backends exited $?"
