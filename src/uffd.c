@@ -226,10 +226,14 @@ static void drain(struct dpemu_space *s)
 			void *addr = (void *)(uintptr_t)msgs[i].arg.pagefault.address;
 			int tid = (int)msgs[i].arg.pagefault.feat.ptid;
 			if (tid && (lock_owner(&s->lock) == tid ||
-			            lock_owner(&s->pool->lock) == tid)) {
+			            lock_owner(&s->pool->lock) == tid ||
+			            lock_owner(&s->pool->evict_lock) == tid ||
+			            lock_owner(&s->pool->swap_lock) == tid)) {
 				/* The faulting thread holds a lock we would need (a
 				 * signal handler touched an arena inside a dpemu call):
-				 * make the retry a SIGSEGV, which reports it. */
+				 * make the retry a SIGSEGV, which reports it.  (A lock
+				 * of another space that an eviction would take is not
+				 * checked: such a handler would wait for it.) */
 				host_revoke(s, space_page_index(s, addr), NULL);
 			} else {
 				woke = false;
