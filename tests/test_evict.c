@@ -160,6 +160,209 @@ static void test_clean_page_not_written_again(void **state)
 	rig_close(&r);
 }
 
+/* ---- scripted victim order ---------------------------------------------- */
+
+#define SCRIPT_PAGES 8
+
+static struct dpemu_page_info info_of(dpemu_space *s, const void *addr)
+{
+	struct dpemu_page_info pi;
+
+	assert_int_equal(dpemu_query(s, addr, &pi), 0);
+	return pi;
+}
+
+/* Bit i-1 for each page i (1-based) of the rig that has a frame. */
+static unsigned present_set(struct rig *r)
+{
+	unsigned set = 0;
+
+	for (int i = 1; i <= SCRIPT_PAGES; i++)
+		if (info_of(r->space, r->base + (size_t)(i - 1) * ps).present)
+			set |= 1u << (i - 1);
+	return set;
+}
+
+/*
+ * Write page `page` (1-based) of the rig; return the page that lost its
+ * frame to make room (0: none), after checking that it went to swap (it
+ * was written, so it is dirty: its only copy is in its swap slot).
+ */
+static int touch(struct rig *r, int page)
+{
+	unsigned before = present_set(r), after, lost;
+	volatile unsigned char *p = r->base + (size_t)(page - 1) * ps;
+	struct dpemu_page_info pi;
+
+	p[0] = (unsigned char)page;
+	p[ps - 1] = (unsigned char)page;
+	after = present_set(r);
+	assert_true(after & (1u << (page - 1)));
+	lost = before & ~after;
+	if (lost == 0)
+		return 0;
+	assert_int_equal(__builtin_popcount(lost), 1);
+	int victim = __builtin_ctz(lost) + 1;
+	pi = info_of(r->space, r->base + (size_t)(victim - 1) * ps);
+	assert_true(pi.mapped);
+	assert_false(pi.present);
+	assert_true(pi.swapped);
+	assert_true(pi.swap_slot < pool_stats_of(r->pool).swap_slots);
+	return victim;
+}
+
+/*
+ * Run reference string refs on a 3-frame pool under policy: victims[i] is
+ * the page the i-th reference must evict (0: none).  Then every page
+ * must still hold what was last written to it.  Returns the space's
+ * reference faults.
+ */
+static uint64_t script(enum dpemu_policy policy, const int *refs, const int *victims, size_t n)
+{
+	struct rig r;
+	int seen = 0;
+
+	rig_open(&r, 3, policy, SCRIPT_PAGES, ANON_PRIVATE);
+	for (size_t i = 0; i < n; i++) {
+		int v = touch(&r, refs[i]);
+		if (v != victims[i])
+			fail_msg("%s: reference %zu (page %d) evicted page %d, expected %d",
+			         dpemu_policy_name(policy), i, refs[i], v, victims[i]);
+		seen |= 1 << (refs[i] - 1);
+	}
+	uint64_t ref_faults = stats_of(r.space).reference_faults;
+	for (int p = 1; p <= SCRIPT_PAGES; p++) {
+		if (!(seen & (1 << (p - 1))))
+			continue;
+		volatile unsigned char *q = r.base + (size_t)(p - 1) * ps;
+		assert_int_equal(q[0], p);
+		assert_int_equal(q[ps - 1], p);
+	}
+	rig_close(&r);
+	return ref_faults;
+}
+
+/*
+ * 1 2 3 4 2 5 6 4 7 on 3 frames.  Frames are loaded with their reference
+ * bit set, so the first replacement finds every bit set: CLOCK clears them
+ * all (revoking 2 and 3) and, like FIFO, takes 1.  Then 2 is used again:
+ * its access was revoked, so that is a reference fault, and the bit is
+ * set.  At 5, FIFO takes 2 (the oldest) but CLOCK gives 2 a second chance
+ * and takes 3; at 6 FIFO takes 3 and CLOCK 2 (the bit it cleared at 5 is
+ * still clear; 4's bit sends 4 round again).  At 7, FIFO takes 4 although
+ * it was just used; under CLOCK every resident page (5, 4 re-used, 6) has
+ * its bit set, so the hand clears all three and takes the oldest, 5.
+ */
+static const int clock_refs[] = { 1, 2, 3, 4, 2, 5, 6, 4, 7 };
+static const int clock_fifo_victims[] = { 0, 0, 0, 1, 0, 2, 3, 0, 4 };
+static const int clock_victims[] = { 0, 0, 0, 1, 0, 3, 2, 0, 5 };
+#define CLOCK_N (sizeof clock_refs / sizeof clock_refs[0])
+
+static void test_fifo_victim_order(void **state)
+{
+	(void)state;
+	/* FIFO never revokes anything: no reference faults. */
+	assert_int_equal(script(DPEMU_POLICY_FIFO, clock_refs, clock_fifo_victims, CLOCK_N), 0);
+}
+
+static void test_clock_victim_order(void **state)
+{
+	(void)state;
+	/* Reference faults: 2 at reference 4, 4 at reference 7. */
+	assert_int_equal(script(DPEMU_POLICY_CLOCK, clock_refs, clock_victims, CLOCK_N), 2);
+}
+
+/*
+ * 1 2 3 4 2 3 5 2 6 on 3 frames under LRU (aging).  At 4 all ages are
+ * equal and the oldest, 1, goes.  2 and 3 are used again (reference
+ * faults: the aging pass cleared their bits); at 5 the least recently used
+ * page is 4 - FIFO and CLOCK would take 2 - and the ages say so: 2 and 3
+ * are 0xc0, 4 is 0x80.  At 6, after 2's reuse, the least recently used is
+ * 3 (2: 0xe0, 3: 0x60, 5: 0x80).
+ */
+static const int lru_refs[] = { 1, 2, 3, 4, 2, 3, 5, 2, 6 };
+static const int lru_victims[] = { 0, 0, 0, 1, 0, 0, 4, 0, 3 };
+static const int lru_fifo_victims[] = { 0, 0, 0, 1, 0, 0, 2, 3, 4 };
+#define LRU_N (sizeof lru_refs / sizeof lru_refs[0])
+
+static void test_lru_victim_order(void **state)
+{
+	(void)state;
+	assert_int_equal(script(DPEMU_POLICY_FIFO, lru_refs, lru_fifo_victims, LRU_N), 0);
+	assert_int_equal(script(DPEMU_POLICY_LRU, lru_refs, lru_victims, LRU_N), 3);
+}
+
+/* The victims RANDOM picks on a cyclic string over 8 pages, 3 frames. */
+static void random_victims(uint64_t seed, int *victims, size_t n, uint64_t *ref_faults)
+{
+	struct dpemu_pool_config pcfg = tu_pool_config(3, 0);
+	struct dpemu_space_config scfg = tu_space_config(SCRIPT_PAGES * ps);
+	struct rig r;
+	void *p;
+
+	pcfg.policy = DPEMU_POLICY_RANDOM;
+	pcfg.seed = seed;
+	assert_int_equal(dpemu_pool_create(&pcfg, &r.pool), 0);
+	assert_int_equal(dpemu_space_create(r.pool, &scfg, &r.space), 0);
+	assert_int_equal(dpemu_map(r.space, NULL, SCRIPT_PAGES * ps, RW, ANON_PRIVATE, -1, 0, &p), 0);
+	r.base = p;
+	for (size_t i = 0; i < n; i++)
+		victims[i] = touch(&r, (int)(i * 3 % SCRIPT_PAGES) + 1);
+	*ref_faults = stats_of(r.space).reference_faults;
+	rig_close(&r);
+}
+
+/* Same seed, same victims; some other seed, other victims; and RANDOM
+ * never revokes anything. */
+static void test_random_reproducible(void **state)
+{
+	enum { N = 40 };
+	int a[N], b[N], c[N];
+	uint64_t rf;
+	bool differs = false;
+	(void)state;
+
+	random_victims(42, a, N, &rf);
+	assert_int_equal(rf, 0);
+	random_victims(42, b, N, &rf);
+	assert_memory_equal(a, b, sizeof a);
+	for (int i = 0; i < SCRIPT_PAGES; i++)
+		assert_int_equal(a[i] != 0, i >= 3); /* new pages, full after 3 */
+	for (uint64_t seed = 1; seed <= 8 && !differs; seed++) {
+		random_victims(seed, c, N, &rf);
+		assert_int_equal(rf, 0);
+		differs = memcmp(a, c, sizeof a) != 0;
+	}
+	assert_true(differs);
+}
+
+/* A CLOCK pass that clears a bit revokes the page's access: the query
+ * shows it unreferenced until the page is used again, and that use is a
+ * reference fault, not a page-in. */
+static void test_query_referenced(void **state)
+{
+	struct rig r;
+	(void)state;
+	rig_open(&r, 3, DPEMU_POLICY_CLOCK, SCRIPT_PAGES, ANON_PRIVATE);
+	for (int p = 1; p <= 3; p++)
+		assert_int_equal(touch(&r, p), 0);
+	for (int p = 1; p <= 3; p++)
+		assert_true(info_of(r.space, r.base + (size_t)(p - 1) * ps).referenced);
+	assert_int_equal(touch(&r, 4), 1);
+	struct dpemu_page_info pi = info_of(r.space, r.base + ps);
+	assert_true(pi.present);
+	assert_false(pi.referenced);
+	assert_false(pi.swapped);
+	assert_true(info_of(r.space, r.base + 3 * ps).referenced);
+	struct dpemu_stats before = stats_of(r.space);
+	assert_int_equal(((volatile unsigned char *)r.base)[ps], 2);
+	struct dpemu_stats after = stats_of(r.space);
+	assert_int_equal(after.reference_faults, before.reference_faults + 1);
+	assert_int_equal(page_ins(r.space), 4);
+	assert_true(info_of(r.space, r.base + ps).referenced);
+	rig_close(&r);
+}
+
 /* ---- many threads, working set four times the pool ------------------------ */
 
 #define WS_PAGES 64
@@ -257,6 +460,11 @@ int main(void)
 		cmocka_unit_test(test_fifo_belady_anomaly),
 		cmocka_unit_test(test_contents_survive_eviction),
 		cmocka_unit_test(test_clean_page_not_written_again),
+		cmocka_unit_test(test_fifo_victim_order),
+		cmocka_unit_test(test_clock_victim_order),
+		cmocka_unit_test(test_lru_victim_order),
+		cmocka_unit_test(test_random_reproducible),
+		cmocka_unit_test(test_query_referenced),
 		cmocka_unit_test(test_threads_fifo),
 		cmocka_unit_test(test_threads_clock),
 		cmocka_unit_test(test_threads_lru),
