@@ -174,6 +174,9 @@ static int swap_in_page(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	if (f == FRAME_NONE)
 		return err;
 	*e = pte_with_frame(*e & ~PTE_S, f) | PTE_P | PTE_A;
+	/* A frame found in the swap cache has been used as much as a new one
+	 * (which frame_alloc gives its bit): a policy must see the use. */
+	frame_referenced(s->pool, f);
 	if (others && !(m->flags & DPEMU_MAP_SHARED))
 		*e |= PTE_C;
 	s->stats.swap_ins += read;

@@ -363,6 +363,54 @@ static void test_query_referenced(void **state)
 	rig_close(&r);
 }
 
+/*
+ * A page that finds its contents in the swap cache (another space brought
+ * them back first) has been used like any other: its frame's reference
+ * bit is set, so CLOCK does not take the frame at the next pass.
+ *
+ * Page 1 is shared copy-on-write by a parent and a child and goes to swap
+ * from both.  The parent brings it back (a new frame, bit set); a CLOCK
+ * pass clears the bit and revokes the parent's access.  Then the child
+ * reads page 1: it finds the frame in the swap cache.  At the next
+ * eviction the hand meets page 1's frame first - it must go round again
+ * (second chance) and page 5 goes.
+ */
+static void test_clock_swap_cache_hit_is_a_reference(void **state)
+{
+	struct rig r;
+	dpemu_space *child;
+	(void)state;
+
+	rig_open(&r, 3, DPEMU_POLICY_CLOCK, SCRIPT_PAGES, ANON_PRIVATE);
+	assert_int_equal(touch(&r, 1), 0);
+	assert_int_equal(dpemu_space_fork(r.space, &child), 0);
+	volatile unsigned char *c1 = (unsigned char *)dpemu_space_base(child) +
+	                             (r.base - (unsigned char *)dpemu_space_base(r.space));
+	assert_int_equal(touch(&r, 2), 0);
+	assert_int_equal(touch(&r, 3), 0);
+	assert_int_equal(touch(&r, 4), 1);
+	struct dpemu_page_info pi = info_of(child, (const void *)c1);
+	assert_true(pi.swapped);
+	assert_int_equal(pi.swap_slot, info_of(r.space, r.base).swap_slot);
+	assert_int_equal(((volatile unsigned char *)r.base)[0], 1); /* evicts 2 */
+	assert_false(info_of(r.space, r.base + ps).present);
+	assert_int_equal(touch(&r, 5), 3);
+	assert_int_equal(touch(&r, 6), 4); /* clears page 1's bit */
+	assert_false(info_of(r.space, r.base).referenced);
+	assert_int_equal(c1[0], 1);        /* from the swap cache */
+	pi = info_of(child, (const void *)c1);
+	assert_true(pi.present);
+	assert_int_equal(pi.frame, info_of(r.space, r.base).frame);
+	assert_int_equal(pi.frame_refs, 2);
+	assert_true(pi.referenced);
+	assert_int_equal(pool_stats_of(r.pool).swap_ins, 1);
+	assert_int_equal(touch(&r, 7), 5);
+	assert_true(info_of(child, (const void *)c1).present);
+	assert_int_equal(c1[0], 1);
+	assert_int_equal(dpemu_space_destroy(child), 0);
+	rig_close(&r);
+}
+
 /* ---- many threads, working set four times the pool ------------------------ */
 
 #define WS_PAGES 64
@@ -465,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_lru_victim_order),
 		cmocka_unit_test(test_random_reproducible),
 		cmocka_unit_test(test_query_referenced),
+		cmocka_unit_test(test_clock_swap_cache_hit_is_a_reference),
 		cmocka_unit_test(test_threads_fifo),
 		cmocka_unit_test(test_threads_clock),
 		cmocka_unit_test(test_threads_lru),
