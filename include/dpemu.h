@@ -123,7 +123,8 @@ DPEMU_API int dpemu_pool_destroy(dpemu_pool *pool);
 struct dpemu_pool_stats {
 	uint64_t frames_total;  /* capacity                                  */
 	uint64_t frames_free;   /* on the free list                          */
-	uint64_t frames_used;   /* mapped by at least one page               */
+	uint64_t frames_used;   /* not free: mapped by a page, or kept by a
+	                           forked shared mapping or the swap cache   */
 	uint64_t frames_shared; /* mapped by more than one page              */
 	uint64_t page_size;     /* bytes per frame                           */
 	uint64_t spaces;        /* spaces currently using the pool           */
