@@ -934,6 +934,183 @@ static void test_prefault_evicts(void **state)
 	teardown(pool, s, NULL);
 }
 
+/* ---- a model: random operations on a fork family under pressure ---------------------------- */
+
+/*
+ * Up to MD_SPACES spaces, all forked from one, each with four mappings of
+ * MD_PAGES pages at the same offsets: private anonymous, shared anonymous,
+ * shared file, private file.  Random writes, reads, forks and destroys on
+ * a pool of MD_FRAMES frames check every read against a model: the shared
+ * mappings have one copy for the whole family, the private ones one per
+ * space, copied at fork.  At the end the shared file holds the model's
+ * bytes.
+ */
+#define MD_SPACES 4
+#define MD_PAGES 6
+#define MD_FRAMES 5
+#define MD_KINDS 4
+#define MD_SPOTS 3 /* bytes checked per page: first, middle, last */
+
+struct md_space {
+	dpemu_space *s;
+	unsigned char priv[2][MD_PAGES][MD_SPOTS]; /* private anon, private file */
+};
+
+struct model {
+	dpemu_pool *pool;
+	struct md_space sp[MD_SPACES];
+	int nlive;
+	unsigned char shared[2][MD_PAGES][MD_SPOTS]; /* shared anon, shared file */
+	int fd_shared, fd_private;
+	char path_shared[64], path_private[64];
+	uint64_t rng;
+};
+
+static uint64_t md_rand(struct model *m, uint64_t n)
+{
+	m->rng ^= m->rng << 13;
+	m->rng ^= m->rng >> 7;
+	m->rng ^= m->rng << 17;
+	return m->rng % n;
+}
+
+static size_t md_off(int spot)
+{
+	return spot == 0 ? 0 : spot == 1 ? ps / 2 : ps - 1;
+}
+
+/* Where byte `spot` of page pg of mapping kind k is in space i. */
+static unsigned char *md_addr(struct model *m, int i, int k, int pg, int spot)
+{
+	return (unsigned char *)dpemu_space_base(m->sp[i].s) +
+	       ((size_t)k * MD_PAGES + (size_t)pg) * ps + md_off(spot);
+}
+
+static unsigned char *md_cell(struct model *m, int i, int k, int pg, int spot)
+{
+	switch (k) {
+	case 0: return &m->sp[i].priv[0][pg][spot];
+	case 1: return &m->shared[0][pg][spot];
+	case 2: return &m->shared[1][pg][spot];
+	default: return &m->sp[i].priv[1][pg][spot];
+	}
+}
+
+static int md_live(struct model *m)
+{
+	int i;
+
+	do
+		i = (int)md_rand(m, MD_SPACES);
+	while (!m->sp[i].s);
+	return i;
+}
+
+static void md_run(enum dpemu_policy policy, uint64_t seed, int ops)
+{
+	struct model *m = calloc(1, sizeof *m);
+	struct dpemu_pool_config cfg = tu_pool_config(MD_FRAMES, 0);
+	static const int flags[MD_KINDS] = { ANON_PRIVATE, ANON_SHARED, DPEMU_MAP_SHARED,
+	                                     DPEMU_MAP_PRIVATE };
+	void *p;
+
+	assert_non_null(m);
+	m->rng = seed;
+	m->fd_shared = file_make(MD_PAGES, m->path_shared);
+	m->fd_private = file_make(MD_PAGES, m->path_private);
+	for (int pg = 0; pg < MD_PAGES; pg++)
+		for (int spot = 0; spot < MD_SPOTS; spot++) {
+			m->shared[1][pg][spot] = (unsigned char)('A' + pg);
+			m->sp[0].priv[1][pg][spot] = (unsigned char)('A' + pg);
+		}
+	cfg.policy = policy;
+	cfg.seed = seed;
+	cfg.swap_slots = 256;
+	assert_int_equal(dpemu_pool_create(&cfg, &m->pool), 0);
+	m->sp[0].s = space_make(m->pool, MD_KINDS * MD_PAGES);
+	m->nlive = 1;
+	for (int k = 0; k < MD_KINDS; k++) {
+		int fd = k == 2 ? m->fd_shared : k == 3 ? m->fd_private : -1;
+		void *want = (unsigned char *)dpemu_space_base(m->sp[0].s) + (size_t)k * MD_PAGES * ps;
+		assert_int_equal(dpemu_map(m->sp[0].s, want, MD_PAGES * ps, RW,
+		                           flags[k] | DPEMU_MAP_FIXED, fd, 0, &p), 0);
+	}
+
+	for (int op = 0; op < ops; op++) {
+		uint64_t what = md_rand(m, 100);
+		int i = md_live(m);
+		int k = (int)md_rand(m, MD_KINDS), pg = (int)md_rand(m, MD_PAGES);
+		int spot = (int)md_rand(m, MD_SPOTS);
+		if (what < 45) {
+			unsigned char v = (unsigned char)md_rand(m, 256);
+			wr(md_addr(m, i, k, pg, spot), v);
+			*md_cell(m, i, k, pg, spot) = v;
+		} else if (what < 84) {
+			unsigned char got = rd(md_addr(m, i, k, pg, spot));
+			if (got != *md_cell(m, i, k, pg, spot))
+				fail_msg("%s seed %llu op %d: space %d kind %d page %d spot %d: "
+				         "read %#x, expected %#x", dpemu_policy_name(policy),
+				         (unsigned long long)seed, op, i, k, pg, spot, got,
+				         *md_cell(m, i, k, pg, spot));
+		} else if (what < 86) {
+			/* read-only for a moment */
+			unsigned char *a = md_addr(m, i, k, pg, 0);
+			assert_int_equal(dpemu_protect(m->sp[i].s, a, ps, PROT_READ), 0);
+			assert_int_equal(rd(a + md_off(spot)), *md_cell(m, i, k, pg, spot));
+			assert_int_equal(dpemu_protect(m->sp[i].s, a, ps, RW), 0);
+		} else if (what < 88) {
+			assert_int_equal(dpemu_prefault(m->sp[i].s, md_addr(m, i, k, 0, 0),
+			                                MD_PAGES * ps, spot ? PROT_READ : RW), 0);
+		} else if (what < 90) {
+			assert_int_equal(dpemu_sync(m->sp[i].s, md_addr(m, i, 2, 0, 0),
+			                            MD_PAGES * ps), 0);
+		} else if (what < 94 && (k == 0 || k == 3)) {
+			/* a private page unmapped and mapped again: fresh */
+			unsigned char *a = md_addr(m, i, k, pg, 0);
+			int fd = k == 3 ? m->fd_private : -1;
+			assert_int_equal(dpemu_unmap(m->sp[i].s, a, ps), 0);
+			assert_int_equal(dpemu_map(m->sp[i].s, a, ps, RW, flags[k] | DPEMU_MAP_FIXED, fd,
+			                           k == 3 ? (off_t)(pg * ps) : 0, &p), 0);
+			for (int t = 0; t < MD_SPOTS; t++)
+				*md_cell(m, i, k, pg, t) = k == 3 ? (unsigned char)('A' + pg) : 0;
+		} else if (what < 97 && m->nlive < MD_SPACES) {
+			int c = 0;
+			while (m->sp[c].s)
+				c++;
+			assert_int_equal(dpemu_space_fork(m->sp[i].s, &m->sp[c].s), 0);
+			memcpy(m->sp[c].priv, m->sp[i].priv, sizeof m->sp[c].priv);
+			m->nlive++;
+		} else if (what >= 97 && m->nlive > 1) {
+			assert_int_equal(dpemu_space_destroy(m->sp[i].s), 0);
+			m->sp[i].s = NULL;
+			m->nlive--;
+		}
+	}
+	struct dpemu_pool_stats pst = pstats(m->pool);
+	assert_true(pst.evictions > 0);
+	assert_true(pst.swap_outs > 0);
+	for (int i = 0; i < MD_SPACES; i++)
+		if (m->sp[i].s)
+			assert_int_equal(dpemu_space_destroy(m->sp[i].s), 0);
+	teardown(m->pool, NULL, NULL);
+	for (int pg = 0; pg < MD_PAGES; pg++)
+		for (int spot = 0; spot < MD_SPOTS; spot++) {
+			off_t off = (off_t)(pg * ps + md_off(spot));
+			assert_int_equal(file_byte(m->fd_shared, off), m->shared[1][pg][spot]);
+			assert_int_equal(file_byte(m->fd_private, off), 'A' + pg);
+		}
+	close(m->fd_shared);
+	close(m->fd_private);
+	unlink(m->path_shared);
+	unlink(m->path_private);
+	free(m);
+}
+
+static void test_model_fifo(void **state) { (void)state; md_run(DPEMU_POLICY_FIFO, 1, 4000); }
+static void test_model_clock(void **state) { (void)state; md_run(DPEMU_POLICY_CLOCK, 2, 4000); }
+static void test_model_lru(void **state) { (void)state; md_run(DPEMU_POLICY_LRU, 3, 4000); }
+static void test_model_random(void **state) { (void)state; md_run(DPEMU_POLICY_RANDOM, 4, 4000); }
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -958,6 +1135,10 @@ int main(void)
 		cmocka_unit_test(test_unmap_frees_slots),
 		cmocka_unit_test(test_destroy_frees_slots),
 		cmocka_unit_test(test_prefault_evicts),
+		cmocka_unit_test(test_model_fifo),
+		cmocka_unit_test(test_model_clock),
+		cmocka_unit_test(test_model_lru),
+		cmocka_unit_test(test_model_random),
 	};
 
 	ps = tu_host_page();
