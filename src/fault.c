@@ -211,13 +211,29 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 	return 0;
 }
 
-/* Page in the free neighbours of pg in its aligned fault-around window
- * (same mapping and protection, same leaf), then show them all at once. */
+/*
+ * Page in the free neighbours of pg in its aligned fault-around window
+ * (same mapping and protection, same leaf), then show them and pg, in as
+ * few calls as the host allows.
+ *
+ * Only the pages this fault made present are shown: a present page of the
+ * window that is hidden stays hidden - most often its access was revoked
+ * to emulate its reference bit (evict.c), and showing it here would let
+ * its next use go unseen by the policy.
+ *
+ * host_show_run reveals a run of identity pages with one call, which must
+ * not span two host mappings (UFFDIO_CONTINUE fails on such a range): so
+ * the runs handed to it also stop where the identity frames wrap round the
+ * end of the pool (the host mapping of the identity frames ends there,
+ * hostmap.c) and where the host protection changes.
+ */
 static int fault_around(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 {
 	uint64_t fa = s->fault_around;
 	uint64_t lo = pg - pg % fa, hi = lo + fa;
 	uint64_t leaf_lo = pg & ~(uint64_t)(PT_ENTRIES - 1);
+	uint64_t fresh[PT_ENTRIES / 64] = { 0 }; /* bit q - lo: q was paged in here */
+	int err = 0;
 
 	if (lo < leaf_lo)
 		lo = leaf_lo;
@@ -227,16 +243,35 @@ static int fault_around(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 		hi = s->npages;
 	uint64_t *first = e - (pg - lo);
 	uint64_t same = *e & ((~0ull << PTE_MAP_SHIFT) | PTE_PROT_MASK);
+	fresh[(pg - lo) / 64] |= 1ull << ((pg - lo) % 64);
 	for (uint64_t q = lo; q < hi; q++) {
 		uint64_t *qe = first + (q - lo);
 		if (q == pg || (*qe & (PTE_P | PTE_S)))
 			continue; /* present, or swapped: no speculative swap-in */
 		if ((*qe & ((~0ull << PTE_MAP_SHIFT) | PTE_PROT_MASK)) != same)
 			continue;
-		if (page_in(s, q, qe, DPEMU_ACCESS_UNKNOWN) == -ENOSPC)
-			break; /* neighbours are a bonus: never use the last frames up */
+		err = page_in(s, q, qe, DPEMU_ACCESS_UNKNOWN);
+		if (err == -ENOSPC)
+			break; /* neighbours are a bonus: never evict for them */
+		if (!err)
+			fresh[(q - lo) / 64] |= 1ull << ((q - lo) % 64);
 	}
-	return host_show_run(s, lo, first, hi - lo);
+#define FRESH(q) (fresh[((q) - lo) / 64] >> (((q) - lo) % 64) & 1)
+	err = 0;
+	for (uint64_t q = lo; q < hi && !err;) {
+		if (!FRESH(q)) {
+			q++;
+			continue;
+		}
+		uint64_t r = q + 1;
+		while (r < hi && FRESH(r) && space_identity_frame(s, r) != 0 &&
+		       pte_hostprot(first[r - lo]) == pte_hostprot(first[q - lo]))
+			r++;
+		err = host_show_run(s, q, first + (q - lo), r - q);
+		q = r;
+	}
+#undef FRESH
+	return err;
 }
 
 /*

@@ -411,6 +411,60 @@ static void test_clock_swap_cache_hit_is_a_reference(void **state)
 	rig_close(&r);
 }
 
+/*
+ * Fault-around shows only the pages its fault made present.  Page 2's
+ * access was revoked by a CLOCK pass; a fault on page 3, in the same
+ * 2-page window, must leave page 2 hidden, so that its next use is seen:
+ * a reference fault that sets its bit.  Page 2 is also tried read-only
+ * (the window then holds pages of two host protections).
+ */
+static void test_fault_around_keeps_references(void **state)
+{
+	(void)state;
+	for (int ro = 0; ro < 2; ro++) {
+		struct dpemu_pool_config pcfg = tu_pool_config(3, 0);
+		struct dpemu_space_config scfg = tu_space_config(SCRIPT_PAGES * ps);
+		struct rig r;
+		void *p;
+
+		pcfg.policy = DPEMU_POLICY_CLOCK;
+		scfg.fault_around = 2;
+		assert_int_equal(dpemu_pool_create(&pcfg, &r.pool), 0);
+		assert_int_equal(dpemu_space_create(r.pool, &scfg, &r.space), 0);
+		assert_int_equal(dpemu_map(r.space, NULL, SCRIPT_PAGES * ps, RW, ANON_PRIVATE, -1, 0,
+		                           &p), 0);
+		volatile unsigned char *b = p;
+		r.base = p;
+
+		b[0] = 1;                /* pages 0 and 1 */
+		assert_true(info_of(r.space, r.base + ps).present);
+		b[2 * ps] = 3;           /* page 2; no frame left for page 3 */
+		assert_false(info_of(r.space, r.base + 3 * ps).present);
+		if (ro)
+			assert_int_equal(dpemu_protect(r.space, r.base + 2 * ps, ps, PROT_READ), 0);
+		b[4 * ps] = 5;           /* evicts page 0, clears 1's and 2's bits */
+		assert_true(info_of(r.space, r.base).swapped);
+		assert_false(info_of(r.space, r.base + 2 * ps).referenced);
+		assert_int_equal(dpemu_unmap(r.space, r.base + 4 * ps, ps), 0);
+		b[3 * ps] = 4;           /* a free frame: no eviction */
+		assert_int_equal(stats_of(r.space).evictions, 1);
+		struct dpemu_page_info pi = info_of(r.space, r.base + 2 * ps);
+		assert_true(pi.present);
+		assert_false(pi.referenced);
+
+		uint64_t before = stats_of(r.space).reference_faults;
+		assert_int_equal(b[2 * ps], 3);
+		assert_int_equal(stats_of(r.space).reference_faults, before + 1);
+		assert_true(info_of(r.space, r.base + 2 * ps).referenced);
+		assert_int_equal(b[3 * ps], 4);
+		assert_int_equal(b[ps], 0);
+		assert_int_equal(b[0], 1);
+		if (ro)
+			tu_assert_caught(r.space, r.base + 2 * ps, 1, DPEMU_FAULT_PROTECTION);
+		rig_close(&r);
+	}
+}
+
 /* ---- many threads, working set four times the pool ------------------------ */
 
 #define WS_PAGES 64
@@ -514,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_random_reproducible),
 		cmocka_unit_test(test_query_referenced),
 		cmocka_unit_test(test_clock_swap_cache_hit_is_a_reference),
+		cmocka_unit_test(test_fault_around_keeps_references),
 		cmocka_unit_test(test_threads_fifo),
 		cmocka_unit_test(test_threads_clock),
 		cmocka_unit_test(test_threads_lru),

@@ -849,6 +849,48 @@ static void test_large_pages_swapped(void **state)
 	teardown(pool, s, NULL);
 }
 
+/*
+ * A fault-around window across the end of the pool (where the pages'
+ * identity frames wrap round to frame 0) over frames used before: every
+ * page of the window is shown, and the space goes on under eviction.
+ */
+static void test_fault_around_across_pool_end(void **state)
+{
+	(void)state;
+	dpemu_pool *pool = pool_make(6, DPEMU_POLICY_FIFO, NULL, 0);
+	struct dpemu_space_config scfg = tu_space_config(24 * ps);
+	dpemu_space *s;
+	void *p;
+
+	scfg.fault_around = 4;
+	assert_int_equal(dpemu_space_create(pool, &scfg, &s), 0);
+	assert_int_equal(dpemu_map(s, NULL, 24 * ps, RW, ANON_PRIVATE, -1, 0, &p), 0);
+	unsigned char *b = p;
+	fill(b, 1);          /* pages 0-3 */
+	fill(b + 4 * ps, 5); /* pages 4 and 5: the pool is full */
+	fill(b + 8 * ps, 9); /* evicts page 0 */
+	assert_swapped(s, b);
+	assert_int_equal(dpemu_unmap(s, b, 12 * ps), 0);
+	assert_int_equal(pstats(pool).frames_used, 0);
+	assert_int_equal(pstats(pool).swap_slots_used, 0);
+
+	/* Pages 16-19 have identity frames 4, 5, 0, 1 (for 6 frames).  A
+	 * read: all four are clean, shown alike. */
+	assert_int_equal(rd(b + 17 * ps), 0);
+	for (int i = 16; i < 20; i++) {
+		assert_true(info_of(s, b + i * ps).present);
+		assert_holds(b + i * ps, 0);
+	}
+	assert_int_equal(stats_of(s).faults, 4); /* the window came with the read */
+
+	for (int i = 12; i < 24; i++)
+		fill(b + i * ps, (unsigned char)i);
+	for (int i = 12; i < 24; i++)
+		assert_holds(b + i * ps, (unsigned char)i);
+	assert_true(stats_of(s).evictions > 0);
+	teardown(pool, s, NULL);
+}
+
 /* ---- unmap, destroy, prefault ------------------------------------------------------------- */
 
 /* Unmapping swapped pages frees their slots; a slot two spaces name is
@@ -1132,6 +1174,7 @@ int main(void)
 		cmocka_unit_test(test_swap_store_full),
 		cmocka_unit_test(test_protection_survives_swap),
 		cmocka_unit_test(test_large_pages_swapped),
+		cmocka_unit_test(test_fault_around_across_pool_end),
 		cmocka_unit_test(test_unmap_frees_slots),
 		cmocka_unit_test(test_destroy_frees_slots),
 		cmocka_unit_test(test_prefault_evicts),
