@@ -136,6 +136,10 @@ struct dpemu_pool_stats {
 	uint64_t swap_ins;      /* pages read back from it                   */
 	uint64_t writebacks;    /* dirty shared file pages written back to
 	                           their file when evicted                   */
+	uint64_t zero_maps;     /* pages mapping the shared zero frame: pages
+	                           of private anonymous mappings that were only
+	                           read so far (not counted in frames_*); never
+	                           in a pool with a replacement policy       */
 };
 
 /* A short name for a policy ("none", "fifo", "clock", "lru", "random"). */
@@ -351,6 +355,9 @@ struct dpemu_page_info {
 	bool swapped;         /* not present: the contents are in swap_slot      */
 	uint64_t swap_slot;   /* slot of the swap store, when swapped            */
 	bool referenced;      /* present, and its reference bit is set           */
+	bool zero;            /* maps the shared zero frame (read, never written:
+	                         see dpemu_pool_stats zero_maps); frame is then
+	                         the zero frame's number, frames_total          */
 };
 
 /*

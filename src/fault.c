@@ -19,7 +19,10 @@
  *      fill it with zeros, file data or what it had when it was swapped
  *      out, record it in the PTE, and show it to the program (fault-around
  *      does the same for free neighbours).  If the pool is empty and has a
- *      replacement policy: drop the space lock, evict a frame, start over;
+ *      replacement policy: drop the space lock, evict a frame, start over.
+ *      A private anonymous page that is only read gets the shared zero
+ *      frame instead (pools without a policy), read-only, until its first
+ *      write;
  *   4. if it has one but the access still trapped: the page was kept
  *      read-only on purpose - a write to a frame shared copy-on-write gets
  *      a copy (or the frame itself, if this is its last page), a first
@@ -191,11 +194,33 @@ static int swap_in_page(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_access access)
 {
 	const struct mapping *m = &s->maps[pte_map(*e) - 1];
+	struct dpemu_pool *pool = s->pool;
 	int err = 0;
+	uint32_t f;
 
 	if (pte_swapped(*e))
 		return swap_in_page(s, pg, e);
-	uint32_t f = frame_for(s, m, pg, &err);
+	/* The zero frame only in pools without a policy: with one, a
+	 * read-first page's clean zero-filled frame costs nothing to evict,
+	 * and every page of a reference string takes a frame, as in the
+	 * textbooks. */
+	bool zero_ok = access == DPEMU_ACCESS_READ && m->fd < 0 &&
+	               (m->flags & DPEMU_MAP_PRIVATE) && s->fault_around <= 1 &&
+	               pool->policy == DPEMU_POLICY_NONE;
+
+	if (zero_ok && atomic_fetch_add(&pool->zero_maps, 1) < ZERO_MAPS_MAX) {
+		/* Read first: share the zero frame, copy-on-write.  It costs no
+		 * frame; its first write takes one (cow_break).  (Not with
+		 * fault-around: each zero-frame page is a host mapping of its own,
+		 * which would break up the runs fault-around maps.) */
+		*e = pte_with_frame(*e, pool->zero_frame) | PTE_P | PTE_A | PTE_C;
+		s->stats.zero_fills++;
+		s->stats.pages_resident++;
+		return 0;
+	}
+	if (zero_ok)
+		atomic_fetch_sub(&pool->zero_maps, 1); /* over budget: a frame of its own */
+	f = frame_for(s, m, pg, &err);
 	if (f == FRAME_NONE)
 		return err;
 	*e = pte_with_frame(*e, f) | PTE_P | PTE_A;
@@ -286,12 +311,33 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	struct dpemu_pool *pool = s->pool;
 	uint32_t shared = pte_frame(*e);
 	uint64_t before = *e;
-	unsigned word = atomic_load(&pool->frames[shared].refs);
 	uint32_t copy;
 	int err;
 
+	if (shared == pool->zero_frame) {
+		/* First write to a page that was only read: a zeroed frame. */
+		copy = frame_alloc(pool, space_identity_frame(s, pg), pg);
+		if (copy == FRAME_NONE)
+			return -ENOSPC;
+		if (!pool->frames[copy].zero)
+			memset(frame_data(pool, copy), 0, pool->page_size);
+		*e = pte_with_frame(*e, copy) & ~PTE_C;
+		mark_dirty(s, e);
+		if (pool->frames[copy].zero)
+			*e |= PTE_Z;
+		pool->frames[copy].zero = 0;
+		err = host_show(s, pg, e, true);
+		if (err) {
+			*e = before;
+			frame_put(pool, copy);
+			return err;
+		}
+		frame_put(pool, shared);
+		return 0;
+	}
 	/* One page and nothing else keeps the frame - or only the swap cache,
 	 * for a slot that no other page names. */
+	unsigned word = atomic_load(&pool->frames[shared].refs);
 	if (word == 1 || (word == (FRAME_CACHED | 1) && swap_exclusive(pool, shared))) {
 		*e &= ~PTE_C;
 		mark_dirty(s, e);

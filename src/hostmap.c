@@ -84,10 +84,11 @@ static int sys_err(void)
 }
 
 /* The VMA protection a visible page gets: its effective protection, except
- * that userfaultfd write-protects instead of dropping PROT_WRITE. */
+ * that userfaultfd write-protects instead of dropping PROT_WRITE (aliases
+ * included: they are registered too, see map_alias). */
 static int vma_prot(const struct dpemu_space *s, uint64_t e)
 {
-	if (s->hostmode == HOSTMODE_UFFD && s->uffd_wp && !(e & PTE_L))
+	if (s->hostmode == HOSTMODE_UFFD && s->uffd_wp)
 		return pte_prot(e);
 	return pte_effective_prot(s, e);
 }
@@ -95,7 +96,7 @@ static int vma_prot(const struct dpemu_space *s, uint64_t e)
 /* Whether a visible page must be write-protected through userfaultfd. */
 static bool wants_wp(const struct dpemu_space *s, uint64_t e)
 {
-	return s->hostmode == HOSTMODE_UFFD && s->uffd_wp && !(e & PTE_L) &&
+	return s->hostmode == HOSTMODE_UFFD && s->uffd_wp &&
 	       (pte_prot(e) & PROT_WRITE) && !(pte_effective_prot(s, e) & PROT_WRITE);
 }
 
@@ -192,13 +193,39 @@ static int back_leaf(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	return err;
 }
 
-/* Map frame f alone at page pg with protection prot: an alias. */
+/*
+ * Map frame f alone at page pg: an alias, visible with protection prot.
+ * Under userfaultfd with write-protection the alias is registered like the
+ * identity runs and write-protected instead of read-only, so that a write
+ * to it - from a system call too - still reaches dpemu (a copy-on-write
+ * copy, or a page that shares the zero frame).
+ */
 static int map_alias(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint32_t f, int prot)
 {
-	if (mmap(space_page_addr(s, pg), pages_bytes(s, 1), prot, MAP_SHARED | MAP_FIXED,
+	void *addr = space_page_addr(s, pg);
+	bool uffd = s->hostmode == HOSTMODE_UFFD && s->uffd_wp;
+	int vprot = uffd ? pte_prot(*e) : prot;
+	bool wp = uffd && wants_wp(s, *e);
+	int err;
+
+	if (mmap(addr, pages_bytes(s, 1), uffd ? PROT_NONE : prot, MAP_SHARED | MAP_FIXED,
 	         s->pool->memfd, frame_offset(s, f)) == MAP_FAILED)
 		return sys_err();
-	*e = pte_with_hostprot((*e & ~PTE_U) | PTE_V | PTE_L, prot);
+	/* (B is already set where it means anything: host_show backs the leaf
+	 * first; in mmap mode a hidden page is the PROT_NONE reserve.) */
+	*e = pte_with_hostprot(*e & ~(PTE_U | PTE_V), uffd ? PROT_NONE : prot) | PTE_L;
+	if (!uffd) {
+		*e |= PTE_V;
+		return 0;
+	}
+	if ((err = uffd_register(s, pg, 1)))
+		return err;
+	if (vprot != PROT_NONE && mprotect(addr, pages_bytes(s, 1), vprot) < 0)
+		return sys_err();
+	*e = pte_with_hostprot(*e, vprot);
+	if ((err = uffd_continue(s, pg, 1, wp)))
+		return err;
+	*e |= PTE_V | (wp ? PTE_U : 0);
 	return 0;
 }
 

@@ -119,7 +119,13 @@ struct dpemu_pool {
 	struct swap_store swap;
 	uint64_t evictions, swap_outs, swap_ins, writebacks; /* totals (evict_lock,
 	                           swap_lock)                                  */
+	uint32_t zero_frame;    /* = nframes: the shared zero frame (fault.c)   */
+	atomic_int zero_maps;   /* pages mapping it                             */
 };
+
+/* Pages of one pool that may map the zero frame at once: each costs the
+ * host a mapping of its own (see fault.c). */
+#define ZERO_MAPS_MAX 4096
 
 /* Fault path: safe (lock, list operations, no allocation). */
 uint32_t frame_alloc(struct dpemu_pool *pool, uint64_t preferred, uint64_t rmap);
@@ -135,18 +141,24 @@ void frame_unpin(struct dpemu_pool *pool, uint32_t f);
 /* A page used frame f (its reference bit, for CLOCK and LRU). */
 static inline void frame_referenced(struct dpemu_pool *pool, uint32_t f)
 {
+	if (f >= pool->nframes)
+		return; /* the zero frame is never evicted */
 	atomic_store_explicit(&pool->frames[f].referenced, 1, memory_order_relaxed);
 }
 
 /* A page wrote frame f: its backing store's copy is stale. */
 static inline void frame_dirtied(struct dpemu_pool *pool, uint32_t f)
 {
+	if (f >= pool->nframes)
+		return;
 	atomic_store_explicit(&pool->frames[f].dirty, 1, memory_order_relaxed);
 }
 
 /* Pages that map frame f. */
-static inline unsigned frame_pages(const struct dpemu_pool *pool, uint32_t f)
+static inline unsigned frame_pages(struct dpemu_pool *pool, uint32_t f)
 {
+	if (f == pool->zero_frame)
+		return (unsigned)atomic_load(&pool->zero_maps);
 	return atomic_load(&pool->frames[f].refs) & FRAME_PAGES_MASK;
 }
 

@@ -539,7 +539,9 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 			out->cow = (e & PTE_C) != 0;
 			out->frame = pte_frame(e);
 			out->frame_refs = frame_pages(s->pool, pte_frame(e));
-			out->referenced = atomic_load(&s->pool->frames[pte_frame(e)].referenced) != 0;
+			out->zero = pte_frame(e) == s->pool->zero_frame;
+			out->referenced = out->zero ||
+			                  atomic_load(&s->pool->frames[pte_frame(e)].referenced) != 0;
 		} else if (pte_swapped(e)) {
 			out->swapped = true;
 			out->swap_slot = pte_frame(e);

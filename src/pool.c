@@ -129,9 +129,13 @@ static void frame_released(struct dpemu_pool *pool, uint32_t f, unsigned now)
 		swap_cache_release(pool, f);
 }
 
-/* One more page maps frame f. */
+/* One more page maps frame f.  (The zero frame only counts its pages.) */
 void frame_get(struct dpemu_pool *pool, uint32_t f)
 {
+	if (f == pool->zero_frame) {
+		atomic_fetch_add(&pool->zero_maps, 1);
+		return;
+	}
 	if ((atomic_fetch_add(&pool->frames[f].refs, 1) & FRAME_PAGES_MASK) == 1)
 		atomic_fetch_add(&pool->nshared, 1);
 }
@@ -140,6 +144,10 @@ void frame_get(struct dpemu_pool *pool, uint32_t f)
  * (or, if it is cached, to the swap cache: swap.c decides). */
 void frame_put(struct dpemu_pool *pool, uint32_t f)
 {
+	if (f == pool->zero_frame) {
+		atomic_fetch_sub(&pool->zero_maps, 1);
+		return;
+	}
 	unsigned old = atomic_fetch_sub(&pool->frames[f].refs, 1);
 
 	assert((old & FRAME_PAGES_MASK) > 0 && "frame reference count went below zero");
@@ -224,7 +232,9 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 		set_error(err, "dpemu_pool_create: memfd_create: %s", strerror(errno));
 		goto fail;
 	}
-	if (ftruncate(pool->memfd, (off_t)(cfg->frames * ps)) < 0) {
+	/* One frame more than asked: the zero frame (never written, so a hole
+	 * in the memfd that reads as zeros; see frame_get). */
+	if (ftruncate(pool->memfd, (off_t)((cfg->frames + 1) * ps)) < 0) {
 		err = -errno;
 		set_error(err, "dpemu_pool_create: cannot size the pool to %zu bytes: %s",
 		          cfg->frames * ps, strerror(errno));
@@ -239,7 +249,8 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 		          cfg->frames * ps, strerror(errno));
 		goto fail;
 	}
-	pool->frames_bytes = cfg->frames * sizeof(struct frame);
+	pool->zero_frame = (uint32_t)cfg->frames;
+	pool->frames_bytes = (cfg->frames + 1) * sizeof(struct frame);
 	pool->frames = mmap(NULL, pool->frames_bytes, PROT_READ | PROT_WRITE,
 	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (pool->frames == MAP_FAILED) {
@@ -328,6 +339,7 @@ DPEMU_API int dpemu_pool_stats(const dpemu_pool *cpool, struct dpemu_pool_stats 
 	out->frames_used = out->frames_total - out->frames_free;
 	out->page_size = pool->page_size;
 	out->spaces = (uint64_t)atomic_load(&pool->nspaces);
+	out->zero_maps = (uint64_t)atomic_load(&pool->zero_maps);
 	return 0;
 }
 

@@ -189,16 +189,25 @@ static void test_prefault(void **state)
 			continue;
 		p = map_anon(&e, 4, RW);
 		ro = map_anon(&e, 1, PROT_READ);
+		/* For reading: the pages share the zero frame, no frame used. */
 		assert_int_equal(dpemu_prefault(e.space, p, 4 * e.ps, PROT_READ), 0);
 		for (int k = 0; k < 4; k++) {
 			assert_int_equal(dpemu_query(e.space, p + k * e.ps, &pi), 0);
 			assert_true(pi.present);
+			assert_true(pi.zero);
 		}
 		assert_int_equal(dpemu_space_stats(e.space, &st), 0);
 		assert_int_equal(st.faults, 0);
 		assert_int_equal(st.pages_resident, 4);
-		p[0] = 1; /* no trap needed now */
+		assert_int_equal(p[5], 0); /* no trap needed now */
+		/* For writing: each page gets its own frame, still without a trap. */
+		assert_int_equal(dpemu_prefault(e.space, p, 4 * e.ps, PROT_WRITE), 0);
+		p[0] = 1;
 		assert_int_equal(p[0], 1);
+		assert_int_equal(dpemu_space_stats(e.space, &st), 0);
+		assert_int_equal(st.faults, 0);
+		assert_int_equal(dpemu_query(e.space, p, &pi), 0);
+		assert_false(pi.zero);
 
 		assert_int_equal(dpemu_prefault(e.space, ro, e.ps, PROT_READ), 0);
 		assert_int_equal(dpemu_prefault(e.space, ro, e.ps, PROT_WRITE), -EACCES);
@@ -208,15 +217,128 @@ static void test_prefault(void **state)
 		assert_int_equal(dpemu_prefault(e.space, p, 0, PROT_READ), -EINVAL);
 		assert_int_equal(dpemu_prefault(NULL, p, e.ps, PROT_READ), -EINVAL);
 		assert_true(dpemu_last_error()[0] != '\0');
-		/* 6 frames, 5 used: a 2-page prefault gets one page, then -ENOSPC */
-		char *more = map_anon(&e, 2, RW);
-		assert_int_equal(dpemu_prefault(e.space, more, 2 * e.ps, PROT_WRITE), -ENOSPC);
-		assert_int_equal(dpemu_query(e.space, more, &pi), 0);
+		/* 6 frames, 4 used: a 3-page prefault gets two pages, then -ENOSPC */
+		char *more = map_anon(&e, 3, RW);
+		assert_int_equal(dpemu_prefault(e.space, more, 3 * e.ps, PROT_WRITE), -ENOSPC);
+		assert_int_equal(dpemu_query(e.space, more + e.ps, &pi), 0);
 		assert_true(pi.present);
+		assert_int_equal(dpemu_query(e.space, more + 2 * e.ps, &pi), 0);
+		assert_false(pi.present);
 		assert_int_equal(dpemu_space_stats(e.space, &st), 0);
 		assert_int_equal(st.protection_faults, 0);
 		env_close(&e);
 	}
+}
+
+/* Does this backend tell reads from writes?  (userfaultfd always; SIGSEGV
+ * through the page-fault error code, which dpemu reads on x86-64.) */
+static int knows_reads(const struct kind *k)
+{
+#if defined(__x86_64__)
+	(void)k;
+	return 1;
+#else
+	return k->backend == DPEMU_BACKEND_UFFD;
+#endif
+}
+
+/* A private anonymous page that is first read maps the shared zero frame,
+ * read-only and copy-on-write: no frame of its own until its first write.
+ * At most ZERO_MAPS_MAX (4096) pages of a pool do (each costs the host a
+ * mapping); past that, and with fault-around, reads take frames. */
+static void test_zero_frame(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		const size_t pages = 4200;
+		struct env e;
+		struct dpemu_pool_stats ps;
+		struct dpemu_page_info pi;
+		char *p;
+
+		if (!knows_reads(&kinds[i]) || env_open(&e, &kinds[i], pages + 8, pages + 64))
+			continue;
+		p = map_anon(&e, pages, RW);
+		assert_int_equal(p[5 * e.ps + 7], 0);
+		assert_int_equal(p[6 * e.ps], 0);
+		assert_int_equal(dpemu_query(e.space, p + 5 * e.ps, &pi), 0);
+		assert_true(pi.present && pi.zero && pi.cow);
+		assert_int_equal(pi.frame_refs, 2); /* two pages map it */
+		assert_int_equal(dpemu_pool_stats(e.pool, &ps), 0);
+		assert_int_equal(ps.frames_used, 0);
+		assert_int_equal(ps.zero_maps, 2);
+
+		/* The first write takes a zeroed frame; the other page keeps zero. */
+		p[5 * e.ps + 9] = 'w';
+		assert_int_equal(p[5 * e.ps + 7], 0);
+		assert_int_equal(p[5 * e.ps + 9], 'w');
+		assert_int_equal(dpemu_query(e.space, p + 5 * e.ps, &pi), 0);
+		assert_false(pi.zero);
+		assert_false(pi.cow);
+		assert_int_equal(dpemu_pool_stats(e.pool, &ps), 0);
+		assert_int_equal(ps.frames_used, 1);
+		assert_int_equal(ps.zero_maps, 1);
+		assert_int_equal(p[6 * e.ps + 100], 0);
+
+		/* The budget: reading every page leaves 4096 on the zero frame. */
+		for (size_t k = 0; k < pages; k++)
+			assert_int_equal(p[k * e.ps], 0);
+		assert_int_equal(dpemu_pool_stats(e.pool, &ps), 0);
+		assert_int_equal(ps.zero_maps, 4096);
+		assert_int_equal(ps.frames_used, pages - 4096);
+		for (size_t k = 0; k < pages; k++)
+			assert_int_equal(p[k * e.ps + 9], k == 5 ? 'w' : 0);
+		env_close(&e);
+	}
+}
+
+/* With fault-around, a read takes frames (zero-frame pages would break up
+ * the runs fault-around maps). */
+static void test_zero_frame_not_with_fault_around(void **state)
+{
+	struct dpemu_pool_config pc = tu_pool_config(64, 0);
+	struct dpemu_space_config sc = tu_space_config(64 * tu_host_page());
+	struct dpemu_pool_stats ps;
+	dpemu_pool *pool;
+	dpemu_space *s;
+	char *p = NULL;
+
+	(void)state;
+	sc.fault_around = 4;
+	assert_int_equal(dpemu_pool_create(&pc, &pool), 0);
+	assert_int_equal(dpemu_space_create(pool, &sc, &s), 0);
+	assert_int_equal(dpemu_map(s, NULL, 8 * tu_host_page(), RW, ANON_PRIVATE, -1, 0,
+	                           (void **)&p), 0);
+	assert_int_equal(p[0], 0);
+	assert_int_equal(dpemu_pool_stats(pool, &ps), 0);
+	assert_int_equal(ps.zero_maps, 0);
+	assert_int_equal(ps.frames_used, 4);
+	assert_int_equal(dpemu_space_destroy(s), 0);
+	assert_int_equal(dpemu_pool_destroy(pool), 0);
+}
+
+/* read(2) into a page that shares the zero frame: the kernel's write takes
+ * the page a frame of its own (userfaultfd thread mode). */
+static void test_read_into_zero_page(void **state)
+{
+	struct env e;
+	struct dpemu_page_info pi;
+	int err;
+	char *p;
+
+	(void)state;
+	if (env_open(&e, &kinds[1], 8, 16))
+		return;
+	p = map_anon(&e, 1, RW);
+	assert_int_equal(p[3], 0);
+	assert_int_equal(dpemu_query(e.space, p, &pi), 0);
+	assert_true(pi.zero);
+	assert_int_equal(read_from_pipe(p + 10, "kernel", &err), 6);
+	assert_memory_equal(p + 10, "kernel", 6);
+	assert_int_equal(p[3], 0);
+	assert_int_equal(dpemu_query(e.space, p, &pi), 0);
+	assert_false(pi.zero);
+	env_close(&e);
 }
 
 static int count_dir(const char *path)
@@ -409,6 +531,9 @@ int main(void)
 		cmocka_unit_test(test_handler_thread_lifecycle),
 		cmocka_unit_test(test_cow_without_vma_splits),
 		cmocka_unit_test(test_fault_inside_dpemu_call),
+		cmocka_unit_test(test_zero_frame),
+		cmocka_unit_test(test_zero_frame_not_with_fault_around),
+		cmocka_unit_test(test_read_into_zero_page),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,9 @@
  * fault never happens.  A shared mapping gets a shared object at its first
  * fork (src/shared.c): whichever space faults a page of it first fills the
  * frame, the others find it, and the object holds its frames until the last
- * space using the mapping unmaps all of it.
+ * space using the mapping unmaps all of it.  A private page whose first
+ * touch is a read maps the zero frame (g.zero), copy-on-write, until its
+ * first write.
  *
  * The seed: DPEMU_TEST_SEED if set (run only that one), else a fixed seed
  * and a time-based one.  It is printed first and in every failure message;
@@ -98,6 +100,7 @@ static struct {
 	struct mspace sp[MAX_LIVE];
 	int live, next_id, next_map;
 	uint64_t frames, shared; /* live model frames, those with refs > 1 */
+	struct mframe zero;      /* the zero frame: refs = pages mapping it */
 	char log[16][128];       /* the last operations, for failure reports */
 	long log_op[16];
 	unsigned char *zeros, *buf;
@@ -171,6 +174,10 @@ static struct mframe *frame_new(void)
 
 static void frame_ref(struct mframe *f)
 {
+	if (f == &g.zero) {
+		f->refs++;
+		return;
+	}
 	if (++f->refs == 2)
 		g.shared++;
 }
@@ -186,6 +193,10 @@ static void frame_free_if_unused(struct mframe *f)
 
 static void frame_unref(struct mframe *f)
 {
+	if (f == &g.zero) {
+		f->refs--;
+		return;
+	}
 	if (f->refs-- == 2)
 		g.shared--;
 	frame_free_if_unused(f);
@@ -206,13 +217,21 @@ static void obj_put(struct mobj *o)
 }
 
 /* The page gets a frame as an access would give it: the one its shared
- * object has for it, or a new zero-filled one. */
-static void page_touch(struct mspace *m, struct mpage *p)
+ * object has for it, the zero frame for a read of a private page, or a new
+ * zero-filled one. */
+static void page_touch(struct mspace *m, struct mpage *p, int write)
 {
 	size_t i = (size_t)(p - m->pg);
 
 	if (p->f)
 		return;
+	if (!write && !p->shared) {
+		p->f = &g.zero;
+		g.zero.refs++;
+		p->cow = 1;
+		m->zero_fills++;
+		return;
+	}
 	if (p->obj && p->obj->slot[i]) {
 		p->f = p->obj->slot[i];
 		frame_ref(p->f);
@@ -230,9 +249,13 @@ static void page_touch(struct mspace *m, struct mpage *p)
 static void page_write(struct mspace *m, struct mpage *p, size_t off,
                        const unsigned char *src, size_t len)
 {
-	page_touch(m, p);
+	page_touch(m, p, 1);
 	if (p->cow) {
-		if (p->f->refs > 1) {
+		if (p->f == &g.zero) {
+			/* the first write to a page that was only read */
+			frame_unref(p->f);
+			p->f = frame_new();
+		} else if (p->f->refs > 1) {
 			struct mframe *c = frame_new();
 
 			memcpy(c->bytes, p->f->bytes, g.ps);
@@ -374,7 +397,7 @@ static void access_range(struct mspace *m, size_t pg, size_t off, size_t len,
 		if (write) {
 			page_write(m, mp, o, data + pos, n);
 		} else {
-			page_touch(m, mp);
+			page_touch(m, mp, 0);
 			if (memcmp(g.buf + pos, mp->f->bytes + o, n) != 0) {
 				size_t i = 0;
 
@@ -422,6 +445,10 @@ static void compare_meta(struct mspace *m)
 		       pi.frame_refs, p->f->refs);
 		DCHECK(pi.cow == (p->cow != 0), "space %d page %zu: cow %d, model %d",
 		       m->id, i, pi.cow, p->cow);
+		DCHECK(pi.zero == (p->f == &g.zero), "space %d page %zu: zero %d, model %d",
+		       m->id, i, pi.zero, p->f == &g.zero);
+		if (p->f == &g.zero)
+			continue;
 		DCHECK(pi.frame < NFRAMES, "frame %" PRIu64, pi.frame);
 		if (p->f->dframe < 0)
 			p->f->dframe = (int64_t)pi.frame;
@@ -495,7 +522,7 @@ static void compare_all(int every_byte)
 			struct mframe *f = g.sp[k].s ? g.sp[k].pg[i].f : NULL;
 			int64_t key;
 
-			if (!f)
+			if (!f || f == &g.zero)
 				continue;
 			key = (int64_t)(uintptr_t)f;
 			if (owner[f->dframe] < 0)
@@ -511,6 +538,8 @@ static void compare_all(int every_byte)
 	       ps.frames_shared, g.shared);
 	DCHECK(ps.spaces == (uint64_t)g.live, "spaces %" PRIu64 ", model %d", ps.spaces,
 	       g.live);
+	DCHECK(ps.zero_maps == (uint64_t)g.zero.refs, "zero_maps %" PRIu64 ", model %d",
+	       ps.zero_maps, g.zero.refs);
 
 	for (int k = 0; k < MAX_LIVE; k++)
 		if (g.sp[k].s)
@@ -771,6 +800,8 @@ static void run(uint64_t seed)
 	g.buf = calloc(4, g.ps); /* [0, 2 ps): reads; [2 ps, 4 ps): write data */
 	assert_non_null(g.zeros);
 	assert_non_null(g.buf);
+	g.zero.bytes = g.zeros; /* the zero frame reads as zeros, always */
+	g.zero.dframe = -1;
 	print_message("cow_diff: seed %" PRIu64 " (replay with DPEMU_TEST_SEED=%" PRIu64
 	              "), %d operations\n", seed, seed, NOPS);
 	pcfg = tu_pool_config(NFRAMES, 0);
