@@ -459,14 +459,23 @@ int uffd_register(struct dpemu_space *s, uint64_t pg, uint64_t n)
 }
 
 /*
- * Map the frames already in the memfd under pages [pg, pg+n) (their
- * identity frames), write-protected if wp, and wake whoever waits on them.
- * A frame never written has no page in the memfd yet: UFFDIO_COPY puts a
- * zeroed one there instead.
+ * Map the frames already in the memfd under pages [pg, pg+n) (the frames
+ * the host mappings there point at), write-protected if wp, and wake
+ * whoever waits on them.  A frame never written has no page in the memfd
+ * yet: UFFDIO_COPY puts a zeroed one there instead.  Returns 0 only when
+ * every page of the range is mapped.
+ *
+ * EEXIST means two things.  From UFFDIO_CONTINUE: this mapping already
+ * has the page (a racing fault showed it).  From UFFDIO_COPY on shared
+ * memory: the memfd already has a page at that offset - another mapping
+ * of the same frame (the zero frame, shown by every space of the pool)
+ * copied one in since our UFFDIO_CONTINUE failed - and nothing is mapped
+ * here yet: so UFFDIO_CONTINUE again, which now finds it.
  */
 int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
 {
 	uint64_t done = 0, len = len_of(s, n);
+	bool copied_over = false; /* the page at `done` lost a UFFDIO_COPY race */
 
 	while (done < len) {
 		struct uffdio_continue c = {
@@ -479,14 +488,18 @@ int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
 		}
 		if (c.mapped > 0) {
 			done += (uint64_t)c.mapped;
+			copied_over = false;
 			continue;
 		}
 		if (errno == EEXIST) {
 			done += len_of(s, 1); /* already mapped: a racing fault */
+			copied_over = false;
 			continue;
 		}
 		if (errno != EFAULT && errno != ENOENT)
 			return -errno;
+		if (copied_over)
+			return -EIO; /* the page the memfd had is gone again: no holes are punched */
 		/* No page in the memfd: the frame is all zeros; copy them in. */
 		struct uffdio_copy cp = {
 			.dst = addr_of(s, pg) + done,
@@ -494,8 +507,12 @@ int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
 			.len = len_of(s, 1),
 			.mode = wp ? UFFDIO_COPY_MODE_WP : 0,
 		};
-		if (ioctl(s->uffd, UFFDIO_COPY, &cp) < 0 && errno != EEXIST)
-			return -errno;
+		if (ioctl(s->uffd, UFFDIO_COPY, &cp) < 0) {
+			if (errno != EEXIST)
+				return -errno;
+			copied_over = true; /* the memfd has a page now: continue it */
+			continue;
+		}
 		done += len_of(s, 1);
 	}
 	woke = true;
