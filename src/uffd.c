@@ -22,9 +22,10 @@
  *     faults (the frame's page was never written), minor faults (it was,
  *     but this mapping does not show it yet) and write-protect faults;
  *   - thread mode: the faulting thread sleeps in the kernel; the handler
- *     thread reads the event, resolves it, and UFFDIO_CONTINUE (or _COPY,
- *     _WRITEPROTECT, _WAKE) lets the faulting thread go on.  This works for
- *     faults taken inside system calls too;
+ *     thread reads the event, resolves it (UFFDIO_CONTINUE, _COPY or
+ *     _WRITEPROTECT show the page, without waking anyone), and only then
+ *     UFFDIO_WAKE lets the faulting thread go on.  This works for faults
+ *     taken inside system calls too;
  *   - SIGBUS mode: the kernel raises SIGBUS in the faulting thread, whose
  *     handler resolves the fault itself: no thread wake-up, the fastest
  *     path, but a fault inside a system call just fails with EFAULT;
@@ -198,10 +199,6 @@ static struct {
 	.wakefd = -1,
 };
 
-/* Set by the ioctls that wake the faulting thread themselves, so that the
- * handler thread wakes it explicitly only when nothing else did. */
-static __thread bool woke __attribute__((tls_model("initial-exec")));
-
 static enum dpemu_access access_of(const struct uffd_msg *msg)
 {
 	uint64_t flags = msg->arg.pagefault.flags;
@@ -236,11 +233,11 @@ static void drain(struct dpemu_space *s)
 				 * checked: such a handler would wait for it.) */
 				host_revoke(s, space_page_index(s, addr), NULL);
 			} else {
-				woke = false;
 				uffd_resolve(s, addr, access_of(&msgs[i]));
-				if (woke)
-					continue;
 			}
+			/* Only now, with the fault resolved to the end and the
+			 * space lock released, may the faulting thread go on
+			 * (the ioctls that showed the page did not wake it). */
 			uffd_wake(s, addr);
 		}
 	}
@@ -460,8 +457,8 @@ int uffd_register(struct dpemu_space *s, uint64_t pg, uint64_t n)
 
 /*
  * Map the frames already in the memfd under pages [pg, pg+n) (the frames
- * the host mappings there point at), write-protected if wp, and wake
- * whoever waits on them.  A frame never written has no page in the memfd
+ * the host mappings there point at), write-protected if wp, waking no one
+ * (see uffd_wake).  A frame never written has no page in the memfd
  * yet: UFFDIO_COPY puts a zeroed one there instead.  Returns 0 only when
  * every page of the range is mapped.
  *
@@ -480,12 +477,10 @@ int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
 	while (done < len) {
 		struct uffdio_continue c = {
 			.range = { addr_of(s, pg) + done, len - done },
-			.mode = wp ? UFFDIO_CONTINUE_MODE_WP : 0,
+			.mode = UFFDIO_CONTINUE_MODE_DONTWAKE | (wp ? UFFDIO_CONTINUE_MODE_WP : 0),
 		};
-		if (ioctl(s->uffd, UFFDIO_CONTINUE, &c) == 0) {
-			woke = true;
+		if (ioctl(s->uffd, UFFDIO_CONTINUE, &c) == 0)
 			return 0;
-		}
 		if (c.mapped > 0) {
 			done += (uint64_t)c.mapped;
 			copied_over = false;
@@ -505,7 +500,7 @@ int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
 			.dst = addr_of(s, pg) + done,
 			.src = (uint64_t)(uintptr_t)s->pool->zero_page,
 			.len = len_of(s, 1),
-			.mode = wp ? UFFDIO_COPY_MODE_WP : 0,
+			.mode = UFFDIO_COPY_MODE_DONTWAKE | (wp ? UFFDIO_COPY_MODE_WP : 0),
 		};
 		if (ioctl(s->uffd, UFFDIO_COPY, &cp) < 0) {
 			if (errno != EEXIST)
@@ -515,7 +510,6 @@ int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
 		}
 		done += len_of(s, 1);
 	}
-	woke = true;
 	return 0;
 }
 
@@ -527,36 +521,38 @@ int uffd_zero(struct dpemu_space *s, uint64_t pg, bool wp)
 		.dst = addr_of(s, pg),
 		.src = (uint64_t)(uintptr_t)s->pool->zero_page,
 		.len = len_of(s, 1),
-		.mode = wp ? UFFDIO_COPY_MODE_WP : 0,
+		.mode = UFFDIO_COPY_MODE_DONTWAKE | (wp ? UFFDIO_COPY_MODE_WP : 0),
 	};
 
-	if (ioctl(s->uffd, UFFDIO_COPY, &cp) == 0) {
-		woke = true;
+	if (ioctl(s->uffd, UFFDIO_COPY, &cp) == 0)
 		return 0;
-	}
 	if (errno == EEXIST || errno == ENOENT || errno == EFAULT)
 		return uffd_continue(s, pg, 1, wp); /* it has a page after all */
 	return -errno;
 }
 
-/* Write-protect pages [pg, pg+n), or lift the protection (and wake). */
+/* Write-protect pages [pg, pg+n), or lift the protection (without waking
+ * anyone: see uffd_wake). */
 int uffd_writeprotect(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
 {
 	struct uffdio_writeprotect w = {
 		.range = { addr_of(s, pg), len_of(s, n) },
-		.mode = wp ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+		.mode = wp ? UFFDIO_WRITEPROTECT_MODE_WP : UFFDIO_WRITEPROTECT_MODE_DONTWAKE,
 	};
 
 	if (s->hostmode != HOSTMODE_UFFD)
 		return -EINVAL;
-	if (ioctl(s->uffd, UFFDIO_WRITEPROTECT, &w) < 0)
-		return -errno;
-	if (!wp)
-		woke = true; /* lifting a write-protection wakes */
-	return 0;
+	return ioctl(s->uffd, UFFDIO_WRITEPROTECT, &w) < 0 ? -errno : 0;
 }
 
-/* Wake threads waiting on the page at addr (thread mode). */
+/*
+ * Wake threads waiting on the page at addr (thread mode).  The ioctls that
+ * show a page (UFFDIO_CONTINUE, _COPY, _WRITEPROTECT) never wake: they run
+ * in the middle of a resolution, and a thread woken there would go on
+ * while the rest of its fault (the reference a copy-on-write break drops,
+ * counters) is still to be done.  The handler thread wakes it here, once
+ * fault_resolve has returned.
+ */
 void uffd_wake(struct dpemu_space *s, void *addr)
 {
 	struct uffdio_range r = {
