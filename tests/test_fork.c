@@ -17,7 +17,8 @@
  *    limits (SIGSEGV with a message, -EPERM), destroy calls only free the
  *    child's copies, and the child can build its own pool;
  *  - two threads racing to write one copy-on-write page make exactly one
- *    break and lose neither write.
+ *    break and lose neither write;
+ *  - a copy-on-write break is complete when the write returns.
  *
  * Every test creates its own pool and spaces (CMocka swaps the SIGSEGV
  * handler around each test; dpemu re-installs its own at space creation)
@@ -1590,6 +1591,54 @@ static void test_race_cow_write(void **state)
 	pool_close(pool);
 }
 
+/*
+ * A copy-on-write break is over when the write that caused it returns:
+ * what the pool says right after it (no space lock orders the two) already
+ * counts the new frame and the reference the page dropped - for a copy of
+ * a forked page, and for the first write to a page that shared the zero
+ * frame.  Under userfaultfd's thread mode another thread resolves the
+ * fault, and must not let the writer go on before it is done; so many
+ * rounds, each on a fresh fork.
+ */
+#define DONE_ROUNDS 200
+
+static void test_cow_break_done_when_write_returns(void **state)
+{
+	dpemu_pool *pool = pool_open(8);
+	dpemu_space *s = space_open(pool, 4);
+	unsigned char *p = (unsigned char *)map_at(s, 0, 4, RW, ANON_PRIVATE);
+
+	(void)state;
+	p[0] = 0x11; /* page 0: a frame, shared by each fork */
+	for (int round = 0; round < DONE_ROUNDS; round++) {
+		dpemu_space *c = fork_of(s);
+		unsigned char *q = (unsigned char *)twin(c, s, p);
+		struct dpemu_pool_stats st;
+
+		q[1] = (unsigned char)round; /* a copy; the parent's frame is its own again */
+		st = pstats(pool);
+		if (st.frames_used != 2 || st.frames_shared != 0 || info(s, p).frame_refs != 1)
+			fail_msg("round %d: after the child's copy: %llu frames used, %llu "
+			         "shared, parent's page refs %u", round,
+			         (unsigned long long)st.frames_used,
+			         (unsigned long long)st.frames_shared, info(s, p).frame_refs);
+		assert_int_equal(q[2 * PS], 0); /* page 2: the zero frame */
+		assert_int_equal(pstats(pool).zero_maps, 1);
+		q[2 * PS + 1] = 1; /* its own frame; the zero frame has no page */
+		st = pstats(pool);
+		if (st.zero_maps != 0 || st.frames_used != 3)
+			fail_msg("round %d: after the first write to a zero page: zero_maps "
+			         "%llu, %llu frames used", round,
+			         (unsigned long long)st.zero_maps,
+			         (unsigned long long)st.frames_used);
+		assert_int_equal(q[0], 0x11);
+		assert_int_equal(q[1], (unsigned char)round);
+		assert_int_equal(dpemu_space_destroy(c), 0);
+	}
+	assert_int_equal(dpemu_space_destroy(s), 0);
+	pool_close(pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1613,6 +1662,7 @@ int main(void)
 		cmocka_unit_test(test_hostfork_inherited_calls),
 		cmocka_unit_test(test_hostfork_child_own_pool),
 		cmocka_unit_test(test_race_cow_write),
+		cmocka_unit_test(test_cow_break_done_when_write_returns),
 	};
 
 	PS = tu_host_page();

@@ -674,6 +674,94 @@ static void test_threads_out_of_frames(void **state)
 	close_space(pool, space);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The zero frame, shown for the first time by several spaces at once        */
+/* ------------------------------------------------------------------------ */
+
+#define ZRACE_SPACES 4
+#define ZRACE_ROUNDS 150
+
+struct zrace_arg {
+	pthread_barrier_t *barrier;
+	dpemu_space *space;
+	volatile unsigned char *p; /* page 0 untouched, page 1 written */
+	int id;
+	int errors;
+	char why[128];
+};
+
+static void zrace_error(struct zrace_arg *a, const char *what)
+{
+	if (a->errors++ == 0)
+		snprintf(a->why, sizeof a->why, "%s", what);
+}
+
+static void *zrace_thread(void *arg)
+{
+	struct zrace_arg *a = arg;
+	struct dpemu_page_info info;
+
+	pthread_barrier_wait(a->barrier);
+	if (a->p[7] != 0) /* a read first: the zero frame */
+		zrace_error(a, "zero page not zero");
+	if (dpemu_query(a->space, (void *)a->p, &info) != 0 || !info.zero)
+		zrace_error(a, "a read-first page does not map the zero frame");
+	a->p[8] = (unsigned char)(0x60 + a->id); /* then a frame of its own */
+	if (a->p[7] != 0 || a->p[8] != (unsigned char)(0x60 + a->id))
+		zrace_error(a, "data lost");
+	return NULL;
+}
+
+/* The spaces of a pool read their first page at the same moment, over and
+ * over, each round on a new pool: every read shows the zero frame, which
+ * starts as a hole in the memfd, so the first spaces to show it race to
+ * put its page there (under userfaultfd, UFFDIO_COPY of one space against
+ * UFFDIO_CONTINUE of another).  Each read must see zeros - and return. */
+static void test_threads_zero_frame_first_show(void **state)
+{
+	(void)state;
+	for (int round = 0; round < ZRACE_ROUNDS; round++) {
+		struct dpemu_pool_config pcfg = tu_pool_config(2 * ZRACE_SPACES, 0);
+		struct dpemu_space_config scfg = tu_space_config(4 * ps);
+		struct zrace_arg args[ZRACE_SPACES];
+		pthread_t th[ZRACE_SPACES];
+		pthread_barrier_t barrier;
+		struct dpemu_pool_stats pst;
+		dpemu_pool *pool;
+		int i;
+
+		assert_int_equal(dpemu_pool_create(&pcfg, &pool), 0);
+		assert_int_equal(pthread_barrier_init(&barrier, NULL, ZRACE_SPACES), 0);
+		for (i = 0; i < ZRACE_SPACES; i++) {
+			void *out = NULL;
+
+			memset(&args[i], 0, sizeof args[i]);
+			assert_int_equal(dpemu_space_create(pool, &scfg, &args[i].space), 0);
+			assert_int_equal(dpemu_map(args[i].space, NULL, 2 * ps, RW,
+			                           ANON_PRIVATE, -1, 0, &out), 0);
+			args[i].p = out;
+			args[i].p[ps] = 1; /* the host view is set up: the race is the zero frame's */
+			args[i].barrier = &barrier;
+			args[i].id = i;
+		}
+		for (i = 0; i < ZRACE_SPACES; i++)
+			assert_int_equal(pthread_create(&th[i], NULL, zrace_thread, &args[i]), 0);
+		for (i = 0; i < ZRACE_SPACES; i++) {
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+			if (args[i].errors != 0)
+				fail_msg("round %d, space %d: %d errors, first: %s", round, i,
+				         args[i].errors, args[i].why);
+		}
+		pthread_barrier_destroy(&barrier);
+		assert_int_equal(dpemu_pool_stats(pool, &pst), 0);
+		assert_int_equal(pst.zero_maps, 0);
+		assert_int_equal(pst.frames_used, 2 * ZRACE_SPACES);
+		for (i = 0; i < ZRACE_SPACES; i++)
+			assert_int_equal(dpemu_space_destroy(args[i].space), 0);
+		assert_int_equal(dpemu_pool_destroy(pool), 0);
+	}
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -689,6 +777,7 @@ int main(void)
 		cmocka_unit_test(test_threads_map_while_faulting),
 		cmocka_unit_test(test_threads_space_lifecycle),
 		cmocka_unit_test(test_threads_out_of_frames),
+		cmocka_unit_test(test_threads_zero_frame_first_show),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
