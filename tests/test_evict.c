@@ -550,6 +550,119 @@ static void ws_run(enum dpemu_policy policy, int flags)
 	rig_close(&r);
 }
 
+/*
+ * A parent and its fork child, two threads each, over a 10-frame pool:
+ * each thread writes its own pages of a private mapping (copy-on-write
+ * between the spaces) and of a shared one, and reads them back; every
+ * thread also reads anywhere.  Nothing may be lost or mixed up while
+ * frames shared by both spaces go to swap and come back.
+ */
+#define FF_PAGES 32
+#define FF_THREADS 4
+#define FF_OPS 5000
+
+struct ff_thread {
+	unsigned char *base;          /* the thread's space: private, then shared */
+	unsigned char *shadow;        /* its space's private pages                 */
+	unsigned char *shared;        /* the shared pages                          */
+	unsigned id;
+	uint64_t seed;
+	unsigned long mismatches;
+};
+
+static void *ff_main(void *arg)
+{
+	struct ff_thread *t = arg;
+
+	for (unsigned i = 0; i < FF_OPS; i++) {
+		uint64_t r = rnd(&t->seed);
+		int k = (int)(r & 1);
+		size_t pg = (size_t)((r >> 8) % (FF_PAGES / FF_THREADS)) * FF_THREADS + t->id;
+		size_t off = pg * ps + (size_t)((r >> 20) % 3) * (ps / 2 - 1);
+		volatile unsigned char *p = t->base + (size_t)k * FF_PAGES * ps + off;
+		unsigned char *model = (k ? t->shared : t->shadow) + off;
+		if (r & 0x10000) {
+			*p = (unsigned char)(r >> 40);
+			*model = (unsigned char)(r >> 40);
+		} else if (*p != *model) {
+			t->mismatches++;
+		}
+		(void)((volatile unsigned char *)t->base)[(size_t)((r >> 30) % (2 * FF_PAGES)) * ps];
+	}
+	return NULL;
+}
+
+static void ff_run(enum dpemu_policy policy)
+{
+	struct dpemu_pool_config pcfg = tu_pool_config(10, 0);
+	struct dpemu_space_config scfg = tu_space_config(2 * FF_PAGES * ps);
+	dpemu_pool *pool;
+	dpemu_space *s, *c;
+	void *priv, *sh;
+	pthread_t th[FF_THREADS];
+	struct ff_thread t[FF_THREADS];
+	unsigned char *shadow[2], *shared = calloc(FF_PAGES, ps);
+
+	pcfg.policy = policy;
+	assert_int_equal(dpemu_pool_create(&pcfg, &pool), 0);
+	assert_int_equal(dpemu_space_create(pool, &scfg, &s), 0);
+	assert_int_equal(dpemu_map(s, NULL, FF_PAGES * ps, RW, ANON_PRIVATE, -1, 0, &priv), 0);
+	assert_int_equal(dpemu_map(s, (unsigned char *)priv + FF_PAGES * ps, FF_PAGES * ps, RW,
+	                           ANON_SHARED | DPEMU_MAP_FIXED, -1, 0, &sh), 0);
+	unsigned char *pb = priv;
+	shadow[0] = calloc(FF_PAGES, ps);
+	shadow[1] = calloc(FF_PAGES, ps);
+	assert_non_null(shared);
+	assert_non_null(shadow[0]);
+	assert_non_null(shadow[1]);
+	for (size_t i = 0; i < FF_PAGES; i++) {
+		pb[i * ps] = (unsigned char)i;
+		pb[(FF_PAGES + i) * ps] = (unsigned char)(100 + i);
+		shadow[0][i * ps] = shadow[1][i * ps] = (unsigned char)i;
+		shared[i * ps] = (unsigned char)(100 + i);
+	}
+	assert_int_equal(dpemu_space_fork(s, &c), 0);
+	unsigned char *cb = (unsigned char *)dpemu_space_base(c) +
+	                    (pb - (unsigned char *)dpemu_space_base(s));
+	for (unsigned i = 0; i < FF_THREADS; i++) {
+		t[i] = (struct ff_thread){ .base = (i & 1) ? cb : pb, .shadow = shadow[i & 1],
+		                           .shared = shared, .id = i, .seed = 0x9e3779b9ull * (i + 1) };
+		assert_int_equal(pthread_create(&th[i], NULL, ff_main, &t[i]), 0);
+	}
+	for (unsigned i = 0; i < FF_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(t[i].mismatches, 0);
+	}
+	for (size_t i = 0; i < FF_PAGES * ps; i++) {
+		int owner = (int)(i / ps % FF_THREADS);
+		if (owner & 1)
+			assert_int_equal(cb[i], shadow[1][i]);
+		else
+			assert_int_equal(pb[i], shadow[0][i]);
+		assert_int_equal(pb[FF_PAGES * ps + i], shared[i]);
+		assert_int_equal(cb[FF_PAGES * ps + i], shared[i]);
+	}
+	struct dpemu_pool_stats st = pool_stats_of(pool);
+	assert_true(st.evictions > 0);
+	assert_true(st.swap_ins > 0);
+	assert_int_equal(dpemu_space_destroy(c), 0);
+	assert_int_equal(dpemu_space_destroy(s), 0);
+	st = pool_stats_of(pool);
+	assert_int_equal(st.frames_used, 0);
+	assert_int_equal(st.swap_slots_used, 0);
+	assert_int_equal(dpemu_pool_destroy(pool), 0);
+	free(shadow[0]);
+	free(shadow[1]);
+	free(shared);
+}
+
+static void test_threads_fork_family(void **state)
+{
+	(void)state;
+	ff_run(DPEMU_POLICY_CLOCK);
+	ff_run(DPEMU_POLICY_RANDOM);
+}
+
 static void test_threads_fifo(void **state) { (void)state; ws_run(DPEMU_POLICY_FIFO, ANON_PRIVATE); }
 static void test_threads_clock(void **state) { (void)state; ws_run(DPEMU_POLICY_CLOCK, ANON_PRIVATE); }
 static void test_threads_lru(void **state) { (void)state; ws_run(DPEMU_POLICY_LRU, ANON_PRIVATE); }
@@ -574,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_threads_lru),
 		cmocka_unit_test(test_threads_random),
 		cmocka_unit_test(test_threads_shared_anon),
+		cmocka_unit_test(test_threads_fork_family),
 	};
 
 	ps = tu_host_page();

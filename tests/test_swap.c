@@ -1051,7 +1051,7 @@ static int md_live(struct model *m)
 	return i;
 }
 
-static void md_run(enum dpemu_policy policy, uint64_t seed, int ops)
+static void md_run(enum dpemu_policy policy, uint64_t seed, int ops, size_t fault_around)
 {
 	struct model *m = calloc(1, sizeof *m);
 	struct dpemu_pool_config cfg = tu_pool_config(MD_FRAMES, 0);
@@ -1072,7 +1072,9 @@ static void md_run(enum dpemu_policy policy, uint64_t seed, int ops)
 	cfg.seed = seed;
 	cfg.swap_slots = 256;
 	assert_int_equal(dpemu_pool_create(&cfg, &m->pool), 0);
-	m->sp[0].s = space_make(m->pool, MD_KINDS * MD_PAGES);
+	struct dpemu_space_config scfg = tu_space_config(MD_KINDS * MD_PAGES * ps);
+	scfg.fault_around = fault_around;
+	assert_int_equal(dpemu_space_create(m->pool, &scfg, &m->sp[0].s), 0);
 	m->nlive = 1;
 	for (int k = 0; k < MD_KINDS; k++) {
 		int fd = k == 2 ? m->fd_shared : k == 3 ? m->fd_private : -1;
@@ -1151,10 +1153,21 @@ static void md_run(enum dpemu_policy policy, uint64_t seed, int ops)
 	free(m);
 }
 
-static void test_model_fifo(void **state) { (void)state; md_run(DPEMU_POLICY_FIFO, 1, 4000); }
-static void test_model_clock(void **state) { (void)state; md_run(DPEMU_POLICY_CLOCK, 2, 4000); }
-static void test_model_lru(void **state) { (void)state; md_run(DPEMU_POLICY_LRU, 3, 4000); }
-static void test_model_random(void **state) { (void)state; md_run(DPEMU_POLICY_RANDOM, 4, 4000); }
+static void test_model_fifo(void **state) { (void)state; md_run(DPEMU_POLICY_FIFO, 1, 4000, 0); }
+static void test_model_clock(void **state) { (void)state; md_run(DPEMU_POLICY_CLOCK, 2, 4000, 0); }
+static void test_model_lru(void **state) { (void)state; md_run(DPEMU_POLICY_LRU, 3, 4000, 0); }
+static void test_model_random(void **state) { (void)state; md_run(DPEMU_POLICY_RANDOM, 4, 4000, 0); }
+
+/* The same with fault-around: windows of 4 pages, which cross the end of
+ * the pool (5 frames here), over frames used before, next to pages whose
+ * access a policy revoked or whose protection differs. */
+static void test_model_fault_around(void **state)
+{
+	(void)state;
+	for (int p = DPEMU_POLICY_FIFO; p <= DPEMU_POLICY_RANDOM; p++)
+		for (uint64_t seed = 1; seed <= 8; seed++)
+			md_run((enum dpemu_policy)p, seed * 7919 + 1, 2000, 4);
+}
 
 int main(void)
 {
@@ -1185,6 +1198,7 @@ int main(void)
 		cmocka_unit_test(test_model_clock),
 		cmocka_unit_test(test_model_lru),
 		cmocka_unit_test(test_model_random),
+		cmocka_unit_test(test_model_fault_around),
 	};
 
 	ps = tu_host_page();
