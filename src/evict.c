@@ -241,7 +241,10 @@ static uint32_t pick_lru(struct dpemu_pool *pool, uint64_t *nrevoke)
 	for (uint32_t f = pool->resident_head; f != FRAME_NONE; f = pool->frames[f].next) {
 		struct frame *fr = &pool->frames[f];
 		fr->age = (uint8_t)((fr->age >> 1) | (take_reference(pool, f, nrevoke) ? 0x80 : 0));
-		if (fr->age < best_age && !(atomic_load(&fr->refs) & FRAME_PINNED)) {
+		/* A frame whose last reference just went (refs 0, frame_free is
+		 * waiting for pool->lock to unlink it) cannot be pinned. */
+		unsigned word = atomic_load(&fr->refs);
+		if (fr->age < best_age && word != 0 && !(word & FRAME_PINNED)) {
 			best = f;
 			best_age = fr->age;
 		}
@@ -261,8 +264,9 @@ static uint32_t pick_random(struct dpemu_pool *pool)
 	return FRAME_NONE;
 }
 
-/* The policy's victim, pinned, or FRAME_NONE; frames whose reference bit
- * it cleared have their pages' access revoked. */
+/* The policy's victim, pinned, or FRAME_NONE (no resident frame can be
+ * pinned now: those left are being freed); frames whose reference bit it
+ * cleared have their pages' access revoked. */
 static uint32_t pick_victim(struct dpemu_pool *pool)
 {
 	uint64_t nrevoke = 0;
@@ -490,7 +494,7 @@ int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen)
 		}
 		uint32_t f = pick_victim(pool);
 		if (f == FRAME_NONE)
-			break;
+			continue; /* a frame is on its way to the free list: look again */
 		err = evict_frame(pool, f, why, whylen);
 		if (err == -EAGAIN) {
 			/* Let the policy look elsewhere next time. */

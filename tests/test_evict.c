@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -663,6 +664,81 @@ static void test_threads_fork_family(void **state)
 	ff_run(DPEMU_POLICY_RANDOM);
 }
 
+/*
+ * While one thread maps, writes and unmaps a few pages over and over
+ * (frames keep going back to the pool), another writes pages round a
+ * 4-frame pool: no access may fail as out-of-frames - a frame on its way
+ * to the free list is one the faulting thread gets, not a reason to fail.
+ */
+#define CH_PAGES 32  /* the faulting thread's pages */
+#define CH_CHURN 8   /* the churning thread's, after them */
+
+struct churn {
+	dpemu_space *space;
+	unsigned char *base;
+	atomic_int stop;
+	unsigned long caught;
+};
+
+static void *churn_main(void *arg)
+{
+	struct churn *c = arg;
+	unsigned char *r = c->base + CH_PAGES * ps;
+	struct dpemu_fault f;
+	void *p;
+
+	while (!atomic_load(&c->stop)) {
+		for (int i = 0; i < CH_CHURN; i++)
+			c->caught += (unsigned long)tu_try_access(r + (size_t)i * ps, 1, 1, &f);
+		if (dpemu_unmap(c->space, r, CH_CHURN * ps) != 0 ||
+		    dpemu_map(c->space, r, CH_CHURN * ps, RW, ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0,
+		              &p) != 0)
+			c->caught += 1000;
+	}
+	return NULL;
+}
+
+static void test_threads_no_spurious_out_of_frames(void **state)
+{
+	(void)state;
+	for (int pol = DPEMU_POLICY_FIFO; pol <= DPEMU_POLICY_RANDOM; pol++) {
+		struct dpemu_pool_config pcfg = tu_pool_config(4, 0);
+		struct dpemu_space_config scfg = tu_space_config((CH_PAGES + CH_CHURN) * ps);
+		struct churn c = { .caught = 0 };
+		pthread_t th;
+		unsigned long caught = 0;
+		int n = pol == DPEMU_POLICY_LRU ? 20000 : 5000;
+		void *p;
+
+		pcfg.policy = (enum dpemu_policy)pol;
+		dpemu_pool *pool;
+		assert_int_equal(dpemu_pool_create(&pcfg, &pool), 0);
+		assert_int_equal(dpemu_space_create(pool, &scfg, &c.space), 0);
+		assert_int_equal(dpemu_map(c.space, NULL, (CH_PAGES + CH_CHURN) * ps, RW, ANON_PRIVATE,
+		                           -1, 0, &p), 0);
+		c.base = p;
+		atomic_init(&c.stop, 0);
+		assert_int_equal(pthread_create(&th, NULL, churn_main, &c), 0);
+		for (int i = 0; i < n; i++) {
+			struct dpemu_fault f;
+			caught += (unsigned long)tu_try_access(c.base + (size_t)(i % CH_PAGES) * ps, 1,
+			                                       (unsigned char)i, &f);
+		}
+		atomic_store(&c.stop, 1);
+		assert_int_equal(pthread_join(th, NULL), 0);
+		if (caught || c.caught)
+			fail_msg("%s: %lu + %lu accesses failed", dpemu_policy_name(pol), caught,
+			         c.caught);
+		for (int i = 0; i < CH_PAGES; i++) /* the last value written there */
+			assert_int_equal(c.base[i * ps],
+			                 (unsigned char)(i + (n - 1 - i) / CH_PAGES * CH_PAGES));
+		assert_true(stats_of(c.space).evictions > 0);
+		assert_int_equal(dpemu_space_destroy(c.space), 0);
+		assert_int_equal(pool_stats_of(pool).swap_slots_used, 0);
+		assert_int_equal(dpemu_pool_destroy(pool), 0);
+	}
+}
+
 static void test_threads_fifo(void **state) { (void)state; ws_run(DPEMU_POLICY_FIFO, ANON_PRIVATE); }
 static void test_threads_clock(void **state) { (void)state; ws_run(DPEMU_POLICY_CLOCK, ANON_PRIVATE); }
 static void test_threads_lru(void **state) { (void)state; ws_run(DPEMU_POLICY_LRU, ANON_PRIVATE); }
@@ -688,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_threads_random),
 		cmocka_unit_test(test_threads_shared_anon),
 		cmocka_unit_test(test_threads_fork_family),
+		cmocka_unit_test(test_threads_no_spurious_out_of_frames),
 	};
 
 	ps = tu_host_page();
