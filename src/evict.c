@@ -288,32 +288,40 @@ static uint32_t pick_victim(struct dpemu_pool *pool)
 
 /* ---- evicting one frame ----------------------------------------------------------- */
 
-/* Step 1: hide the pages that map f; find out what backs it. */
-static void hide_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e, struct mapping *m)
+/* Whether f is the frame of page ev->pg in t: its PTE maps f, or the
+ * shared object of its mapping holds f (t's lock held). */
+static bool holds_frame(struct evict *ev, uint64_t *e, struct mapping *m)
 {
-	bool ours = false;
+	bool ours = maps_frame(e, ev->f);
 
-	if (maps_frame(e, ev->f)) {
-		ours = true;
-		if (hide_now(t, ev->pg, e) && !ev->err)
-			ev->err = -EAGAIN; /* still visible: leave f alone */
-	} else if (m->shared) {
+	if (!ours && m->shared) {
 		lock_acquire(&m->shared->lock);
 		ours = shared_lookup(m->shared, ev->pg - m->start) == ev->f;
 		lock_release(&m->shared->lock);
 	}
+	return ours;
+}
+
+/* Step 1: hide the pages that map f; find out what backs it. */
+static void hide_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e, struct mapping *m)
+{
+	bool ours = holds_frame(ev, e, m);
+
+	if (maps_frame(e, ev->f) && hide_now(t, ev->pg, e) && !ev->err)
+		ev->err = -EAGAIN; /* still visible: leave f alone */
 	if (ours) {
 		ev->found = true;
 		ev->file_backed = (m->flags & DPEMU_MAP_SHARED) && m->fd >= 0;
 	}
 }
 
-/* Step 2 for a shared file page: write it back through a mapping of it. */
+/* Step 2 for a shared file page: write it back through a mapping of it -
+ * one that holds f: another space may map another file at the same page. */
 static void writeback_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e,
                             struct mapping *m)
 {
-	(void)e;
-	if (ev->written || ev->err || !((m->flags & DPEMU_MAP_SHARED) && m->fd >= 0))
+	if (ev->written || ev->err || !((m->flags & DPEMU_MAP_SHARED) && m->fd >= 0) ||
+	    !holds_frame(ev, e, m))
 		return;
 	off_t off = m->offset + (off_t)((ev->pg - m->start) << t->page_shift);
 	ev->err = file_write_page(m->fd, off, frame_data(ev->pool, ev->f), ev->pool->page_size);

@@ -409,6 +409,45 @@ static void test_dirty_shared_file_page_written_back(void **state)
 	unlink(path);
 }
 
+/*
+ * Two spaces of one pool map two files at the same page of their arenas.
+ * A's dirty page, evicted for B, goes back to A's file - not to whichever
+ * space's file the evictor meets first at that page.
+ */
+static void test_writeback_goes_to_its_own_file(void **state)
+{
+	char path_a[64], path_b[64];
+	int fa = file_make(1, path_a), fb = file_make(1, path_b);
+	(void)state;
+	dpemu_pool *pool = pool_make(1, DPEMU_POLICY_FIFO, NULL, 0);
+	dpemu_space *a = space_make(pool, 1), *b = space_make(pool, 1);
+	unsigned char *pa = map_pages(a, 1, DPEMU_MAP_SHARED, fa);
+	unsigned char *pb = map_pages(b, 1, DPEMU_MAP_SHARED, fb);
+
+	assert_int_equal(pwrite(fb, "b", 1, 0), 1);
+	fill(pa, 0x61);
+	assert_int_equal(rd(pb), 'b'); /* evicts A's page: written back */
+	assert_dropped(a, pa);
+	assert_int_equal(file_byte(fa, 0), 0x61);
+	assert_int_equal(file_byte(fa, (off_t)ps - 1), 0x61);
+	assert_int_equal(file_byte(fb, 0), 'b');
+	assert_int_equal(file_byte(fb, 1), 'A');
+	assert_int_equal(stats_of(a).writebacks, 1);
+	assert_int_equal(stats_of(b).writebacks, 0);
+	assert_int_equal(rd(pb + ps - 1), 'A');
+	fill(pb, 0x62);
+	assert_holds(pa, 0x61); /* evicts B's page */
+	assert_int_equal(file_byte(fb, 0), 0x62);
+	assert_int_equal(file_byte(fa, 0), 0x61);
+	teardown(pool, a, b);
+	assert_int_equal(file_byte(fa, 0), 0x61);
+	assert_int_equal(file_byte(fb, 0), 0x62);
+	close(fa);
+	close(fb);
+	unlink(path_a);
+	unlink(path_b);
+}
+
 /* A dirty page of a private file mapping goes to swap, not to its file,
  * and comes back from swap. */
 static void test_dirty_private_file_page_swapped(void **state)
@@ -1179,6 +1218,7 @@ int main(void)
 		cmocka_unit_test(test_clean_private_file_page_reread),
 		cmocka_unit_test(test_clean_shared_file_page_reread),
 		cmocka_unit_test(test_dirty_shared_file_page_written_back),
+		cmocka_unit_test(test_writeback_goes_to_its_own_file),
 		cmocka_unit_test(test_dirty_private_file_page_swapped),
 		cmocka_unit_test(test_anonymous_pages_swapped),
 		cmocka_unit_test(test_cow_frame_swapped_once),
