@@ -1018,18 +1018,21 @@ static void test_prefault_evicts(void **state)
 	teardown(pool, s, NULL);
 }
 
-/* ---- a model: random operations on a fork family under pressure ---------------------------- */
+/* ---- a model: random operations on fork families under pressure ---------------------------- */
 
 /*
- * Up to MD_SPACES spaces, all forked from one, each with four mappings of
- * MD_PAGES pages at the same offsets: private anonymous, shared anonymous,
- * shared file, private file.  Random writes, reads, forks and destroys on
- * a pool of MD_FRAMES frames check every read against a model: the shared
- * mappings have one copy for the whole family, the private ones one per
- * space, copied at fork.  At the end the shared file holds the model's
- * bytes.
+ * Two fork families share a pool of MD_FRAMES frames: up to MD_SPACES
+ * spaces, each forked from one of two roots, each with four mappings of
+ * MD_PAGES pages at the same offsets of its arena (so the two families'
+ * pages share page indexes): private anonymous, shared anonymous, shared
+ * file, private file.  Random writes, reads, forks, destroys, protection
+ * changes, prefaults, syncs and remappings check every read against a
+ * model: the shared mappings have one copy per family (each family its
+ * own files), the private ones one per space, copied at fork.  At the end
+ * each family's shared file holds the model's bytes.
  */
-#define MD_SPACES 4
+#define MD_SPACES 6
+#define MD_FAMILIES 2
 #define MD_PAGES 6
 #define MD_FRAMES 5
 #define MD_KINDS 4
@@ -1037,16 +1040,21 @@ static void test_prefault_evicts(void **state)
 
 struct md_space {
 	dpemu_space *s;
+	int fam;
 	unsigned char priv[2][MD_PAGES][MD_SPOTS]; /* private anon, private file */
+};
+
+struct md_family {
+	unsigned char shared[2][MD_PAGES][MD_SPOTS]; /* shared anon, shared file */
+	int fd_shared, fd_private;
+	char path_shared[64], path_private[64];
 };
 
 struct model {
 	dpemu_pool *pool;
 	struct md_space sp[MD_SPACES];
+	struct md_family fam[MD_FAMILIES];
 	int nlive;
-	unsigned char shared[2][MD_PAGES][MD_SPOTS]; /* shared anon, shared file */
-	int fd_shared, fd_private;
-	char path_shared[64], path_private[64];
 	uint64_t rng;
 };
 
@@ -1072,10 +1080,12 @@ static unsigned char *md_addr(struct model *m, int i, int k, int pg, int spot)
 
 static unsigned char *md_cell(struct model *m, int i, int k, int pg, int spot)
 {
+	struct md_family *f = &m->fam[m->sp[i].fam];
+
 	switch (k) {
 	case 0: return &m->sp[i].priv[0][pg][spot];
-	case 1: return &m->shared[0][pg][spot];
-	case 2: return &m->shared[1][pg][spot];
+	case 1: return &f->shared[0][pg][spot];
+	case 2: return &f->shared[1][pg][spot];
 	default: return &m->sp[i].priv[1][pg][spot];
 	}
 }
@@ -1090,37 +1100,49 @@ static int md_live(struct model *m)
 	return i;
 }
 
+static const int md_flags[MD_KINDS] = { ANON_PRIVATE, ANON_SHARED, DPEMU_MAP_SHARED,
+                                        DPEMU_MAP_PRIVATE };
+
+/* Family f's root, in slot i. */
+static void md_root(struct model *m, int i, int f, size_t fault_around)
+{
+	struct md_family *fam = &m->fam[f];
+	struct dpemu_space_config scfg = tu_space_config(MD_KINDS * MD_PAGES * ps);
+	void *p;
+
+	fam->fd_shared = file_make(MD_PAGES, fam->path_shared);
+	fam->fd_private = file_make(MD_PAGES, fam->path_private);
+	scfg.fault_around = fault_around;
+	assert_int_equal(dpemu_space_create(m->pool, &scfg, &m->sp[i].s), 0);
+	m->sp[i].fam = f;
+	m->nlive++;
+	for (int pg = 0; pg < MD_PAGES; pg++)
+		for (int spot = 0; spot < MD_SPOTS; spot++) {
+			fam->shared[1][pg][spot] = (unsigned char)('A' + pg);
+			m->sp[i].priv[1][pg][spot] = (unsigned char)('A' + pg);
+		}
+	for (int k = 0; k < MD_KINDS; k++) {
+		int fd = k == 2 ? fam->fd_shared : k == 3 ? fam->fd_private : -1;
+		void *want = (unsigned char *)dpemu_space_base(m->sp[i].s) + (size_t)k * MD_PAGES * ps;
+		assert_int_equal(dpemu_map(m->sp[i].s, want, MD_PAGES * ps, RW,
+		                           md_flags[k] | DPEMU_MAP_FIXED, fd, 0, &p), 0);
+	}
+}
+
 static void md_run(enum dpemu_policy policy, uint64_t seed, int ops, size_t fault_around)
 {
 	struct model *m = calloc(1, sizeof *m);
 	struct dpemu_pool_config cfg = tu_pool_config(MD_FRAMES, 0);
-	static const int flags[MD_KINDS] = { ANON_PRIVATE, ANON_SHARED, DPEMU_MAP_SHARED,
-	                                     DPEMU_MAP_PRIVATE };
 	void *p;
 
 	assert_non_null(m);
 	m->rng = seed;
-	m->fd_shared = file_make(MD_PAGES, m->path_shared);
-	m->fd_private = file_make(MD_PAGES, m->path_private);
-	for (int pg = 0; pg < MD_PAGES; pg++)
-		for (int spot = 0; spot < MD_SPOTS; spot++) {
-			m->shared[1][pg][spot] = (unsigned char)('A' + pg);
-			m->sp[0].priv[1][pg][spot] = (unsigned char)('A' + pg);
-		}
 	cfg.policy = policy;
 	cfg.seed = seed;
 	cfg.swap_slots = 256;
 	assert_int_equal(dpemu_pool_create(&cfg, &m->pool), 0);
-	struct dpemu_space_config scfg = tu_space_config(MD_KINDS * MD_PAGES * ps);
-	scfg.fault_around = fault_around;
-	assert_int_equal(dpemu_space_create(m->pool, &scfg, &m->sp[0].s), 0);
-	m->nlive = 1;
-	for (int k = 0; k < MD_KINDS; k++) {
-		int fd = k == 2 ? m->fd_shared : k == 3 ? m->fd_private : -1;
-		void *want = (unsigned char *)dpemu_space_base(m->sp[0].s) + (size_t)k * MD_PAGES * ps;
-		assert_int_equal(dpemu_map(m->sp[0].s, want, MD_PAGES * ps, RW,
-		                           flags[k] | DPEMU_MAP_FIXED, fd, 0, &p), 0);
-	}
+	for (int f = 0; f < MD_FAMILIES; f++)
+		md_root(m, f, f, fault_around);
 
 	for (int op = 0; op < ops; op++) {
 		uint64_t what = md_rand(m, 100);
@@ -1153,10 +1175,10 @@ static void md_run(enum dpemu_policy policy, uint64_t seed, int ops, size_t faul
 		} else if (what < 94 && (k == 0 || k == 3)) {
 			/* a private page unmapped and mapped again: fresh */
 			unsigned char *a = md_addr(m, i, k, pg, 0);
-			int fd = k == 3 ? m->fd_private : -1;
+			int fd = k == 3 ? m->fam[m->sp[i].fam].fd_private : -1;
 			assert_int_equal(dpemu_unmap(m->sp[i].s, a, ps), 0);
-			assert_int_equal(dpemu_map(m->sp[i].s, a, ps, RW, flags[k] | DPEMU_MAP_FIXED, fd,
-			                           k == 3 ? (off_t)(pg * ps) : 0, &p), 0);
+			assert_int_equal(dpemu_map(m->sp[i].s, a, ps, RW, md_flags[k] | DPEMU_MAP_FIXED,
+			                           fd, k == 3 ? (off_t)(pg * ps) : 0, &p), 0);
 			for (int t = 0; t < MD_SPOTS; t++)
 				*md_cell(m, i, k, pg, t) = k == 3 ? (unsigned char)('A' + pg) : 0;
 		} else if (what < 97 && m->nlive < MD_SPACES) {
@@ -1164,6 +1186,7 @@ static void md_run(enum dpemu_policy policy, uint64_t seed, int ops, size_t faul
 			while (m->sp[c].s)
 				c++;
 			assert_int_equal(dpemu_space_fork(m->sp[i].s, &m->sp[c].s), 0);
+			m->sp[c].fam = m->sp[i].fam;
 			memcpy(m->sp[c].priv, m->sp[i].priv, sizeof m->sp[c].priv);
 			m->nlive++;
 		} else if (what >= 97 && m->nlive > 1) {
@@ -1179,16 +1202,19 @@ static void md_run(enum dpemu_policy policy, uint64_t seed, int ops, size_t faul
 		if (m->sp[i].s)
 			assert_int_equal(dpemu_space_destroy(m->sp[i].s), 0);
 	teardown(m->pool, NULL, NULL);
-	for (int pg = 0; pg < MD_PAGES; pg++)
-		for (int spot = 0; spot < MD_SPOTS; spot++) {
-			off_t off = (off_t)(pg * ps + md_off(spot));
-			assert_int_equal(file_byte(m->fd_shared, off), m->shared[1][pg][spot]);
-			assert_int_equal(file_byte(m->fd_private, off), 'A' + pg);
-		}
-	close(m->fd_shared);
-	close(m->fd_private);
-	unlink(m->path_shared);
-	unlink(m->path_private);
+	for (int f = 0; f < MD_FAMILIES; f++) {
+		struct md_family *fam = &m->fam[f];
+		for (int pg = 0; pg < MD_PAGES; pg++)
+			for (int spot = 0; spot < MD_SPOTS; spot++) {
+				off_t off = (off_t)(pg * ps + md_off(spot));
+				assert_int_equal(file_byte(fam->fd_shared, off), fam->shared[1][pg][spot]);
+				assert_int_equal(file_byte(fam->fd_private, off), 'A' + pg);
+			}
+		close(fam->fd_shared);
+		close(fam->fd_private);
+		unlink(fam->path_shared);
+		unlink(fam->path_private);
+	}
 	free(m);
 }
 
