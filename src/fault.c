@@ -497,8 +497,18 @@ restart:
 	    (need == PROT_WRITE || (!need && (pte & PTE_V)))) {
 		err = cow_break(s, pg, e);
 		if (err == -ENOSPC) {
+			/* Make room with the frame to copy from pinned: evicted, it
+			 * would come back from swap into the frame just freed and
+			 * the copy would need another - round and round in a pool
+			 * of one frame.  Pinned, it is no victim; the copy fails as
+			 * out-of-frames if nothing else can go. */
+			uint32_t src = pte_frame(pte);
+			bool pinned = frame_pin(s->pool, src);
 			fmt_str(why, whylen, 0, "no free frame for a copy-on-write copy");
-			if (make_room(s, why, whylen))
+			bool room = make_room(s, why, whylen);
+			if (pinned)
+				frame_unpin(s->pool, src);
+			if (room)
 				goto restart;
 			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
 			goto unresolved;

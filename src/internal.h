@@ -34,8 +34,9 @@
  *
  * held:   a shared object (shared.c) keeps the frame for a page of a shared
  *         mapping, so spaces that fault the page later find it;
- * pinned: the evictor is taking the frame back (evict.c): nobody else may
- *         free it or pick it;
+ * pinned: the evictor is taking the frame back (evict.c), or a fault
+ *         copies from it (a copy-on-write break making room, fault.c):
+ *         nobody else may free it or pick it;
  * cached: the swap cache (swap.c) keeps the frame as the copy of its swap
  *         slot, so pages that still name the slot find it.
  * The frame is free when the whole word is 0.

@@ -662,6 +662,54 @@ static void test_forked_shared_file_page_written_once(void **state)
 	unlink(path);
 }
 
+/*
+ * A write to a page shared copy-on-write needs two frames at once: the one
+ * it copies from and the copy.  Making room never evicts the first: with
+ * one frame the write fails as out-of-frames (instead of swapping the
+ * source out and in for ever), with two the other frame goes although
+ * FIFO would take the source.
+ */
+static void test_cow_break_keeps_its_source(void **state)
+{
+	(void)state;
+	dpemu_pool *pool = pool_make(1, DPEMU_POLICY_FIFO, NULL, 0);
+	dpemu_space *p = space_make(pool, 2), *c;
+	unsigned char *b = map_pages(p, 2, ANON_PRIVATE, -1);
+
+	fill(b, 1);
+	assert_int_equal(dpemu_space_fork(p, &c), 0);
+	unsigned char *cb = in(c, p, b);
+	tu_assert_caught(c, cb, 1, DPEMU_FAULT_OUT_OF_FRAMES);
+	assert_holds(cb, 1);
+	assert_holds(b, 1);
+	assert_true(info_of(p, b).present);
+	assert_int_equal(pstats(pool).evictions, 0);
+	assert_int_equal(dpemu_unmap(p, b, ps), 0); /* the child's alone now */
+	fill(cb, 2);
+	assert_int_equal(stats_of(c).cow_reuses, 1);
+	assert_holds(cb, 2);
+	teardown(pool, p, c);
+
+	pool = pool_make(2, DPEMU_POLICY_FIFO, NULL, 0);
+	p = space_make(pool, 2);
+	b = map_pages(p, 2, ANON_PRIVATE, -1);
+	fill(b, 1);      /* the oldest frame */
+	fill(b + ps, 2);
+	assert_int_equal(dpemu_space_fork(p, &c), 0);
+	cb = in(c, p, b);
+	fill(cb, 3);     /* evicts page 1's frame, not page 0's */
+	assert_true(info_of(p, b).present);
+	assert_swapped(p, b + ps);
+	assert_swapped(c, cb + ps);
+	assert_int_equal(pstats(pool).evictions, 1);
+	assert_int_equal(stats_of(c).cow_copies, 1);
+	assert_holds(b, 1);
+	assert_holds(cb, 3);
+	assert_holds(b + ps, 2);
+	assert_holds(cb + ps, 2);
+	teardown(pool, p, c);
+}
+
 /* Swap out page 0 of a fresh space over a 2-frame FIFO pool. */
 static unsigned char *swapped_page_space(dpemu_pool **pool, dpemu_space **s, int flags)
 {
@@ -1250,6 +1298,7 @@ int main(void)
 		cmocka_unit_test(test_cow_frame_swapped_once),
 		cmocka_unit_test(test_shared_mapping_frame_swapped_once),
 		cmocka_unit_test(test_forked_shared_file_page_written_once),
+		cmocka_unit_test(test_cow_break_keeps_its_source),
 		cmocka_unit_test(test_fork_swapped_private),
 		cmocka_unit_test(test_fork_swapped_shared),
 		cmocka_unit_test(test_swap_write_fails),
