@@ -29,6 +29,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -837,6 +838,53 @@ static void test_swap_write_fails(void **state)
 	teardown(pool, s, NULL);
 }
 
+/*
+ * Writing a dirty shared file page back fails (here: past RLIMIT_FSIZE,
+ * EFBIG): the access that needed the frame fails as out-of-frames, the
+ * page keeps its bytes, and once the file can be written the eviction
+ * goes through and the file gets them.
+ */
+static void test_file_writeback_fails(void **state)
+{
+	char path[64];
+	int fd = file_make(2, path);
+	struct rlimit old, lim;
+	struct sigaction ign, old_sa;
+	(void)state;
+	dpemu_pool *pool = pool_make(1, DPEMU_POLICY_FIFO, NULL, 0);
+	dpemu_space *s = space_make(pool, 3);
+	unsigned char *b = map_pages(s, 2, DPEMU_MAP_SHARED, fd);
+	unsigned char *anon = map_pages(s, 1, ANON_PRIVATE, -1);
+
+	fill(b + ps, 0x71); /* page 1: file offset ps */
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	assert_int_equal(sigaction(SIGXFSZ, &ign, &old_sa), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = ps; /* no write at or past offset ps */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	tu_assert_caught(s, anon, 1, DPEMU_FAULT_OUT_OF_FRAMES);
+	tu_assert_caught(s, b, 0, DPEMU_FAULT_OUT_OF_FRAMES);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(sigaction(SIGXFSZ, &old_sa, NULL), 0);
+	assert_int_equal(file_byte(fd, (off_t)ps), 'B');
+	assert_holds(b + ps, 0x71);
+	assert_true(info_of(s, b + ps).dirty);
+	assert_int_equal(pstats(pool).writebacks, 0);
+
+	fill(anon, 0x72); /* now it goes */
+	assert_dropped(s, b + ps);
+	assert_int_equal(file_byte(fd, (off_t)ps), 0x71);
+	assert_int_equal(file_byte(fd, 2 * (off_t)ps - 1), 0x71);
+	assert_int_equal(pstats(pool).writebacks, 1);
+	assert_holds(b + ps, 0x71);
+	assert_holds(anon, 0x72);
+	teardown(pool, s, NULL);
+	close(fd);
+	unlink(path);
+}
+
 /* The swap store is full: the access that needed a frame fails as
  * out-of-frames, the swapped and resident pages keep their contents, and
  * once frames are free the swapped pages come back and new ones work. */
@@ -1302,6 +1350,7 @@ int main(void)
 		cmocka_unit_test(test_fork_swapped_private),
 		cmocka_unit_test(test_fork_swapped_shared),
 		cmocka_unit_test(test_swap_write_fails),
+		cmocka_unit_test(test_file_writeback_fails),
 		cmocka_unit_test(test_swap_store_full),
 		cmocka_unit_test(test_protection_survives_swap),
 		cmocka_unit_test(test_large_pages_swapped),
