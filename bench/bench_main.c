@@ -11,7 +11,10 @@
  *          the chunk's time / 64 (with fault-around one fault maps several
  *          pages, so only a per-page cost over many pages means anything);
  *   pass   threads: the wall time of a whole pass (first start to last end)
- *          / pages; one sample per pass.
+ *          / pages; one sample per pass;
+ *   scan   eviction: the time of one pass over a working set / pages
+ *          touched; one sample per pass (kept in picoseconds, since a
+ *          pass over plain memory costs a few nanoseconds a page).
  *
  * The series (B is segv, uffd or sigbus: the SIGSEGV backend, userfaultfd
  * with its handler thread, userfaultfd in SIGBUS mode):
@@ -45,6 +48,26 @@
  *          order, or two threads write one half each; throughput is pages
  *          per second of the pass.  The one- and two-thread passes of a
  *          backend alternate, so they see the same drift;
+ *   B-ref, B-ref-alias
+ *          a reference fault: a CLOCK pool of --pages/4 frames, all of them
+ *          prefaulted; one more page's first touch makes the hand clear
+ *          (and revoke) every other frame's reference bit in one lap; then
+ *          the first write to each revoked page, random order.  The touch
+ *          that revoked them is timed too: the revocation cost per page.
+ *          -alias: the revoked pages sit in frames that are not their
+ *          identity frames, so the host maps each with its own mmap;
+ *   P-S    eviction scans, P a policy (fifo, clock, lru, random) and S a
+ *          scan: a pool of --evict-frames N frames, one space mapping 2N or
+ *          4N anonymous private pages, one word per page written (or read)
+ *          per pass, ascending (seq2x, seq4x, seq4x-r), in a fresh random
+ *          order each pass (rand4x), or 80 % of the accesses to a hot
+ *          eighth of the pages, half the pool (hot4x).  Two untimed passes
+ *          (ascending writes, so every page has contents, then one of the
+ *          scan), then timed passes; the space's eviction counters are
+ *          recorded per pass.  One backend (--evict-backend; default
+ *          sigbus where the kernel allows it, else segv); plain-S is the
+ *          same scan over populated anonymous memory, plain-first4x a
+ *          first-touch ascending pass over freshly mmap'd memory;
  *   timer  a write to a resident page: what the timing adds to a sample.
  *
  * Method (see DESIGN-NOTES and doc/performance.md): all series run in every
@@ -88,7 +111,7 @@
 #define MAP_POPULATE 0
 #endif
 
-#define MAX_SERIES 48
+#define MAX_SERIES 96
 #define MAX_ROUND_MEDS 64
 #define CHUNK 64          /* pages per sample of a chunk series           */
 #define FA_PAGES 16       /* fault_around of the B-fa16 series            */
@@ -97,6 +120,13 @@
 #define TARGET_COW_KERNEL 2.0
 #define TARGET_THREADS 1.6
 #define TARGET_META_BYTES 16.0
+#define EV_FRAMES 256     /* default pool of the eviction scans           */
+#define EV_TIMED 3        /* timed passes per eviction run                */
+#define EV_PASSES (1 + EV_TIMED) /* the scan's warm-up pass, then timed   */
+#define PLAIN_REPS 32     /* passes per sample over populated memory      */
+#define HOT_PERCENT 80    /* hot4x: share of the accesses to the hot set  */
+#define HOT_DIV 8         /* hot4x: the hot set is 1/8 of the pages (half
+                             the pool)                                    */
 
 enum op {
 	OP_TIMER,
@@ -115,10 +145,38 @@ enum op {
 	OP_D_FILE,
 	OP_D_COW,
 	OP_D_THREADS,
+	OP_D_REF,
+	OP_PLAIN_SCAN,
+	OP_PLAIN_FIRST,
+	OP_D_SCAN,
 };
 
-enum kind { KIND_FAULT, KIND_CHUNK, KIND_PASS };
-static const char *const kind_name[] = { "fault", "chunk", "pass" };
+enum kind { KIND_FAULT, KIND_CHUNK, KIND_PASS, KIND_SCAN };
+static const char *const kind_name[] = { "fault", "chunk", "pass", "scan" };
+
+/* The scans of the eviction series: a working set of mult x --evict-frames
+   pages, in one of three orders, written or read. */
+enum ev_order { ORD_SEQ, ORD_RAND, ORD_HOT };
+struct scan_def {
+	const char *name;
+	int mult;
+	enum ev_order order;
+	int write;
+	const char *what;
+};
+static const struct scan_def scans[] = {
+	{ "seq2x", 2, ORD_SEQ, 1, "ascending writes" },
+	{ "seq4x", 4, ORD_SEQ, 1, "ascending writes" },
+	{ "seq4x-r", 4, ORD_SEQ, 0, "ascending reads (after a write pass)" },
+	{ "rand4x", 4, ORD_RAND, 1, "writes, a fresh random order each pass" },
+	{ "hot4x", 4, ORD_HOT, 1, "writes, 80 % of them to a hot eighth of the "
+	  "pages (half the pool)" },
+};
+#define NSCANS ((int)(sizeof scans / sizeof scans[0]))
+static const enum dpemu_policy ev_policies[] = {
+	DPEMU_POLICY_FIFO, DPEMU_POLICY_CLOCK, DPEMU_POLICY_LRU, DPEMU_POLICY_RANDOM,
+};
+#define NPOLICIES ((int)(sizeof ev_policies / sizeof ev_policies[0]))
 
 enum bk { BK_NONE, BK_SEGV, BK_UFFD, BK_SIGBUS, BK_COUNT };
 static const char *const bk_name[BK_COUNT] = { "kernel", "segv", "uffd", "sigbus" };
@@ -132,6 +190,7 @@ struct series {
 	char name[24];
 	char what[160];
 	const char *group;
+	const char *tag;  /* what --only also accepts for it ("evict", "ref") */
 	enum op op;
 	enum bk bk;
 	int random;     /* random order, else ascending                     */
@@ -139,7 +198,11 @@ struct series {
 	enum kind kind;
 	size_t fa;      /* fault_around of a dpemu space                    */
 	int threads;    /* 1 or 2 for the thread series                     */
-	int kref;       /* the kernel series to compare with, or -1         */
+	int kref;       /* the kernel series to compare with, or -1 (scans:
+	                   the plain-memory scan)                           */
+	int scan;       /* scans[] index of a scan series                   */
+	int alias;      /* B-ref-alias: the revoked pages are aliases       */
+	enum dpemu_policy policy; /* of a dpemu scan series               */
 	/* results */
 	uint64_t *ns;   /* samples, nanoseconds (per page for chunk/pass)   */
 	size_t n, cap;
@@ -151,6 +214,12 @@ struct series {
 	uint64_t vmas_max;
 	long touches, faulted; /* kernel-file-r: accesses, and those faulted */
 	uint64_t meta_map, meta_touched; /* metadata_bytes after map / touch */
+	/* scans: sums over the timed passes */
+	uint64_t ev_pages, ev_faults, ev_zero_fills, ev_evictions, ev_swap_outs,
+	         ev_swap_ins, ev_ref_faults;
+	uint64_t ev_resident, ev_aliases; /* after each run (dpemu_query)     */
+	/* B-ref: the touches that revoked the references, and how many */
+	uint64_t rv_ns, rv_pages;
 	/* summary, microseconds */
 	double min, p1, p10, p25, med, p75, p90, p99, max, mean, rmin, rmax;
 };
@@ -165,12 +234,21 @@ static const char *opt_json, *opt_svg;
 static uint64_t opt_seed;
 static size_t opt_pretouch_mib;
 static const char *opt_only;
+static size_t opt_ev_frames;
+static enum bk opt_ev_bk; /* BK_NONE: sigbus if allowed, else segv */
+static enum bk ev_bk;
 static size_t page;
 
 static int file_fd = -1;
 static char file_path[64];
 static size_t *rnd, *seq, *half[2];
 static size_t half_n[2];
+
+/* eviction scans: the orders of this round, per scan and pass */
+static size_t *ev_seq, *ev_perm; /* ascending; scratch of make_orders */
+static size_t *ev_ord[NSCANS][EV_PASSES];
+static size_t *ref_list;  /* B-ref: the revoked pages, in random order */
+static size_t *ref_order; /* B-ref: the round's random order of its pages */
 
 /* sparse metadata: touched pages spread over a 64x larger mapping */
 static uint64_t sparse_meta, sparse_pages;
@@ -355,7 +433,8 @@ static void close_round(struct series *s, size_t base)
 	memcpy(tmp, s->ns + base, n * sizeof *tmp);
 	qsort(tmp, n, sizeof *tmp, cmp_u64);
 	if (s->rounds_done < MAX_ROUND_MEDS)
-		s->round_med[s->rounds_done] = quantile_us(tmp, n, 0.5);
+		s->round_med[s->rounds_done] = quantile_us(tmp, n, 0.5) /
+		                               (s->kind == KIND_SCAN ? 1000.0 : 1.0);
 	s->rounds_done++;
 	free(tmp);
 }
@@ -842,12 +921,12 @@ static void d_close(struct dctx *c)
 }
 
 /*
- * A fresh pool of `frames` frames and a space with one mapping of opt_pages
- * pages: anonymous, or of the test file.  0, or -1 with s marked failed or
- * unavailable.
+ * A fresh pool of `frames` frames (replacing by `policy`) and a space of
+ * `pages` pages with one mapping of map_pages pages: anonymous, or of the
+ * test file.  0, or -1 with s marked failed or unavailable.
  */
-static int d_open(struct series *s, struct dctx *c, size_t frames, size_t pages,
-                  int file)
+static int d_open_ex(struct series *s, struct dctx *c, size_t frames, size_t pages,
+                     size_t map_pages, enum dpemu_policy policy, int file)
 {
 	int rc;
 	memset(c, 0, sizeof *c);
@@ -855,6 +934,8 @@ static int d_open(struct series *s, struct dctx *c, size_t frames, size_t pages,
 	memset(&pc, 0, sizeof pc);
 	pc.frames = frames;
 	pc.page_size = page;
+	pc.policy = policy;
+	pc.seed = policy == DPEMU_POLICY_RANDOM ? opt_seed : 0;
 	if ((rc = dpemu_pool_create(&pc, &c->pool)) != 0) {
 		c->pool = NULL;
 		fail(s, "dpemu_pool_create", rc);
@@ -879,7 +960,7 @@ static int d_open(struct series *s, struct dctx *c, size_t frames, size_t pages,
 		return -1;
 	}
 	void *m;
-	rc = dpemu_map(c->space, NULL, opt_pages * page, PROT_READ | PROT_WRITE,
+	rc = dpemu_map(c->space, NULL, map_pages * page, PROT_READ | PROT_WRITE,
 	               DPEMU_MAP_PRIVATE | (file ? 0 : DPEMU_MAP_ANONYMOUS),
 	               file ? file_fd : -1, 0, &m);
 	if (rc != 0) {
@@ -889,6 +970,14 @@ static int d_open(struct series *s, struct dctx *c, size_t frames, size_t pages,
 	}
 	c->m = m;
 	return 0;
+}
+
+/* A pool without replacement and a space with one mapping of opt_pages
+   pages. */
+static int d_open(struct series *s, struct dctx *c, size_t frames, size_t pages,
+                  int file)
+{
+	return d_open_ex(s, c, frames, pages, opt_pages, DPEMU_POLICY_NONE, file);
 }
 
 static void d_stats(struct series *s, struct dctx *c, struct dpemu_stats *st)
@@ -1077,6 +1166,368 @@ static void measure_sparse(void)
 	d_close(&c);
 }
 
+/* ------------------------------------------------ eviction and references */
+
+/* The pool of the reference-fault series: a quarter of --pages frames (the
+   alias variant evicts each of them twice, which under the userfaultfd
+   handler thread costs ~0.1 ms an eviction). */
+static size_t ref_frames(void)
+{
+	return opt_pages / 4;
+}
+
+/*
+ * The orders of this round's scans: ascending; a fresh permutation per
+ * pass (rand); or HOT_PERCENT % of the accesses to a hot set of 1/HOT_DIV
+ * of the pages, chosen at random for the round, and the rest to the others,
+ * each access drawn independently (hot).  Every policy and the plain scan
+ * see the same orders in a round.  Also the reference-fault series' order:
+ * rnd's, restricted to their pool's pages.
+ */
+static void make_orders(void)
+{
+	size_t nr = 0;
+	for (size_t i = 0; i < opt_pages; i++) /* rnd's order, for fewer pages */
+		if (rnd[i] < ref_frames())
+			ref_order[nr++] = rnd[i];
+
+	for (int k = 0; k < NSCANS; k++) {
+		size_t w = (size_t)scans[k].mult * opt_ev_frames;
+		size_t hot = w / HOT_DIV;
+		if (scans[k].order == ORD_HOT)
+			shuffle(ev_perm, w); /* the hot set: ev_perm[0..hot) */
+		for (int p = 0; p < EV_PASSES; p++) {
+			size_t *o = ev_ord[k][p];
+			switch (scans[k].order) {
+			case ORD_SEQ:
+				memcpy(o, ev_seq, w * sizeof *o);
+				break;
+			case ORD_RAND:
+				shuffle(o, w);
+				break;
+			case ORD_HOT:
+				for (size_t i = 0; i < w; i++)
+					o[i] = ev_perm[rng_next() % 100 < HOT_PERCENT
+					               ? (size_t)(rng_next() % hot)
+					               : hot + (size_t)(rng_next() % (w - hot))];
+				break;
+			}
+		}
+	}
+}
+
+/* Whether page pg of a space over an nf-frame pool sits in a frame that is
+   not its identity frame (an alias: src/hostmap.c maps it with its own
+   mmap); colour is the frame of page 0 when it took its identity frame. */
+static int is_alias(const struct dpemu_page_info *q, size_t pg, uint64_t colour,
+                    size_t nf)
+{
+	return q->frame != (colour + pg) % nf;
+}
+
+static volatile uint64_t scan_sink;
+
+struct scan_arg {
+	char *p;
+	const size_t *order;
+	size_t n;
+	int write;
+	unsigned reps;
+	uint64_t dt;
+};
+
+/* One timed scan (reps passes) of arg->p: dpemu_catch's function. */
+static void scan_fn(void *v)
+{
+	struct scan_arg *a = v;
+	uint64_t t0 = now_ns(), sum = 0;
+	for (unsigned r = 0; r < a->reps; r++) {
+		if (a->write)
+			for (size_t i = 0; i < a->n; i++)
+				*(volatile uint64_t *)(a->p + a->order[i] * page) = i;
+		else
+			for (size_t i = 0; i < a->n; i++)
+				sum += *(volatile uint64_t *)(a->p + a->order[i] * page);
+	}
+	a->dt = now_ns() - t0;
+	scan_sink = sum;
+}
+
+/* Run one scan; 0, or -1 with s failed if dpemu could not resolve a fault. */
+static int scan(struct series *s, char *p, const size_t *order, size_t n, int write,
+                unsigned reps, uint64_t *dt)
+{
+	struct scan_arg a = { p, order, n, write, reps, 0 };
+	struct dpemu_fault flt;
+	int rc = dpemu_catch(scan_fn, &a, &flt);
+	if (rc != 0) {
+		s->failed = 1;
+		s->note[0] = 0;
+		set_note(s, "unresolved %s fault at page %zu of the scan: %s",
+		         dpemu_fault_kind_name(flt.kind),
+		         (size_t)((char *)flt.addr - p) / page, dpemu_last_error());
+		return -1;
+	}
+	if (dt)
+		*dt = a.dt;
+	return 0;
+}
+
+/* A scan sample: picoseconds per page (a plain pass is a few ns a page). */
+static void record_scan(struct series *s, uint64_t dt, uint64_t pages)
+{
+	s->ns[s->n++] = (dt * 1000 + pages / 2) / pages;
+	s->total_ns += dt;
+	s->total_pages += pages;
+}
+
+static size_t scan_pages(const struct series *s)
+{
+	return (size_t)scans[s->scan].mult * opt_ev_frames;
+}
+
+/*
+ * A pool of --evict-frames frames with s's policy, a space mapping the
+ * scan's working set; an ascending write pass (every page gets contents)
+ * and one pass of the scan, untimed, then EV_TIMED timed passes, each with
+ * the space's and the pool's counters read before and after.
+ */
+static void run_d_scan(struct series *s)
+{
+	const struct scan_def *d = &scans[s->scan];
+	size_t w = scan_pages(s), base = s->n;
+	struct dctx c;
+	struct dpemu_stats a, b;
+	struct dpemu_pool_stats pa, pb;
+	struct dpemu_page_info q;
+	uint64_t colour;
+	if (d_open_ex(s, &c, opt_ev_frames, w, w, s->policy, 0) != 0)
+		return;
+	/* page 0 first, alone: it takes its identity frame, which tells the
+	   space's colour (see is_alias) */
+	if (scan(s, c.m, ev_seq, 1, 1, 1, NULL) != 0)
+		return d_close(&c);
+	colour = dpemu_query(c.space, c.m, &q) == 0 ? q.frame : 0;
+	if (scan(s, c.m, ev_seq, w, 1, 1, NULL) != 0 ||
+	    scan(s, c.m, ev_ord[s->scan][0], w, d->write, 1, NULL) != 0)
+		return d_close(&c);
+	for (int k = 0; k < EV_TIMED; k++) {
+		uint64_t dt;
+		d_stats(s, &c, &a);
+		dpemu_pool_stats(c.pool, &pa);
+		if (scan(s, c.m, ev_ord[s->scan][1 + k], w, d->write, 1, &dt) != 0)
+			return d_close(&c);
+		d_stats(s, &c, &b);
+		dpemu_pool_stats(c.pool, &pb);
+		record_scan(s, dt, w);
+		s->ev_pages += w;
+		s->ev_faults += b.faults - a.faults;
+		s->ev_zero_fills += b.zero_fills - a.zero_fills;
+		s->ev_evictions += b.evictions - a.evictions;
+		s->ev_swap_outs += b.swap_outs - a.swap_outs;
+		s->ev_swap_ins += b.swap_ins - a.swap_ins;
+		s->ev_ref_faults += b.reference_faults - a.reference_faults;
+		if (pb.evictions - pa.evictions != b.evictions - a.evictions ||
+		    pb.swap_outs - pa.swap_outs != b.swap_outs - a.swap_outs ||
+		    pb.swap_ins - pa.swap_ins != b.swap_ins - a.swap_ins)
+			set_note(s, "pool and space counters disagree: evictions %"
+			         PRIu64 "/%" PRIu64 ", swap_outs %" PRIu64 "/%" PRIu64
+			         ", swap_ins %" PRIu64 "/%" PRIu64,
+			         pb.evictions - pa.evictions, b.evictions - a.evictions,
+			         pb.swap_outs - pa.swap_outs, b.swap_outs - a.swap_outs,
+			         pb.swap_ins - pa.swap_ins, b.swap_ins - a.swap_ins);
+		if (b.pages_resident > opt_ev_frames)
+			set_note(s, "%" PRIu64 " pages resident in a pool of %zu frames",
+			         b.pages_resident, opt_ev_frames);
+	}
+	for (size_t pg = 0; pg < w; pg++)
+		if (dpemu_query(c.space, c.m + pg * page, &q) == 0 && q.present) {
+			s->ev_resident++;
+			s->ev_aliases += (uint64_t)is_alias(&q, pg, colour,
+			                                    opt_ev_frames);
+		}
+	note_vmas(s);
+	d_close(&c);
+	close_round(s, base);
+}
+
+/* The same scan over populated anonymous memory, PLAIN_REPS passes per
+   sample (one pass is a few microseconds). */
+static void run_plain_scan(struct series *s)
+{
+	const struct scan_def *d = &scans[s->scan];
+	size_t w = scan_pages(s), len = w * page, base = s->n;
+	char *p = map_anon(len);
+	if (!p)
+		return fail(s, "mmap", errno);
+	scan(s, p, ev_seq, w, 1, 1, NULL);
+	scan(s, p, ev_ord[s->scan][0], w, d->write, 1, NULL);
+	for (int k = 0; k < EV_TIMED; k++) {
+		uint64_t dt;
+		scan(s, p, ev_ord[s->scan][1 + k], w, d->write, PLAIN_REPS, &dt);
+		record_scan(s, dt, (uint64_t)w * PLAIN_REPS);
+	}
+	munmap(p, len);
+	close_round(s, base);
+}
+
+/* An ascending first-touch write pass over freshly mmap'd anonymous memory
+   of the scan's size, EV_TIMED times. */
+static void run_plain_first(struct series *s)
+{
+	size_t w = scan_pages(s), len = w * page, base = s->n;
+	long f0 = minor_faults();
+	for (int k = 0; k < EV_TIMED; k++) {
+		uint64_t dt;
+		char *p = map_anon(len);
+		if (!p)
+			return fail(s, "mmap", errno);
+		scan(s, p, ev_seq, w, 1, 1, &dt);
+		record_scan(s, dt, w);
+		munmap(p, len);
+	}
+	long f = minor_faults() - f0;
+	if (f < (long)(w * EV_TIMED))
+		set_note(s, "only %ld minor faults for %zu pages (huge pages?)", f,
+		         w * EV_TIMED);
+	close_round(s, base);
+}
+
+struct ref_arg {
+	struct series *s;
+	char *m;
+	size_t n;    /* 0: touch page `one` alone, time in dt */
+	size_t one;  /* the page whose first touch makes the hand's lap */
+	uint64_t dt;
+};
+
+static void ref_fn(void *v)
+{
+	struct ref_arg *a = v;
+	uint64_t *out = a->s->ns + a->s->n;
+	if (a->n == 0)
+		a->dt = timed_touch(a->m + a->one * page, 1);
+	for (size_t i = 0; i < a->n; i++)
+		out[i] = timed_touch(a->m + ref_list[i] * page, 1);
+}
+
+/* ref_fn under dpemu_catch; 0, or -1 with s failed. */
+static int ref_run(struct series *s, struct ref_arg *ra)
+{
+	struct dpemu_fault flt;
+	if (dpemu_catch(ref_fn, ra, &flt) == 0)
+		return 0;
+	s->failed = 1;
+	s->note[0] = 0;
+	set_note(s, "unresolved %s fault: %s", dpemu_fault_kind_name(flt.kind),
+	         dpemu_last_error());
+	return -1;
+}
+
+/*
+ * Reference faults: a CLOCK pool of nf = --pages / 4 frames, every frame
+ * prefaulted (written: dirty, referenced).  One more page's first touch
+ * finds the pool full; the hand's first lap clears every reference bit,
+ * revoking the pages' access, and its second takes the oldest frame: that
+ * one touch is timed as the revocation cost.  Then the first write to each
+ * revoked page (dpemu_query: present, bit clear; listed untimed, in random
+ * order) is timed alone: a reference fault, nothing else (no frame, no
+ * copy).  The prefaulted pages sit in their identity frames, which the host
+ * shows and hides without an mmap.
+ *
+ * The alias variant (B-ref-alias) first evicts all of them: nf more pages
+ * touched in random order each take the frame of the oldest page, which is
+ * almost never their identity frame, so the host shows each with its own
+ * mmap (an alias, as after random-order eviction).  A swapped page's touch
+ * then makes the lap over those, and their reference faults are timed.
+ */
+static void run_d_ref(struct series *s)
+{
+	size_t nf = ref_frames(), base = s->n, k = 0, aliases = 0;
+	size_t first = s->alias ? nf : 0; /* the pages whose faults are timed */
+	struct dctx c;
+	struct dpemu_stats a, b, st;
+	struct dpemu_page_info q;
+	struct ref_arg ra = { s, NULL, 0, s->alias ? 0 : nf, 0 };
+	uint64_t colour = 0;
+	int rc;
+	if (d_open_ex(s, &c, nf, 2 * nf, 2 * nf, DPEMU_POLICY_CLOCK, 0) != 0)
+		return;
+	ra.m = c.m;
+	if ((rc = dpemu_prefault(c.space, c.m, nf * page, PROT_WRITE)) != 0) {
+		fail(s, "dpemu_prefault", rc);
+		return d_close(&c);
+	}
+	if ((rc = dpemu_query(c.space, c.m, &q)) != 0) {
+		fail(s, "dpemu_query", rc);
+		return d_close(&c);
+	}
+	colour = q.frame;
+	if (s->alias && scan(s, c.m + nf * page, ref_order, nf, 1, 1, NULL) != 0)
+		return d_close(&c);
+	d_stats(s, &c, &a);
+	if (ref_run(s, &ra) != 0)
+		return d_close(&c);
+	d_stats(s, &c, &b);
+	for (size_t i = 0; i < nf; i++) {
+		size_t pg = first + ref_order[i];
+		if (dpemu_query(c.space, c.m + pg * page, &q) == 0 && q.present &&
+		    !q.referenced) {
+			ref_list[k++] = pg;
+			aliases += (size_t)is_alias(&q, pg, colour, nf);
+		}
+	}
+	if (b.evictions - a.evictions != 1 || k + 1 < nf)
+		set_note(s, "expected 1 eviction and %zu revoked pages: evictions=%"
+		         PRIu64 " revoked=%zu", nf - 1, b.evictions - a.evictions, k);
+	if (s->alias ? aliases * 10 < k * 9 : aliases != 0)
+		set_note(s, "%zu of the %zu revoked pages are aliases", aliases, k);
+	s->rv_ns += ra.dt;
+	s->rv_pages += k;
+	ra.n = k;
+	if (ref_run(s, &ra) != 0)
+		return d_close(&c);
+	s->n += k;
+	d_stats(s, &c, &st);
+	if (st.reference_faults - b.reference_faults != k ||
+	    st.faults - b.faults != k || st.evictions != b.evictions)
+		set_note(s, "expected %zu reference faults: reference_faults=%" PRIu64
+		         " faults=%" PRIu64 " evictions=%" PRIu64, k,
+		         st.reference_faults - b.reference_faults, st.faults - b.faults,
+		         st.evictions - b.evictions);
+	note_vmas(s);
+	d_close(&c);
+	close_round(s, base);
+}
+
+/* The backend of the eviction scans: --evict-backend, else the SIGBUS mode
+   of userfaultfd (the suite's fastest) if this kernel allows it, else
+   SIGSEGV. */
+static enum bk pick_ev_backend(void)
+{
+	struct dpemu_pool_config pc;
+	struct dpemu_space_config sc;
+	dpemu_pool *pool;
+	dpemu_space *sp;
+	int rc;
+
+	if (opt_ev_bk != BK_NONE)
+		return opt_ev_bk;
+	memset(&pc, 0, sizeof pc);
+	pc.frames = 1;
+	if (dpemu_pool_create(&pc, &pool) != 0)
+		return BK_SEGV;
+	memset(&sc, 0, sizeof sc);
+	sc.reserve = page;
+	sc.backend = DPEMU_BACKEND_UFFD;
+	sc.uffd_mode = DPEMU_UFFD_SIGBUS;
+	rc = dpemu_space_create(pool, &sc, &sp);
+	if (rc == 0)
+		dpemu_space_destroy(sp);
+	dpemu_pool_destroy(pool);
+	return rc == 0 ? BK_SIGBUS : BK_SEGV;
+}
+
 /* ------------------------------------------------------------ the table */
 
 static int add(const char *group, const char *name, const char *what, enum op op,
@@ -1122,6 +1573,11 @@ static const char G_FW[] = "private file mapping (page cache), write first";
 static const char G_CW[] = "copy-on-write break: first write after fork";
 static const char G_TH[] = "threads: per page over a whole pass, random order";
 static const char G_TM[] = "timing overhead";
+static const char G_REF[] = "reference fault: first write to a present page whose "
+                            "bit CLOCK cleared, random order";
+static char ev_group[NSCANS][192];
+
+static int ref_idx[BK_COUNT], refa_idx[BK_COUNT], first_idx = -1;
 
 static int trap_idx, timer_idx, k_rand_w, k_seqpass, k_cow, k_1thr, k_2thr;
 static int spin_1thr, spin_2thr, trap_1thr, trap_2thr, k_shmw, k_shmpass;
@@ -1212,6 +1668,63 @@ static void define_series(void)
 		k = add(G_TH, name, w, OP_D_THREADS, (enum bk)b, 1, 1, KIND_PASS, 1, 2);
 		ser[k].kref = k_2thr;
 	}
+	for (int b = 0; b < BK_COUNT; b++)
+		ref_idx[b] = refa_idx[b] = -1;
+	k = nser;
+	add_dpemu(G_REF, -1, "ref", "first write to a present page whose access "
+	          "one lap of the CLOCK hand revoked, random order", OP_D_REF, 1, 1,
+	          KIND_FAULT, 1, 0);
+	for (; k < nser; k++) {
+		ser[k].tag = "ref";
+		ref_idx[ser[k].bk] = k;
+	}
+	add_dpemu(G_REF, -1, "ref-alias", "the same, the pages in frames not their "
+	          "identity (each shown by its own mmap)", OP_D_REF, 1, 1,
+	          KIND_FAULT, 1, 0);
+	for (; k < nser; k++) {
+		ser[k].tag = "ref";
+		ser[k].alias = 1;
+		refa_idx[ser[k].bk] = k;
+	}
+
+	for (int sc = 0; sc < NSCANS; sc++) {
+		const struct scan_def *d = &scans[sc];
+		size_t w = (size_t)d->mult * opt_ev_frames;
+		char name[24], w2[160];
+		snprintf(ev_group[sc], sizeof ev_group[sc], "eviction scan %s, %zu "
+		         "pages over %zu frames (%s): %s", d->name, w, opt_ev_frames,
+		         bk_name[ev_bk], d->what);
+		snprintf(name, sizeof name, "plain-%s", d->name);
+		snprintf(w2, sizeof w2, "plain memory: the same scan over %zu pages of "
+		         "populated anonymous memory, %d passes per sample", w,
+		         PLAIN_REPS);
+		int pl = add(ev_group[sc], name, w2, OP_PLAIN_SCAN, BK_NONE,
+		             d->order != ORD_SEQ, d->write, KIND_SCAN, 0, 0);
+		ser[pl].scan = sc;
+		ser[pl].tag = "evict";
+		if (d->mult == 4 && d->order == ORD_SEQ && d->write) {
+			snprintf(w2, sizeof w2, "plain memory, first touch: an ascending "
+			         "write pass over %zu pages of fresh anonymous mmap", w);
+			first_idx = add(ev_group[sc], "plain-first4x", w2,
+			                OP_PLAIN_FIRST, BK_NONE, 0, 1, KIND_SCAN, 0, 0);
+			ser[first_idx].scan = sc;
+			ser[first_idx].tag = "evict";
+		}
+		for (int q = 0; q < NPOLICIES; q++) {
+			const char *pn = dpemu_policy_name(ev_policies[q]);
+			snprintf(name, sizeof name, "%s-%s", pn, d->name);
+			snprintf(w2, sizeof w2, "%s, policy %s: %s over %zu pages, a pool "
+			         "of %zu frames", bk_what[ev_bk], pn, d->what, w,
+			         opt_ev_frames);
+			k = add(ev_group[sc], name, w2, OP_D_SCAN, ev_bk,
+			        d->order != ORD_SEQ, d->write, KIND_SCAN, 1, 0);
+			ser[k].scan = sc;
+			ser[k].policy = ev_policies[q];
+			ser[k].kref = pl;
+			ser[k].tag = "evict";
+		}
+	}
+
 	timer_idx = add(G_TM, "timer", "a write to a resident page (timing overhead)",
 	                OP_TIMER, BK_NONE, 1, 1, KIND_FAULT, 0, 0);
 }
@@ -1235,6 +1748,10 @@ static void run_one(struct series *s)
 	case OP_SPIN_THREADS:
 	case OP_TRAP_THREADS:
 	case OP_D_THREADS: run_threads(s); break;
+	case OP_D_REF: run_d_ref(s); break;
+	case OP_PLAIN_SCAN: run_plain_scan(s); break;
+	case OP_PLAIN_FIRST: run_plain_first(s); break;
+	case OP_D_SCAN: run_d_scan(s); break;
 	}
 }
 
@@ -1248,6 +1765,8 @@ static int selected(const struct series *s)
 	while (*p) {
 		size_t l = strcspn(p, ",");
 		if (l && strncmp(s->name, p, l) == 0)
+			return 1;
+		if (l && s->tag && strlen(s->tag) == l && strncmp(s->tag, p, l) == 0)
 			return 1;
 		if (s->threads == 2 && l && strncmp(s[-1].name, p, l) == 0)
 			return 1;
@@ -1272,6 +1791,11 @@ static void summarize(struct series *s)
 	s->p90 = quantile_us(s->ns, s->n, 0.90);
 	s->p99 = quantile_us(s->ns, s->n, 0.99);
 	s->max = (double)s->ns[s->n - 1] / 1000.0;
+	if (s->kind == KIND_SCAN) { /* picoseconds per page */
+		s->min /= 1000.0, s->p1 /= 1000.0, s->p10 /= 1000.0;
+		s->p25 /= 1000.0, s->med /= 1000.0, s->p75 /= 1000.0;
+		s->p90 /= 1000.0, s->p99 /= 1000.0, s->max /= 1000.0;
+	}
 	if (s->total_pages)
 		s->mean = (double)s->total_ns / 1000.0 / (double)s->total_pages;
 	else {
@@ -1505,10 +2029,10 @@ static void compute_targets(void)
 static void print_table(FILE *f)
 {
 	const char *group = NULL;
-	fprintf(f, "%-15s %-5s %7s %8s %8s %8s %8s %7s %6s  %s\n", "series", "kind",
+	fprintf(f, "%-16s %-5s %7s %8s %8s %8s %8s %7s %6s  %s\n", "series", "kind",
 	        "samples", "median", "p90", "p99", "max", "/kernel", "/trap",
 	        "round medians");
-	fprintf(f, "%-15s %-5s %7s %8s %8s %8s %8s %7s %6s  %s\n", "", "", "", "us",
+	fprintf(f, "%-16s %-5s %7s %8s %8s %8s %8s %7s %6s  %s\n", "", "", "", "us",
 	        "us", "us", "us", "", "", "min..max us");
 	for (int i = 0; i < nser; i++) {
 		struct series *s = &ser[i];
@@ -1519,7 +2043,7 @@ static void print_table(FILE *f)
 			fprintf(f, "-- %s\n", group);
 		}
 		if (s->n == 0 || s->failed || s->unavailable) {
-			fprintf(f, "%-15s %-5s %7s  (%s)\n", s->name, kind_name[s->kind],
+			fprintf(f, "%-16s %-5s %7s  (%s)\n", s->name, kind_name[s->kind],
 			        "-", s->unavailable ? "unavailable" : "failed");
 			continue;
 		}
@@ -1528,10 +2052,21 @@ static void print_table(FILE *f)
 		          ? ratio(s->med, ser[s->kref].med) : 0);
 		fmt_ratio(t, sizeof t, s->op != OP_TRAP && s->op != OP_TIMER &&
 		          s->kind == KIND_FAULT ? ratio(s->med, ser[trap_idx].med) : 0);
-		snprintf(rr, sizeof rr, "%.2f..%.2f", s->rmin, s->rmax);
-		fprintf(f, "%-15s %-5s %7zu %8.2f %8.2f %8.2f %8.1f %7s %6s  %s\n",
-		        s->name, kind_name[s->kind], s->n, s->med, s->p90, s->p99,
-		        s->max, k, t, rr);
+		int tiny = s->kind == KIND_SCAN && s->med < 0.1; /* plain scans */
+		if (s->kind == KIND_SCAN && s->kref >= 0 && usable(&ser[s->kref]))
+			snprintf(k, sizeof k, "%.0f", ratio(s->med, ser[s->kref].med));
+		if (tiny)
+			snprintf(rr, sizeof rr, "%.4f..%.4f", s->rmin, s->rmax);
+		else
+			snprintf(rr, sizeof rr, "%.2f..%.2f", s->rmin, s->rmax);
+		if (tiny)
+			fprintf(f, "%-16s %-5s %7zu %8.4f %8.4f %8.4f %8.3f %7s %6s  %s\n",
+			        s->name, kind_name[s->kind], s->n, s->med, s->p90,
+			        s->p99, s->max, k, t, rr);
+		else
+			fprintf(f, "%-16s %-5s %7zu %8.2f %8.2f %8.2f %8.1f %7s %6s  %s\n",
+			        s->name, kind_name[s->kind], s->n, s->med, s->p90,
+			        s->p99, s->max, k, t, rr);
 	}
 }
 
@@ -1543,13 +2078,147 @@ static const char *pair_label(const struct series *s)
 	return buf;
 }
 
+/* Pages per second of a scan series, from its median pass. */
+static double scan_rate(const struct series *s)
+{
+	return usable(s) && s->med > 0 ? 1e6 / s->med : 0.0;
+}
+
+static double per_touch(const struct series *s, uint64_t v)
+{
+	return s->ev_pages ? (double)v / (double)s->ev_pages : 0.0;
+}
+
+/* The reference-fault series of the eviction scans' backend (alias: the
+   variant whose pages are aliases), or NULL. */
+static const struct series *ev_ref(int alias)
+{
+	int i = alias ? refa_idx[ev_bk] : ref_idx[ev_bk];
+	return i >= 0 && usable(&ser[i]) ? &ser[i] : NULL;
+}
+
+/* Microseconds per page revoked, of a reference-fault series. */
+static double revoke_us(const struct series *r)
+{
+	return r->rv_pages ? (double)r->rv_ns / 1000.0 / (double)r->rv_pages : 0.0;
+}
+
+/* Estimated share of a scan's time that emulating reference bits costs: its
+   reference faults, each at the median reference fault of the same backend
+   plus one revocation, for identity pages (alias 0) or aliases (1); 0 if
+   not measured.  A lower bound in count: pages revoked and evicted before
+   their next access cost a revocation without a reference fault. */
+static double ref_share(const struct series *s, int alias)
+{
+	const struct series *r = ev_ref(alias);
+	if (!r || !usable(s) || s->med <= 0)
+		return 0.0;
+	return per_touch(s, s->ev_ref_faults) * (r->med + revoke_us(r)) / s->med;
+}
+
+static void print_eviction(void)
+{
+	int any = 0;
+	for (int i = 0; i < nser; i++)
+		any |= ser[i].kind == KIND_SCAN && selected(&ser[i]);
+	if (!any)
+		return;
+	printf("\neviction scans: a pool of %zu frames, %s backend; per run an "
+	       "ascending write pass and\none pass of the scan untimed, then %d "
+	       "timed passes; medians over the passes, counters\nper page touched:\n",
+	       opt_ev_frames, bk_name[ev_bk], EV_TIMED);
+	printf("  %-15s %9s %8s %6s %6s %6s %6s %6s %6s %6s %6s %6s\n", "series",
+	       "pages/ms", "us/page", "/plain", "/first", "faults", "evict",
+	       "swpout", "swpin", "ref", "ref%", "alias%");
+	const struct series *first = first_idx >= 0 && usable(&ser[first_idx])
+	                             ? &ser[first_idx] : NULL;
+	for (int i = 0; i < nser; i++) {
+		const struct series *s = &ser[i];
+		if (s->kind != KIND_SCAN || !selected(s))
+			continue;
+		if (!usable(s)) {
+			printf("  %-15s %s\n", s->name,
+			       s->unavailable ? "unavailable" : "failed");
+			continue;
+		}
+		if (s->op != OP_D_SCAN) {
+			printf("  %-15s %9.0f %8.4f\n", s->name, scan_rate(s) / 1000,
+			       s->med);
+			continue;
+		}
+		char pl[16], fi[16], rs[16];
+		double rp = usable(&ser[s->kref]) ? ratio(s->med, ser[s->kref].med) : 0;
+		if (rp > 0)
+			snprintf(pl, sizeof pl, "%.0f", rp);
+		else
+			snprintf(pl, sizeof pl, "-");
+		fmt_ratio(fi, sizeof fi, first ? ratio(s->med, first->med) : 0);
+		if (ev_ref(0) && ev_ref(1))
+			snprintf(rs, sizeof rs, "%.0f-%.0f", 100 * ref_share(s, 0),
+			         100 * ref_share(s, 1));
+		else
+			snprintf(rs, sizeof rs, "-");
+		printf("  %-15s %9.1f %8.2f %6s %6s %6.2f %6.2f %6.2f %6.2f %6.2f "
+		       "%6s %6.0f\n", s->name, scan_rate(s) / 1000, s->med, pl, fi,
+		       per_touch(s, s->ev_faults), per_touch(s, s->ev_evictions),
+		       per_touch(s, s->ev_swap_outs), per_touch(s, s->ev_swap_ins),
+		       per_touch(s, s->ev_ref_faults), rs, s->ev_resident ? 100.0 *
+		       (double)s->ev_aliases / (double)s->ev_resident : 0.0);
+	}
+	printf("  /plain: over the same scan on populated memory; /first: over "
+	       "plain-first4x, the\n  first touch of fresh memory (one kernel "
+	       "fault per page).  ref%%: estimated share of\n  the time spent "
+	       "emulating reference bits: reference faults x (median fault +\n"
+	       "  revocation per page) of %s-ref .. of %s-ref-alias.  alias%%: "
+	       "resident\n  pages not in their identity frame after the run (each "
+	       "shown by its own mmap).\n", bk_name[ev_bk], bk_name[ev_bk]);
+}
+
+static void print_references(void)
+{
+	int any = 0;
+	for (int b = 0; b < BK_COUNT; b++)
+		any |= ref_idx[b] >= 0 && selected(&ser[ref_idx[b]]);
+	if (!any)
+		return;
+	printf("\nreference faults (CLOCK, a pool of %zu frames all referenced: one "
+	       "lap of the hand\nrevokes %zu pages; then the first write to each), "
+	       "medians:\n", ref_frames(), ref_frames() - 1);
+	for (int i = 0; i < nser; i++) {
+		const struct series *s = &ser[i];
+		if (s->op != OP_D_REF || !selected(s))
+			continue;
+		if (!usable(s)) {
+			printf("  %-16s %s\n", s->name, s->unavailable ? "unavailable"
+			       : "failed");
+			continue;
+		}
+		const struct series *fw = NULL;
+		char want[24];
+		snprintf(want, sizeof want, "%s-rand-w", bk_name[s->bk]);
+		for (int j = 0; j < nser; j++)
+			if (!strcmp(ser[j].name, want) && usable(&ser[j]))
+				fw = &ser[j];
+		char t[16], w[16];
+		fmt_ratio(t, sizeof t, usable(&ser[trap_idx])
+		          ? ratio(s->med, ser[trap_idx].med) : 0);
+		fmt_ratio(w, sizeof w, fw ? ratio(s->med, fw->med) : 0);
+		printf("  %-16s %6.2f us a fault = %s x trap floor, %s x %s; "
+		       "revoking %.2f us a page\n", s->name, s->med, t, w, want,
+		       revoke_us(s));
+	}
+	printf("  revoking: the one fault whose eviction made the lap, over the "
+	       "pages it revoked.\n");
+}
+
 static void print_report(double secs)
 {
 	printf("%.1f s in all\n\n", secs);
 	print_table(stdout);
 	printf("\n/kernel: median over the median of the kernel series of the same "
-	       "group (the first one);\n/trap: median over trap-floor's. "
-	       "Timer overhead not subtracted.\n");
+	       "group (the first one;\nfor an eviction scan, the plain-memory "
+	       "scan's); /trap: median over trap-floor's.\nTimer overhead not "
+	       "subtracted.  A scan's samples are whole passes, per page.\n");
 
 	printf("\nper-page cost of the ascending passes (whole time / pages):\n");
 	for (int i = 0; i < nser; i++) {
@@ -1592,6 +2261,9 @@ static void print_report(double secs)
 	else if (sparse_note[0])
 		printf("  sparse          not measured: %s\n", sparse_note);
 
+	print_references();
+	print_eviction();
+
 	printf("\nprocess VMAs, most seen:");
 	for (int i = 0; i < nser; i++)
 		if (ser[i].vmas_max)
@@ -1617,13 +2289,13 @@ static void print_report(double secs)
 		struct series *s = &ser[i];
 		if (!selected(s))
 			continue;
-		printf("  %-15s %s\n", s->name, s->what);
+		printf("  %-16s %s\n", s->name, s->what);
 		if (s->op == OP_K_FILE && !s->write && s->touches)
-			printf("  %-15s (%ld of %ld accesses faulted: the kernel maps "
+			printf("  %-16s (%ld of %ld accesses faulted: the kernel maps "
 			       "cached neighbours per fault)\n", "", s->faulted,
 			       s->touches);
 		if (s->note[0])
-			printf("  %-15s NOTE: %s\n", "", s->note);
+			printf("  %-16s NOTE: %s\n", "", s->note);
 	}
 }
 
@@ -1687,6 +2359,43 @@ static void machine_info(struct machine *m)
 	strftime(m->when, sizeof m->when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The eviction-scan fields of a scan series' JSON object. */
+static void json_scan(FILE *f, const struct series *s)
+{
+	const struct series *first = first_idx >= 0 && usable(&ser[first_idx])
+	                             ? &ser[first_idx] : NULL;
+	fprintf(f, ", \"pages_per_s\": ");
+	json_num(f, scan_rate(s));
+	fprintf(f, ", \"scan\": ");
+	json_str(f, scans[s->scan].name);
+	fprintf(f, ", \"working_set_pages\": %zu", scan_pages(s));
+	if (s->op != OP_D_SCAN)
+		return;
+	fprintf(f, ", \"policy\": ");
+	json_str(f, dpemu_policy_name(s->policy));
+	fprintf(f, ", \"pool_frames\": %zu, \"over_plain\": ", opt_ev_frames);
+	json_num(f, usable(s) && usable(&ser[s->kref]) ? ratio(s->med, ser[s->kref].med)
+	                                               : 0);
+	fprintf(f, ", \"over_first_touch\": ");
+	json_num(f, usable(s) && first ? ratio(s->med, first->med) : 0);
+	fprintf(f, ", \"pages_touched\": %" PRIu64 ", \"per_page\": {\"faults\": %.4f, "
+	        "\"zero_fills\": %.4f, \"evictions\": %.4f, \"swap_outs\": %.4f, "
+	        "\"swap_ins\": %.4f, \"reference_faults\": %.4f}", s->ev_pages,
+	        per_touch(s, s->ev_faults), per_touch(s, s->ev_zero_fills),
+	        per_touch(s, s->ev_evictions), per_touch(s, s->ev_swap_outs),
+	        per_touch(s, s->ev_swap_ins), per_touch(s, s->ev_ref_faults));
+	fprintf(f, ", \"resident_alias_fraction\": ");
+	if (s->ev_resident)
+		fprintf(f, "%.4f", (double)s->ev_aliases / (double)s->ev_resident);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"reference_bit_share\": ");
+	if (usable(s) && ev_ref(0) && ev_ref(1))
+		fprintf(f, "[%.4f, %.4f]", ref_share(s, 0), ref_share(s, 1));
+	else
+		fprintf(f, "null");
+}
+
 static int write_json(const char *path, const struct machine *mc, double secs)
 {
 	FILE *f = fopen(path, "w");
@@ -1708,9 +2417,10 @@ static int write_json(const char *path, const struct machine *mc, double secs)
 	json_str(f, mc->cpu);
 	fprintf(f, "},\n  \"options\": {\"pages\": %zu, \"rounds\": %u, "
 	        "\"thread_passes\": %u, \"seed\": %" PRIu64 ", \"pretouch_mib\": %zu, "
-	        "\"chunk_pages\": %d, \"fault_around\": %d},\n",
+	        "\"chunk_pages\": %d, \"fault_around\": %d, \"evict_frames\": %zu, "
+	        "\"evict_backend\": \"%s\"},\n",
 	        opt_pages, opt_rounds, opt_passes, opt_seed, opt_pretouch_mib,
-	        CHUNK, FA_PAGES);
+	        CHUNK, FA_PAGES, opt_ev_frames, bk_name[ev_bk]);
 	fprintf(f, "  \"page_size\": %zu,\n  \"seconds\": %.3f,\n", page, secs);
 	fprintf(f, "  \"series\": {\n");
 	int first = 1;
@@ -1733,15 +2443,17 @@ static int write_json(const char *path, const struct machine *mc, double secs)
 		        s->kind == KIND_FAULT ? "us per access" : "us per page",
 		        s->random ? "random" : "ascending", s->write ? "write" : "read",
 		        s->fa, s->threads, s->n);
-		fprintf(f, "\"min_us\": %.3f, \"p1_us\": %.3f, \"p10_us\": %.3f, "
-		        "\"p25_us\": %.3f, \"median_us\": %.3f, \"p75_us\": %.3f, "
-		        "\"p90_us\": %.3f, \"p99_us\": %.3f, \"max_us\": %.3f, "
-		        "\"mean_us\": %.4f, ", s->min, s->p1, s->p10, s->p25, s->med,
-		        s->p75, s->p90, s->p99, s->max, s->mean);
+		int pr = s->kind == KIND_SCAN ? 6 : 3; /* scans: from ps */
+		fprintf(f, "\"min_us\": %.*f, \"p1_us\": %.*f, \"p10_us\": %.*f, "
+		        "\"p25_us\": %.*f, \"median_us\": %.*f, \"p75_us\": %.*f, "
+		        "\"p90_us\": %.*f, \"p99_us\": %.*f, \"max_us\": %.*f, "
+		        "\"mean_us\": %.*f, ", pr, s->min, pr, s->p1, pr, s->p10, pr,
+		        s->p25, pr, s->med, pr, s->p75, pr, s->p90, pr, s->p99, pr,
+		        s->max, pr + 1, s->mean);
 		fprintf(f, "\"round_medians_us\": [");
 		size_t r = s->rounds_done < MAX_ROUND_MEDS ? s->rounds_done : MAX_ROUND_MEDS;
 		for (size_t j = 0; j < r; j++)
-			fprintf(f, "%s%.3f", j ? ", " : "", s->round_med[j]);
+			fprintf(f, "%s%.*f", j ? ", " : "", pr, s->round_med[j]);
 		fprintf(f, "], \"kernel_ref\": ");
 		if (s->kref >= 0)
 			json_str(f, ser[s->kref].name);
@@ -1756,6 +2468,14 @@ static int write_json(const char *path, const struct machine *mc, double secs)
 		if (s->kind == KIND_PASS) {
 			fprintf(f, ", \"pages_per_s\": ");
 			json_num(f, throughput(s));
+		}
+		if (s->kind == KIND_SCAN)
+			json_scan(f, s);
+		if (s->op == OP_D_REF) {
+			fprintf(f, ", \"pool_frames\": %zu, \"aliases\": %s, "
+			        "\"revoked_pages\": %" PRIu64 ", \"revoke_us_per_page\": ",
+			        ref_frames(), s->alias ? "true" : "false", s->rv_pages);
+			json_num(f, revoke_us(s));
 		}
 		if (s->op == OP_D_ANON)
 			fprintf(f, ", \"metadata_bytes_mapped\": %" PRIu64
@@ -1790,6 +2510,12 @@ static int write_json(const char *path, const struct machine *mc, double secs)
 	        PRIu64 ", \"sparse_bytes\": %" PRIu64 ", \"sparse_bytes_per_page\": ",
 	        opt_pages, sparse_pages, sparse_meta);
 	json_num(f, sparse_pages ? (double)sparse_meta / (double)sparse_pages : 0);
+	fprintf(f, "},\n  \"eviction\": {\"backend\": \"%s\", \"pool_frames\": %zu, "
+	        "\"untimed_passes\": 2, \"timed_passes\": %d, "
+	        "\"plain_passes_per_sample\": %d, \"hot_percent\": %d, "
+	        "\"hot_pages_fraction\": %.4f, \"reference_fault_pool_frames\": %zu",
+	        bk_name[ev_bk], opt_ev_frames, EV_TIMED, PLAIN_REPS, HOT_PERCENT,
+	        1.0 / HOT_DIV, ref_frames());
 	fprintf(f, "},\n  \"targets\": [");
 	for (int i = 0; i < ntg; i++) {
 		struct target *t = &tg[i];
@@ -1865,7 +2591,7 @@ static int write_svg(const char *path, const struct machine *mc)
 		dhi = dlo + 1;
 	const int left = 150, plotw = 640, right = 190, rowh = 16, top = 84;
 	const int width = left + plotw + right;
-	const int height = top + rows * rowh + groups * 18 + 110;
+	const int height = top + rows * rowh + groups * 18 + 126;
 #define XS(v) (left + (double)plotw * (lg10(v) - dlo) / (double)(dhi - dlo))
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -1885,7 +2611,7 @@ static int write_svg(const char *path, const struct machine *mc)
 	fprintf(f, "); %zu pages x %u rounds; %s</text>\n", opt_pages, opt_rounds,
 	        mc->when);
 
-	int ybot = height - 100;
+	int ybot = height - 116;
 	/* grid: decades, with 2 and 5 between */
 	for (int d = dlo; d <= dhi; d++) {
 		double v = pow10i(d);
@@ -1975,9 +2701,11 @@ static int write_svg(const char *path, const struct machine *mc)
 		          ? ratio(s->med, ser[s->kref].med) : 0);
 		fmt_ratio(t, sizeof t, s->op != OP_TRAP && s->op != OP_TIMER &&
 		          s->kind == KIND_FAULT ? ratio(s->med, trapmed) : 0);
+		if (s->kind == KIND_SCAN && s->kref >= 0 && usable(&ser[s->kref]))
+			snprintf(k, sizeof k, "%.0f", ratio(s->med, ser[s->kref].med));
 		fprintf(f, "<text x=\"%d\" y=\"%d\" font-family=\"DejaVu Sans Mono, "
-		        "monospace\" xml:space=\"preserve\">%7.2f %7s %6s</text>\n",
-		        left + plotw + 8, cy + 4, s->med, k, t);
+		        "monospace\" xml:space=\"preserve\">%7.*f %7s %6s</text>\n",
+		        left + plotw + 8, cy + 4, s->med < 0.1 ? 4 : 2, s->med, k, t);
 		y += rowh;
 	}
 	/* legend */
@@ -2007,6 +2735,10 @@ static int write_svg(const char *path, const struct machine *mc)
 	fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#333\">fault: one access timed "
 	        "alone; chunk: 64 ascending pages timed together, per page; pass: "
 	        "wall time of a whole pass per page</text>\n", lx, ly);
+	ly += 16;
+	fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#333\">scan: one timed pass over "
+	        "an eviction scan's working set, per page; its /kernel is over the "
+	        "same scan on plain memory</text>\n", lx, ly);
 	fprintf(f, "</svg>\n");
 #undef XS
 	return fclose(f) == 0 ? 0 : -1;
@@ -2019,31 +2751,44 @@ static void usage(FILE *f, const char *argv0)
 	fprintf(f,
 	        "usage: %s [--pages N] [--rounds R] [--passes P] [--json FILE]\n"
 	        "          [--svg FILE] [--seed S] [--pretouch-mib M] [--only LIST]\n"
+	        "          [--evict-frames N] [--evict-backend B]\n"
 	        "\n"
 	        "Time page faults, in one run and interleaved in rounds: the\n"
 	        "kernel's own first-touch, file and copy-on-write faults, a bare\n"
 	        "SIGSEGV+mprotect trap (the floor of any SIGSEGV-based emulator),\n"
 	        "and dpemu's for each backend: read and write first, random and\n"
 	        "ascending order, fault-around, file mappings, copy-on-write after\n"
-	        "dpemu_space_fork, one thread and two.  Prints a table, ratios to\n"
-	        "the kernel and the trap floor, and the project's targets.\n"
+	        "dpemu_space_fork, one thread and two, reference faults (a page\n"
+	        "whose access the CLOCK hand revoked).  Then page replacement:\n"
+	        "scans over 2 and 4 times more pages than the pool has frames,\n"
+	        "under FIFO, CLOCK, LRU and RANDOM, against the same scans over\n"
+	        "plain memory.  Prints a table, ratios to the kernel and the trap\n"
+	        "floor, eviction counters per page, and the project's targets.\n"
 	        "\n"
 	        "  --pages N         pages per series and round (default 4096;\n"
-	        "                    a multiple of 64)\n"
+	        "                    a multiple of 64; reference faults: N/4)\n"
 	        "  --rounds R        rounds (default 5)\n"
 	        "  --passes P        thread passes per round, each of 1 and 2\n"
 	        "                    threads (default 3)\n"
 	        "  --json FILE       also write every result to FILE as JSON\n"
 	        "  --svg FILE        also draw the latency distributions to FILE\n"
-	        "  --seed S          seed of the random page order (default fixed)\n"
+	        "  --seed S          seed of the random orders and of the RANDOM\n"
+	        "                    policy (default fixed)\n"
 	        "  --pretouch-mib M  block populated and freed, untimed, before\n"
 	        "                    each run (default 64; at least twice the\n"
 	        "                    run's own memory; 0: off)\n"
 	        "  --only LIST       only the series whose names start with one\n"
-	        "                    of the comma-separated prefixes (kernel-w,\n"
-	        "                    trap-floor and timer always run)\n"
+	        "                    of the comma-separated prefixes; \"evict\"\n"
+	        "                    selects the eviction scans, \"ref\" the\n"
+	        "                    reference faults (kernel-w, trap-floor and\n"
+	        "                    timer always run)\n"
+	        "  --evict-frames N  frames of the eviction scans' pool (default\n"
+	        "                    %d; the scans map 2N and 4N pages)\n"
+	        "  --evict-backend B backend of the eviction scans: segv, uffd or\n"
+	        "                    sigbus (default sigbus where the kernel\n"
+	        "                    allows userfaultfd, else segv)\n"
 	        "  --help            this text\n",
-	        argv0);
+	        argv0, EV_FRAMES);
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -2068,6 +2813,8 @@ int dpemu_bench_main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "pretouch-mib", required_argument, NULL, 'm' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "evict-frames", required_argument, NULL, 'f' },
+		{ "evict-backend", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2081,8 +2828,10 @@ int dpemu_bench_main(int argc, char **argv)
 	opt_json = opt_svg = opt_only = NULL;
 	opt_seed = 0x5eed0f00dULL;
 	opt_pretouch_mib = 64;
+	opt_ev_frames = EV_FRAMES;
+	opt_ev_bk = BK_NONE;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:r:P:j:g:s:m:o:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "p:r:P:j:g:s:m:o:f:b:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'p':
@@ -2133,6 +2882,25 @@ int dpemu_bench_main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'f':
+			if (parse_size(optarg, &opt_ev_frames) != 0 ||
+			    opt_ev_frames < HOT_DIV || opt_ev_frames > (1u << 18)) {
+				fprintf(stderr, "%s: bad --evict-frames: %s (%d to %u)\n",
+				        argv0, optarg, HOT_DIV, 1u << 18);
+				return 2;
+			}
+			break;
+		case 'b':
+			opt_ev_bk = BK_NONE;
+			for (int b = BK_SEGV; b < BK_COUNT; b++)
+				if (strcmp(optarg, bk_name[b]) == 0)
+					opt_ev_bk = (enum bk)b;
+			if (opt_ev_bk == BK_NONE) {
+				fprintf(stderr, "%s: bad --evict-backend: %s (segv, uffd "
+				        "or sigbus)\n", argv0, optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout, argv0);
 			return 0;
@@ -2148,10 +2916,12 @@ int dpemu_bench_main(int argc, char **argv)
 
 	page = (size_t)sysconf(_SC_PAGESIZE);
 	rng_state = opt_seed ? opt_seed : 1;
+	ev_bk = pick_ev_backend();
 	define_series();
 	for (int i = 0; i < nser; i++) {
 		struct series *s = &ser[i];
-		s->cap = s->kind == KIND_PASS ? (size_t)opt_rounds * opt_passes
+		s->cap = s->kind == KIND_SCAN ? (size_t)opt_rounds * EV_TIMED
+		         : s->kind == KIND_PASS ? (size_t)opt_rounds * opt_passes
 		         : s->kind == KIND_CHUNK ? (size_t)opt_rounds * (opt_pages / CHUNK)
 		                                 : (size_t)opt_rounds * opt_pages;
 		s->ns = malloc(s->cap * sizeof *s->ns);
@@ -2166,12 +2936,27 @@ int dpemu_bench_main(int argc, char **argv)
 	half[0] = malloc(opt_pages * sizeof *half[0]);
 	half[1] = malloc(opt_pages * sizeof *half[1]);
 	char *buf = malloc(page);
-	if (!rnd || !seq || !half[0] || !half[1] || !buf) {
+	size_t ev_max = 0;
+	for (int k = 0; k < NSCANS; k++)
+		if ((size_t)scans[k].mult * opt_ev_frames > ev_max)
+			ev_max = (size_t)scans[k].mult * opt_ev_frames;
+	ev_seq = malloc(ev_max * sizeof *ev_seq);
+	ev_perm = malloc(ev_max * sizeof *ev_perm);
+	ref_list = malloc(opt_pages * sizeof *ref_list);
+	ref_order = malloc(opt_pages * sizeof *ref_order);
+	int ev_ok = ev_seq && ev_perm && ref_list && ref_order;
+	for (int k = 0; k < NSCANS; k++)
+		for (int p = 0; p < EV_PASSES; p++)
+			ev_ok = ev_ok && (ev_ord[k][p] = malloc((size_t)scans[k].mult *
+			                  opt_ev_frames * sizeof(size_t))) != NULL;
+	if (!rnd || !seq || !half[0] || !half[1] || !buf || !ev_ok) {
 		fprintf(stderr, "%s: out of memory\n", argv0);
 		return 1;
 	}
 	for (size_t i = 0; i < opt_pages; i++)
 		seq[i] = i;
+	for (size_t i = 0; i < ev_max; i++)
+		ev_seq[i] = i;
 
 	/* The file of the file series: written a page at a time, so that the
 	   page cache holds it in single pages (a whole-file write makes large
@@ -2214,6 +2999,7 @@ int dpemu_bench_main(int argc, char **argv)
 			int h = rnd[i] >= opt_pages / 2;
 			half[h][half_n[h]++] = rnd[i];
 		}
+		make_orders();
 		/* Rotate the order of the series from round to round, so no
 		   series always runs first (or right after another); the
 		   two-thread series runs with its one-thread partner. */
@@ -2274,5 +3060,14 @@ int dpemu_bench_main(int argc, char **argv)
 	free(seq);
 	free(half[0]);
 	free(half[1]);
+	free(ev_seq);
+	free(ev_perm);
+	free(ref_list);
+	free(ref_order);
+	for (int k = 0; k < NSCANS; k++)
+		for (int p = 0; p < EV_PASSES; p++) {
+			free(ev_ord[k][p]);
+			ev_ord[k][p] = NULL;
+		}
 	return status;
 }
