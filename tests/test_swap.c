@@ -885,6 +885,48 @@ static void test_file_writeback_fails(void **state)
 	unlink(path);
 }
 
+/*
+ * The swap store loses a page (its file is cut short behind dpemu's back):
+ * bringing the page back fails as a host fault with -EIO, the page stays
+ * in swap, the frame it was to get goes back to the pool and the space
+ * goes on; unmapping the page frees its slot.
+ */
+static void test_swap_read_fails(void **state)
+{
+	char dir[] = "/tmp/dpemu-swap-XXXXXX";
+	char path[sizeof dir + 16];
+	struct dpemu_fault f;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/swap", dir);
+	dpemu_pool *pool = pool_make(1, DPEMU_POLICY_FIFO, path, 0);
+	dpemu_space *s = space_make(pool, 3);
+	unsigned char *b = map_pages(s, 3, ANON_PRIVATE, -1);
+	fill(b, 0x11);
+	fill(b + ps, 0x12); /* page 0 to swap */
+	assert_swapped(s, b);
+	assert_holds(b + ps, 0x12);
+	assert_int_equal(dpemu_unmap(s, b + ps, ps), 0); /* a free frame */
+	assert_int_equal(truncate(path, 0), 0);
+
+	assert_int_equal(tu_try_access(b, 0, 0, &f), 1);
+	assert_int_equal(f.kind, DPEMU_FAULT_HOST);
+	assert_int_equal(f.error, -EIO);
+	assert_ptr_equal(f.addr, b);
+	assert_swapped(s, b);
+	assert_int_equal(pstats(pool).swap_slots_used, 1);
+	assert_int_equal(pstats(pool).frames_used, 0);
+	assert_int_equal(stats_of(s).swap_ins, 0);
+	fill(b + 2 * ps, 0x13); /* the space goes on */
+	assert_holds(b + 2 * ps, 0x13);
+	assert_int_equal(dpemu_unmap(s, b, ps), 0);
+	assert_int_equal(pstats(pool).swap_slots_used, 0);
+	teardown(pool, s, NULL);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* The swap store is full: the access that needed a frame fails as
  * out-of-frames, the swapped and resident pages keep their contents, and
  * once frames are free the swapped pages come back and new ones work. */
@@ -1351,6 +1393,7 @@ int main(void)
 		cmocka_unit_test(test_fork_swapped_shared),
 		cmocka_unit_test(test_swap_write_fails),
 		cmocka_unit_test(test_file_writeback_fails),
+		cmocka_unit_test(test_swap_read_fails),
 		cmocka_unit_test(test_swap_store_full),
 		cmocka_unit_test(test_protection_survives_swap),
 		cmocka_unit_test(test_large_pages_swapped),
