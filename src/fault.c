@@ -70,6 +70,8 @@ static void mark_dirty(struct dpemu_space *s, uint64_t *e)
 {
 	*e |= PTE_D;
 	frame_dirtied(s->pool, pte_frame(*e));
+	if (pte_frame(*e) < s->pool->nframes)
+		swap_forget(s->pool, pte_frame(*e)); /* its swap copy is stale now */
 }
 
 static int access_needs(enum dpemu_access access)

@@ -35,8 +35,9 @@
  * held:   a shared object (shared.c) keeps the frame for a page of a shared
  *         mapping, so spaces that fault the page later find it;
  * pinned: the evictor is taking the frame back (evict.c), or a fault
- *         copies from it (a copy-on-write break making room, fault.c):
- *         nobody else may free it or pick it;
+ *         copies from it (a copy-on-write break making room, fault.c) or
+ *         drops its swap slot (swap_forget): nobody else may free it or
+ *         pick it;
  * cached: the swap cache (swap.c) keeps the frame as the copy of its swap
  *         slot, so pages that still name the slot find it.
  * The frame is free when the whole word is 0.
@@ -519,6 +520,7 @@ uint32_t swap_in(struct dpemu_pool *pool, uint32_t slot, uint64_t preferred, uin
                  int *err, bool *read, bool *others);
 int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f);
 bool swap_exclusive(struct dpemu_pool *pool, uint32_t f);
+void swap_forget(struct dpemu_pool *pool, uint32_t f);
 uint32_t swap_refs(struct dpemu_pool *pool, uint32_t slot);
 int file_write_page(int fd, off_t off, const void *data, size_t len);
 

@@ -13,6 +13,8 @@
  *     slot brought it back first (swap_in: read once, shared again);
  *   - a frame that stays clean after it came back is evicted again without
  *     writing anything: its slot still holds its contents;
+ *   - a frame written after it came back gives its slot up, if no other
+ *     entry names it (swap_forget): the copy there is stale;
  *   - the frame is freed only after its contents are in the file, or once
  *     nothing names the slot any more (swap_put, swap_cache_release).
  *
@@ -257,6 +259,32 @@ void swap_cache_release(struct dpemu_pool *pool, uint32_t f)
 	lock_release(&pool->swap_lock);
 	if (freed)
 		frame_free(pool, f);
+}
+
+/*
+ * A page wrote frame f: if f is cached and no entry but the cache names
+ * its slot, the slot's copy is stale and nothing will read it - free the
+ * slot (f stays, dirty, and goes to a new slot when evicted).  f is pinned
+ * meanwhile, so the evictor, which reads f's slot unlocked, neither has it
+ * nor takes it; if it is pinned already (being evicted), f keeps its slot.
+ */
+void swap_forget(struct dpemu_pool *pool, uint32_t f)
+{
+	struct frame *fr = &pool->frames[f];
+
+	if (!(atomic_load(&fr->refs) & FRAME_CACHED) || !frame_pin(pool, f))
+		return;
+	lock_acquire(&pool->swap_lock);
+	uint32_t slot = fr->swap;
+	if (slot && pool->swap.slots[slot - 1].refs == 1 &&
+	    (atomic_load(&fr->refs) & FRAME_CACHED)) {
+		pool->swap.slots[slot - 1].frame = 0;
+		fr->swap = 0;
+		atomic_fetch_and(&fr->refs, ~FRAME_CACHED);
+		slot_put(pool, slot - 1);
+	}
+	lock_release(&pool->swap_lock);
+	frame_unpin(pool, f);
 }
 
 /* True if frame f is cached and no entry but the cache names its slot:

@@ -1071,6 +1071,37 @@ static void test_fault_around_across_pool_end(void **state)
 	teardown(pool, s, NULL);
 }
 
+/*
+ * A page back from swap keeps its slot while it stays clean (evicted
+ * again, it needs no write); its first write makes the slot's copy stale
+ * and gives the slot back.  With one slot: page 0 comes back and is
+ * written, and page 1 can then go to that slot.
+ */
+static void test_written_page_gives_its_slot_back(void **state)
+{
+	(void)state;
+	dpemu_pool *pool = pool_make(2, DPEMU_POLICY_FIFO, NULL, 1);
+	dpemu_space *s = space_make(pool, 4);
+	unsigned char *b = map_pages(s, 4, ANON_PRIVATE, -1);
+
+	fill(b, 0x10);
+	fill(b + ps, 0x11);
+	fill(b + 2 * ps, 0x12); /* page 0 to the only slot */
+	assert_swapped(s, b);
+	assert_int_equal(dpemu_unmap(s, b + 2 * ps, ps), 0);
+	assert_holds(b, 0x10);  /* back, clean: the slot still holds it */
+	assert_int_equal(pstats(pool).swap_slots_used, 1);
+	fill(b, 0x20);          /* now the slot's copy is stale */
+	assert_int_equal(pstats(pool).swap_slots_used, 0);
+	fill(b + 3 * ps, 0x13); /* page 1 to the slot */
+	assert_swapped(s, b + ps);
+	assert_int_equal(pstats(pool).swap_slots_used, 1);
+	assert_holds(b, 0x20);
+	assert_holds(b + 3 * ps, 0x13);
+	assert_int_equal(pstats(pool).swap_outs, 2);
+	teardown(pool, s, NULL);
+}
+
 /* ---- unmap, destroy, prefault ------------------------------------------------------------- */
 
 /* Unmapping swapped pages frees their slots; a slot two spaces name is
@@ -1395,6 +1426,7 @@ int main(void)
 		cmocka_unit_test(test_file_writeback_fails),
 		cmocka_unit_test(test_swap_read_fails),
 		cmocka_unit_test(test_swap_store_full),
+		cmocka_unit_test(test_written_page_gives_its_slot_back),
 		cmocka_unit_test(test_protection_survives_swap),
 		cmocka_unit_test(test_large_pages_swapped),
 		cmocka_unit_test(test_fault_around_across_pool_end),
