@@ -165,10 +165,12 @@ static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64
 /*
  * Bring back swapped page pg (PTE *e names its slot): from the swap cache
  * or the swap store.  A private page whose slot other pages still name
- * shares the frame with them copy-on-write.  Returns 0, -ENOSPC when the
+ * shares the frame with them copy-on-write.  A write brings it back dirty
+ * (else the write would trap a second time).  Returns 0, -ENOSPC when the
  * pool is empty, or the read's negative errno; the PTE is unchanged then.
  */
-static int swap_in_page(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+static int swap_in_page(struct dpemu_space *s, uint64_t pg, uint64_t *e,
+                        enum dpemu_access access)
 {
 	const struct mapping *m = &s->maps[pte_map(*e) - 1];
 	bool read, others;
@@ -184,6 +186,8 @@ static int swap_in_page(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	frame_referenced(s->pool, f);
 	if (others && !(m->flags & DPEMU_MAP_SHARED))
 		*e |= PTE_C;
+	else if (access == DPEMU_ACCESS_WRITE && (pte_prot(*e) & PROT_WRITE))
+		mark_dirty(s, e);
 	s->stats.swap_ins += read;
 	s->stats.pages_resident++;
 	return 0;
@@ -201,7 +205,7 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 	uint32_t f;
 
 	if (pte_swapped(*e))
-		return swap_in_page(s, pg, e);
+		return swap_in_page(s, pg, e, access);
 	/* The zero frame only in pools without a policy: with one, a
 	 * read-first page's clean zero-filled frame costs nothing to evict,
 	 * and every page of a reference string takes a frame, as in the

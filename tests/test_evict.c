@@ -466,6 +466,27 @@ static void test_fault_around_keeps_references(void **state)
 	}
 }
 
+/* A write to a swapped page brings it back dirty: one trap, not a read
+ * trap and then a write trap. */
+static void test_write_to_swapped_page_traps_once(void **state)
+{
+	struct rig r;
+	(void)state;
+	rig_open(&r, 1, DPEMU_POLICY_FIFO, 2, ANON_PRIVATE);
+	r.base[0] = 1;
+	r.base[ps] = 2;              /* page 0 goes to swap */
+	struct dpemu_stats a = stats_of(r.space);
+	r.base[0] = 3;               /* back, and written */
+	struct dpemu_stats b = stats_of(r.space);
+	assert_int_equal(b.swap_ins - a.swap_ins, 1);
+	assert_int_equal(b.faults - a.faults, 1);
+	struct dpemu_page_info pi;
+	assert_int_equal(dpemu_query(r.space, r.base, &pi), 0);
+	assert_true(pi.present && pi.dirty);
+	assert_int_equal(((volatile unsigned char *)r.base)[0], 3);
+	rig_close(&r);
+}
+
 /* ---- many threads, working set four times the pool ------------------------ */
 
 #define WS_PAGES 64
@@ -751,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_fifo_belady_anomaly),
 		cmocka_unit_test(test_contents_survive_eviction),
 		cmocka_unit_test(test_clean_page_not_written_again),
+		cmocka_unit_test(test_write_to_swapped_page_traps_once),
 		cmocka_unit_test(test_fifo_victim_order),
 		cmocka_unit_test(test_clock_victim_order),
 		cmocka_unit_test(test_lru_victim_order),
