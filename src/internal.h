@@ -521,7 +521,6 @@ uint32_t swap_in(struct dpemu_pool *pool, uint32_t slot, uint64_t preferred, uin
 int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f);
 bool swap_exclusive(struct dpemu_pool *pool, uint32_t f);
 void swap_forget(struct dpemu_pool *pool, uint32_t f);
-uint32_t swap_refs(struct dpemu_pool *pool, uint32_t slot);
 int file_write_page(int fd, off_t off, const void *data, size_t len);
 
 /* Take one frame back for the pool (no space lock held).  0: a frame was

@@ -119,6 +119,19 @@ static void slot_free(struct swap_store *sw, uint32_t slot)
 	sw->used--;
 }
 
+static void slot_put(struct dpemu_pool *pool, uint32_t slot);
+
+/* Untie cached frame fr from its slot and drop the cache's reference to
+ * the slot (the caller clears FRAME_CACHED, or has cleared the word). */
+static void cache_unlink(struct dpemu_pool *pool, struct frame *fr)
+{
+	uint32_t slot = fr->swap - 1;
+
+	pool->swap.slots[slot].frame = 0;
+	fr->swap = 0;
+	slot_put(pool, slot);
+}
+
 /* Drop one reference to slot; the last frees it.  A cached frame that
  * no page maps and no entry names any more is freed with it. */
 static void slot_put(struct dpemu_pool *pool, uint32_t slot)
@@ -134,18 +147,15 @@ static void slot_put(struct dpemu_pool *pool, uint32_t slot)
 		unsigned want = FRAME_CACHED;
 		/* Only the cache is left and no page maps the frame: both go. */
 		if (atomic_compare_exchange_strong(&pool->frames[f].refs, &want, 0)) {
-			sl->frame = 0;
-			pool->frames[f].swap = 0;
-			sl->refs = 0;
-			slot_free(&pool->swap, slot);
+			cache_unlink(pool, &pool->frames[f]); /* frees the slot too */
 			frame_free(pool, f);
 		}
 	}
 }
 
 /*
- * A new slot for frame f's contents, cached: f becomes the slot's frame.
- * Returns 0 with *slot set, or -ENOSPC when the store is full.
+ * A new, empty slot (no reference yet: swap_cache_add gives it the
+ * cache's).  Returns 0 with *slot set, or -ENOSPC when the store is full.
  */
 int swap_alloc(struct dpemu_pool *pool, uint32_t *slot)
 {
@@ -198,15 +208,6 @@ void swap_put(struct dpemu_pool *pool, uint32_t slot)
 	lock_release(&pool->swap_lock);
 }
 
-/* Entries naming slot, plus one if it is cached. */
-uint32_t swap_refs(struct dpemu_pool *pool, uint32_t slot)
-{
-	lock_acquire(&pool->swap_lock);
-	uint32_t r = pool->swap.slots[slot].refs;
-	lock_release(&pool->swap_lock);
-	return r;
-}
-
 /*
  * The evictor is done with pinned frame f: if no page maps it and no
  * shared object holds it, take it out of the cache (its slot keeps the
@@ -222,12 +223,8 @@ bool swap_uncache(struct dpemu_pool *pool, uint32_t f)
 	unsigned word = atomic_load(&fr->refs);
 	if ((word & ~FRAME_CACHED) == FRAME_PINNED &&
 	    atomic_compare_exchange_strong(&fr->refs, &word, 0)) {
-		if (fr->swap) {
-			uint32_t slot = fr->swap - 1;
-			pool->swap.slots[slot].frame = 0;
-			fr->swap = 0;
-			slot_put(pool, slot);
-		}
+		if (fr->swap)
+			cache_unlink(pool, fr);
 		freed = true;
 	}
 	lock_release(&pool->swap_lock);
@@ -250,10 +247,7 @@ void swap_cache_release(struct dpemu_pool *pool, uint32_t f)
 	unsigned want = FRAME_CACHED;
 	if (fr->swap && pool->swap.slots[fr->swap - 1].refs == 1 &&
 	    atomic_compare_exchange_strong(&fr->refs, &want, 0)) {
-		uint32_t slot = fr->swap - 1;
-		pool->swap.slots[slot].frame = 0;
-		fr->swap = 0;
-		slot_put(pool, slot);
+		cache_unlink(pool, fr);
 		freed = true;
 	}
 	lock_release(&pool->swap_lock);
@@ -275,13 +269,10 @@ void swap_forget(struct dpemu_pool *pool, uint32_t f)
 	if (!(atomic_load(&fr->refs) & FRAME_CACHED) || !frame_pin(pool, f))
 		return;
 	lock_acquire(&pool->swap_lock);
-	uint32_t slot = fr->swap;
-	if (slot && pool->swap.slots[slot - 1].refs == 1 &&
+	if (fr->swap && pool->swap.slots[fr->swap - 1].refs == 1 &&
 	    (atomic_load(&fr->refs) & FRAME_CACHED)) {
-		pool->swap.slots[slot - 1].frame = 0;
-		fr->swap = 0;
 		atomic_fetch_and(&fr->refs, ~FRAME_CACHED);
-		slot_put(pool, slot - 1);
+		cache_unlink(pool, fr);
 	}
 	lock_release(&pool->swap_lock);
 	frame_unpin(pool, f);
