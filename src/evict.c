@@ -38,10 +38,11 @@
  *      the shared object, or the swap cache) - then the eviction of f is
  *      abandoned and the policy picks another.
  *
- * Fault path: pool_evict runs in the fault handler with no space lock held
+ * Fault path: pool_evict runs in the fault handler with no lock of a space held
  * (fault.c drops its own first).  It takes pool->evict_lock (one evictor at
- * a time; it also guards the list of spaces), then one space lock at a
- * time, shared object locks, the swap lock and pool->lock, in that order;
+ * a time; it also guards the list of spaces), then one page's locks at a
+ * time (its space's lock, then its split page-table lock), shared object
+ * locks, the swap lock and pool->lock, in that order;
  * it calls madvise/mmap/ioctl (hostmap.c) and pread/pwrite/fstat, never
  * malloc or stdio.  The rest of the file is API side.
  */
@@ -137,21 +138,27 @@ typedef void (*evict_visit_fn)(struct evict *ev, struct dpemu_space *t, uint64_t
                                struct mapping *m);
 
 /*
- * Call fn for each space of the pool whose mapping covers page ev->pg, with
- * the space locked: e is the page's PTE (NULL if it has no leaf entry), m
- * its mapping.
+ * Call fn for each space of the pool whose mapping covers page ev->pg,
+ * with the page's stripe held (struct ptl): e is the page's PTE (NULL if
+ * it has no leaf entry), m its mapping.  The space lock is held only to
+ * walk the tree (a page's mapping changes only under space_lock_all, so
+ * the id read then stays right); waiting for the stripe with it held is
+ * allowed, since a stripe's holder never waits for the space lock.
  */
 static void visit_spaces(struct evict *ev, evict_visit_fn fn)
 {
 	for (struct dpemu_space *t = ev->pool->spaces; t; t = t->pool_next) {
 		if (ev->pg >= t->npages)
 			continue;
+		struct ptl *ptl = space_ptl(t, ev->pg);
 		lock_acquire(&t->lock);
 		uint64_t *e = pt_find(t, ev->pg);
 		uint32_t id = pte_map(e ? *e : pt_peek(t, ev->pg));
+		lock_acquire(&ptl->lock);
+		lock_release(&t->lock);
 		if (id)
 			fn(ev, t, e, &t->maps[id - 1]);
-		lock_release(&t->lock);
+		lock_release(&ptl->lock);
 	}
 }
 
@@ -327,7 +334,7 @@ static void writeback_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e
 	ev->err = file_write_page(m->fd, off, frame_data(ev->pool, ev->f), ev->pool->page_size);
 	if (!ev->err) {
 		ev->written = true;
-		t->stats.writebacks++;
+		PG_STATS(t, ev->pg).writebacks++;
 	}
 }
 
@@ -346,10 +353,10 @@ static void unmap_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e, st
 		lazy = pte_with_frame(lazy, ev->slot) | PTE_S;
 	}
 	*e = lazy;
-	t->stats.evictions++;
-	t->stats.pages_resident--;
+	PG_STATS(t, ev->pg).evictions++;
+	PG_STATS(t, ev->pg).pages_resident--;
 	if (ev->written && ev->dest == TO_SWAP && !ev->counted) {
-		t->stats.swap_outs++;
+		PG_STATS(t, ev->pg).swap_outs++;
 		ev->counted = true;
 	}
 	frame_put(ev->pool, ev->f); /* pinned: not freed */
@@ -483,7 +490,7 @@ abandon:
 
 /*
  * Free a frame by the pool's policy, called by a fault that found the pool
- * empty, holding no space lock.  Returns 0 when a frame is free (this call
+ * empty, holding no lock of a space.  Returns 0 when a frame is free (this call
  * freed one, or another did meanwhile), else -ENOSPC or the write error
  * that prevented it, with why filled in.
  */

@@ -1,15 +1,22 @@
 /*
  * fault.c - resolving a fault: the heart of dpemu, shared by every backend.
  *
- * Fault path: everything in this file runs inside a signal handler (or,
- * later, on a fault thread).  It may call: the space and pool locks
- * (futexes), pread(2), memset/memcpy, the page-table walk (pagetable.c,
- * nodes from mmap) and the host-view functions (hostmap.c: mmap, mprotect,
- * madvise).  It must not call malloc, stdio or anything that takes a lock
- * the faulting thread may hold; errno is saved and restored by the trap
- * layer (trap_sigsegv.c) around the whole resolution.
+ * Fault path: everything in this file runs inside a signal handler or on
+ * the userfaultfd handler thread.  It may call: dpemu's locks (futexes),
+ * pread(2), memset/memcpy, the page-table walk (pagetable.c, nodes from
+ * mmap) and the host-view functions (hostmap.c: mmap, mprotect, madvise,
+ * userfaultfd ioctls).  It must not call malloc, stdio or anything that
+ * takes a lock the faulting thread may hold; errno is saved and restored
+ * by the trap layer (trap_sigsegv.c) around the whole resolution.
  *
- * Fault path too: pool_evict (evict.c), called with the space lock dropped.
+ * Locks: a fault holds its page's split page-table lock (internal.h,
+ * struct ptl) from the walk to the end, the host call included, and the
+ * space lock only during the walk (pt_lock_leaf).  So faults in different
+ * leaves of one space run in parallel.  Under the stripe it may take a
+ * shared object's lock, the swap lock and the pool lock, in that order.
+ *
+ * Fault path too: pool_evict (evict.c), called with no lock of the space
+ * held.
  *
  * The steps, as a kernel takes them:
  *   1. find the page-table entry for the address (its mapping id says which
@@ -19,7 +26,7 @@
  *      fill it with zeros, file data or what it had when it was swapped
  *      out, record it in the PTE, and show it to the program (fault-around
  *      does the same for free neighbours).  If the pool is empty and has a
- *      replacement policy: drop the space lock, evict a frame, start over.
+ *      replacement policy: drop the page's lock, evict a frame, start over.
  *      A private anonymous page that is only read gets the shared zero
  *      frame instead (pools without a policy), read-only, until its first
  *      write;
@@ -97,7 +104,7 @@ static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t p
 	if (m->fd < 0) {
 		if (!fr->zero)
 			memset(dst, 0, ps); /* else: a hole in the memfd, zeros */
-		s->stats.zero_fills++;
+		PG_STATS(s, pg).zero_fills++;
 		return 0;
 	}
 	off_t off = m->offset + (off_t)((pg - m->start) << s->page_shift);
@@ -114,7 +121,7 @@ static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t p
 	if (got < ps)
 		memset(dst + got, 0, ps - got);
 	fr->zero = 0;
-	s->stats.file_reads++;
+	PG_STATS(s, pg).file_reads++;
 	return 0;
 }
 
@@ -142,7 +149,7 @@ static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64
 			f = swap_in(s->pool, slot, space_identity_frame(s, pg), pg, err, &read, &others);
 			if (f != FRAME_NONE) {
 				shared_record(s->pool, o, pg - m->start, f);
-				s->stats.swap_ins += read;
+				PG_STATS(s, pg).swap_ins += read;
 			}
 			lock_release(&o->lock);
 			return f;
@@ -188,8 +195,8 @@ static int swap_in_page(struct dpemu_space *s, uint64_t pg, uint64_t *e,
 		*e |= PTE_C;
 	else if (access == DPEMU_ACCESS_WRITE && (pte_prot(*e) & PROT_WRITE))
 		mark_dirty(s, e);
-	s->stats.swap_ins += read;
-	s->stats.pages_resident++;
+	PG_STATS(s, pg).swap_ins += read;
+	PG_STATS(s, pg).pages_resident++;
 	return 0;
 }
 
@@ -220,8 +227,8 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 		 * fault-around: each zero-frame page is a host mapping of its own,
 		 * which would break up the runs fault-around maps.) */
 		*e = pte_with_frame(*e, pool->zero_frame) | PTE_P | PTE_A | PTE_C;
-		s->stats.zero_fills++;
-		s->stats.pages_resident++;
+		PG_STATS(s, pg).zero_fills++;
+		PG_STATS(s, pg).pages_resident++;
 		return 0;
 	}
 	if (zero_ok)
@@ -238,7 +245,7 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 	 * writable page counts as dirty once it is shown writable. */
 	if (access == DPEMU_ACCESS_WRITE || (!exact_dirty(s, m) && (pte_prot(*e) & PROT_WRITE)))
 		mark_dirty(s, e);
-	s->stats.pages_resident++;
+	PG_STATS(s, pg).pages_resident++;
 	return 0;
 }
 
@@ -351,7 +358,7 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 		if (err)
 			*e = before;
 		else
-			s->stats.cow_reuses++;
+			PG_STATS(s, pg).cow_reuses++;
 		return err;
 	}
 	copy = frame_alloc(pool, space_identity_frame(s, pg), pg);
@@ -368,25 +375,27 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 		return err;
 	}
 	frame_put(pool, shared);
-	s->stats.cow_copies++;
+	PG_STATS(s, pg).cow_copies++;
 	return 0;
 }
 
 /*
  * The pool is empty: if it has a replacement policy, evict a frame with
- * s's lock dropped (the evictor takes the locks of the spaces whose pages
- * it takes back, s's too) and take the lock again.  True if the fault
- * should start over; false with why saying what stopped it (the lock is
- * held either way).
+ * the fault's stripe ptl dropped (the evictor takes the locks of the pages
+ * it takes back, perhaps this one).  True if a frame is free: the fault
+ * must start over, and holds no lock now.  False with why saying what
+ * stopped it, and ptl held.
  */
-static bool make_room(struct dpemu_space *s, char *why, size_t whylen)
+static bool make_room(struct dpemu_space *s, struct ptl *ptl, char *why, size_t whylen)
 {
 	if (s->pool->policy == DPEMU_POLICY_NONE)
 		return false;
-	lock_release(&s->lock);
+	lock_release(&ptl->lock);
 	int err = pool_evict(s->pool, why, whylen);
-	lock_acquire(&s->lock);
-	return err == 0;
+	if (err == 0)
+		return true;
+	lock_acquire(&ptl->lock);
+	return false;
 }
 
 static void describe(char *why, size_t len, const char *what, uint64_t e)
@@ -418,6 +427,8 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 	uint64_t pg = space_page_index(s, addr);
 	int need = access_needs(access);
 	uint64_t *e, pte = 0;
+	struct ptl *ptl;
+	bool counted = false;
 	int err = 0;
 
 	fault->kind = DPEMU_FAULT_NONE;
@@ -440,14 +451,14 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 		return UNRESOLVED;
 	}
 
-	lock_acquire(&s->lock);
-	if (!(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP)))
-		s->stats.faults++;
 restart:
-	/* 1. the page-table entry, and the mapping it names */
-	e = pt_leaf(s, pg, &err);
-	if (e)
-		pte = *e;
+	/* 1. the page-table entry, and the mapping it names; from here on
+	 *    the page's stripe is held */
+	e = pt_lock_leaf(s, pg, &err, &ptl);
+	if (!counted && !(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP)))
+		PG_STATS(s, pg).faults++;
+	counted = true;
+	pte = e ? *e : 0;
 	if (!e || pte_map(pte) == 0) {
 		if (err) {
 			fault->kind = DPEMU_FAULT_HOST;
@@ -472,7 +483,7 @@ restart:
 		err = page_in(s, pg, e, access);
 		if (err == -ENOSPC) {
 			fmt_str(why, whylen, 0, "the pool has no free frame");
-			if (make_room(s, why, whylen))
+			if (make_room(s, ptl, why, whylen))
 				goto restart;
 			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
 			goto unresolved;
@@ -496,7 +507,7 @@ restart:
 	if (!(pte & PTE_A)) {
 		*e |= PTE_A;
 		if (!(pte & PTE_V) && !(flags & RESOLVE_NO_TRAP))
-			s->stats.reference_faults++; /* the policy revoked it */
+			PG_STATS(s, pg).reference_faults++; /* the policy revoked it */
 	}
 	frame_referenced(s->pool, pte_frame(pte));
 	if ((pte & PTE_C) && (pte_prot(pte) & PROT_WRITE) &&
@@ -511,7 +522,7 @@ restart:
 			uint32_t src = pte_frame(pte);
 			bool pinned = frame_pin(s->pool, src);
 			fmt_str(why, whylen, 0, "no free frame for a copy-on-write copy");
-			bool room = make_room(s, why, whylen);
+			bool room = make_room(s, ptl, why, whylen);
 			if (pinned)
 				frame_unpin(s->pool, src);
 			if (room)
@@ -560,14 +571,14 @@ shown:
 	last_spurious = NULL;
 resolved:
 	if (flags & RESOLVE_RETRIED)
-		s->stats.faults++;
-	lock_release(&s->lock);
+		PG_STATS(s, pg).faults++;
+	lock_release(&ptl->lock);
 	return RESOLVED;
 
 unresolved:
 	if (!(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP)))
-		s->stats.protection_faults++;
-	lock_release(&s->lock);
+		PG_STATS(s, pg).protection_faults++;
+	lock_release(&ptl->lock);
 	last_spurious = NULL;
 	return UNRESOLVED;
 }
@@ -583,13 +594,14 @@ void fault_revoke(struct dpemu_space *s, void *addr)
 	int err;
 
 	if (dpemu_locks_held > 0) {
-		/* This thread holds the lock (a signal handler inside a dpemu
-		 * call): revoke without it; the next show refreshes HP. */
+		/* This thread holds a lock of dpemu's (a signal handler inside
+		 * a dpemu call): revoke without the page's; the next show
+		 * refreshes HP. */
 		host_revoke(s, pg, NULL);
 		return;
 	}
-	lock_acquire(&s->lock);
-	uint64_t *e = pt_leaf(s, pg, &err);
+	struct ptl *ptl;
+	uint64_t *e = pt_lock_leaf(s, pg, &err, &ptl);
 	host_revoke(s, pg, e);
-	lock_release(&s->lock);
+	lock_release(&ptl->lock);
 }

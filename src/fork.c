@@ -40,7 +40,6 @@ static pthread_once_t fork_guard_once = PTHREAD_ONCE_INIT;
 
 struct fork_walk {
 	struct host_protbatch hp; /* the parent's pages turning read-only */
-	uint64_t resident;
 };
 
 /* The child's PTE for page pg, and the parent's PTE *e made copy-on-write. */
@@ -68,7 +67,7 @@ static uint64_t fork_pte(struct dpemu_space *parent, struct dpemu_space *child, 
 	}
 	const struct mapping *m = &parent->maps[pte_map(*e) - 1];
 	frame_get(parent->pool, pte_frame(*e));
-	w->resident++;
+	PG_STATS(child, pg).pages_resident++;
 	if (m->flags & DPEMU_MAP_SHARED) {
 		shared_record(parent->pool, m->shared, pg - m->start, pte_frame(*e));
 		host_setprot_flush(parent, &w->hp);
@@ -136,15 +135,14 @@ DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **out)
 		return set_error(err, "dpemu_space_fork: %s", dpemu_last_error());
 	}
 
-	lock_acquire(&parent->lock);
-	/* (No fault of the parent can race with shared_record here: the parent's
-	 * lock is held, and the child is not published yet.) */
+	space_lock_all(parent);
+	/* (No fault of the parent can race with shared_record here: the parent
+	 * is locked whole, and the child is not published yet.) */
 	err = copy_mappings(parent, child);
 	if (!err)
 		err = pt_copy(parent, child, fork_pte, &w);
 	host_setprot_flush(parent, &w.hp);
-	child->stats.pages_resident = w.resident;
-	lock_release(&parent->lock);
+	space_unlock_all(parent);
 
 	if (!err && w.hp.err)
 		err = w.hp.err; /* the parent's pages are COW in its PTEs all the same */

@@ -2,8 +2,10 @@
  * hostmap.c - how a space's arena shows frames to the program: the host
  * side of the page table.
  *
- * Fault path: everything here runs inside the fault handler (space lock
- * held).  It calls only mmap, mprotect, madvise and userfaultfd ioctls; no
+ * Fault path: everything here runs inside the fault handler, with the
+ * page's split page-table lock held (internal.h, struct ptl) - or the
+ * whole space, API side.  Every host call stays inside the page's leaf,
+ * which is what lets faults in other leaves run meanwhile.  It calls only mmap, mprotect, madvise and userfaultfd ioctls; no
  * malloc, no stdio.  Each function returns 0 or a negative errno and never
  * leaves a page more accessible than its PTE allows, not even for a moment:
  * rights are narrowed before anything is widened.
@@ -363,7 +365,7 @@ int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 }
 
 /* Set visible page pg's VMA protection again, whatever HP says: after a
- * revoke made without the space lock (uffd.c), HP may be stale. */
+ * revoke made without the page's lock (uffd.c), HP may be stale. */
 int host_refresh(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 {
 	int prot = vma_prot(s, *e);

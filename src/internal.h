@@ -270,6 +270,7 @@ static inline uint64_t pte_coarse(uint32_t map_id, int prot)
 }
 
 struct dpemu_space;
+struct ptl;
 
 /*
  * Visitor of pt_walk: called for each entry that meets the range, in address
@@ -281,6 +282,7 @@ typedef int (*pt_visit_fn)(struct dpemu_space *s, uint64_t *e, unsigned level,
 
 /* Fault path: safe (nodes come from mmap, never malloc). */
 uint64_t *pt_leaf(struct dpemu_space *s, uint64_t pg, int *err);
+uint64_t *pt_lock_leaf(struct dpemu_space *s, uint64_t pg, int *err, struct ptl **ptl);
 uint64_t pt_peek(const struct dpemu_space *s, uint64_t pg);
 uint64_t *pt_find(struct dpemu_space *s, uint64_t pg);
 
@@ -361,8 +363,43 @@ void shared_evict(struct dpemu_pool *pool, struct shared_object *o, uint64_t idx
 
 struct node_slab;
 
+/*
+ * Split page-table locks.  Linux gives every page of PTEs a lock of its
+ * own, so that faults in different parts of an address space do not wait
+ * for each other; dpemu does the same with a fixed array of stripes: the
+ * PTEs of leaf k (pages [512k, 512k + 512)), and the host view of those
+ * pages, belong to stripe k % PTL_STRIPES.  A fault holds its stripe
+ * across the host call that shows the page, so two threads faulting in
+ * different leaves run in parallel; s->lock is held only while the fault
+ * walks (and perhaps grows) the tree to its leaf.
+ *
+ * Each stripe also keeps its share of the space's counters, updated under
+ * its lock: no counter cache line is shared by two faulting threads.
+ * dpemu_space_stats adds them up.
+ *
+ * Who holds what:
+ *   s->lock           the tree's shape (nodes, interior entries) and the
+ *                     mapping table; alone, only briefly;
+ *   a stripe          its leaves' PTEs, their pages' host view, the
+ *                     mappings those PTEs name (which cannot go away or
+ *                     move while it is held), its counters;
+ *   s->lock + every   everything: what changes mappings or walks ranges
+ *   stripe            (map, unmap, protect, sync, fork, destroy) and the
+ *                     counter snapshot - space_lock_all.
+ * Order: s->lock, then stripes in ascending order.  Nobody waits for
+ * s->lock while holding a stripe, so a fault that finds its stripe busy
+ * lets go of s->lock before it waits (pt_lock_leaf).
+ */
+#define PTL_STRIPES 64u
+
+struct ptl {
+	struct lock lock;
+	struct dpemu_stats stats; /* this stripe's share of the counters      */
+} __attribute__((aligned(64)));
+
 struct dpemu_space {
-	struct lock lock;          /* page table, mappings, stats, host view   */
+	struct ptl ptl[PTL_STRIPES]; /* split page-table locks (above)        */
+	struct lock lock;          /* the tree's shape, the mapping table      */
 	struct dpemu_pool *pool;
 	uintptr_t base;            /* the arena: [base, base + size)           */
 	size_t size;
@@ -388,7 +425,6 @@ struct dpemu_space {
 	uint32_t maps_cap;
 	uint32_t maps_live;
 
-	struct dpemu_stats stats;
 	int registry_slot;
 	struct dpemu_space *pool_next; /* the pool's list of spaces (evict.c)   */
 	struct dpemu_space *pool_prev;
@@ -408,7 +444,18 @@ static inline uint64_t space_identity_frame(const struct dpemu_space *s, uint64_
 	return (s->colour + pg) % s->pool->nframes;
 }
 
+/* The stripe of page pg's leaf (see struct ptl). */
+static inline struct ptl *space_ptl(struct dpemu_space *s, uint64_t pg)
+{
+	return &s->ptl[(pg >> PT_BITS) % PTL_STRIPES];
+}
+
+/* Page pg's share of the space's counters (its stripe held). */
+#define PG_STATS(s, pg) (space_ptl((s), (pg))->stats)
+
 /* API side (space.c). */
+void space_lock_all(struct dpemu_space *s);
+void space_unlock_all(struct dpemu_space *s);
 int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct dpemu_space **out);
 void space_free(struct dpemu_space *s);
 int space_publish(struct dpemu_space *s);
@@ -523,7 +570,7 @@ bool swap_exclusive(struct dpemu_pool *pool, uint32_t f);
 void swap_forget(struct dpemu_pool *pool, uint32_t f);
 int file_write_page(int fd, off_t off, const void *data, size_t len);
 
-/* Take one frame back for the pool (no space lock held).  0: a frame was
+/* Take one frame back for the pool (no lock of a space held).  0: a frame was
  * freed; else a negative errno with why (a message) filled in. */
 int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen);
 

@@ -23,6 +23,7 @@
 
 #include <linux/futex.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -82,6 +83,17 @@ static inline void lock_acquire(struct lock *l)
 		futex_wait(&l->state, c | LOCK_WAITERS);
 		c = atomic_load(&l->state);
 	}
+}
+
+/* Take l if it is free; false (and nothing taken) if anyone holds it. */
+static inline bool lock_try(struct lock *l)
+{
+	int c = 0;
+
+	if (!atomic_compare_exchange_strong(&l->state, &c, dpemu_tid()))
+		return false;
+	dpemu_locks_held++;
+	return true;
 }
 
 static inline void lock_release(struct lock *l)

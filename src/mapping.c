@@ -2,7 +2,8 @@
  * mapping.c - the lazy mappings: dpemu_map, dpemu_unmap, dpemu_protect,
  * dpemu_sync and dpemu_query.
  *
- * API side only: these run with the space lock held and may allocate.  A
+ * API side only: these run with the whole space locked (space_lock_all;
+ * dpemu_query: the space lock and the page's stripe) and may allocate.  A
  * mapping allocates no frame; it only writes its id and protection into
  * the page table (coarse entries for whole subtrees), which is also how a
  * fault finds it.  Every function checks all of its arguments before it
@@ -167,7 +168,7 @@ static int writeback(struct dpemu_space *s, const struct mapping *m, uint64_t pg
 	if (err)
 		return set_error(-EIO, "write-back of page %p to file offset %lld failed: %s",
 		                 space_page_addr(s, pg), (long long)off, strerror(-err));
-	s->stats.writebacks++;
+	PG_STATS(s, pg).writebacks++;
 	return 0;
 }
 
@@ -218,7 +219,7 @@ static int unmap_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint6
 		}
 		u->dropped[u->ndropped++] = f;
 cleared:
-		s->stats.pages_resident--;
+		PG_STATS(s, pg).pages_resident--;
 	}
 	mapping_drop(s, id, 1);
 	*e &= PTE_HOST_BITS;
@@ -360,7 +361,7 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 			return err;
 	}
 
-	lock_acquire(&s->lock);
+	space_lock_all(s);
 	if (flags & DPEMU_MAP_FIXED) {
 		if (mapped_pages(s, first, n) != 0) {
 			err = set_error(-EEXIST, "dpemu_map: part of [%p, +%zu) is already mapped", addr, len);
@@ -416,7 +417,7 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 out:
 	if (dupfd >= 0)
 		close(dupfd);
-	lock_release(&s->lock);
+	space_unlock_all(s);
 	return err;
 }
 
@@ -428,9 +429,9 @@ DPEMU_API int dpemu_unmap(dpemu_space *s, void *addr, size_t len)
 	err = check_space_range(s, "dpemu_unmap", addr, len, &first, &n);
 	if (err)
 		return err;
-	lock_acquire(&s->lock);
+	space_lock_all(s);
 	err = space_unmap_pages(s, first, n);
-	lock_release(&s->lock);
+	space_unlock_all(s);
 	return err;
 }
 
@@ -444,7 +445,7 @@ DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
 		return err;
 	if (prot & ~KNOWN_PROT)
 		return set_error(-EINVAL, "dpemu_protect: unknown prot bits %#x", prot & ~KNOWN_PROT);
-	lock_acquire(&s->lock);
+	space_lock_all(s);
 	if (mapped_pages(s, first, n) != n) {
 		err = set_error(-ENOMEM, "dpemu_protect: part of [%p, +%zu) is not mapped", addr, len);
 	} else if (prot & PROT_WRITE) {
@@ -459,7 +460,7 @@ DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
 		if (err)
 			set_error(err, "dpemu_protect: %s", dpemu_last_error());
 	}
-	lock_release(&s->lock);
+	space_unlock_all(s);
 	return err;
 }
 
@@ -503,9 +504,9 @@ DPEMU_API int dpemu_sync(dpemu_space *s, void *addr, size_t len)
 	err = check_space_range(s, "dpemu_sync", addr, len, &first, &n);
 	if (err)
 		return err;
-	lock_acquire(&s->lock);
+	space_lock_all(s);
 	pt_walk(s, first, n, false, sync_visit, &w);
-	lock_release(&s->lock);
+	space_unlock_all(s);
 	return w.err;
 }
 
@@ -522,7 +523,9 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 		                 (void *)s->base, (void *)(s->base + s->size));
 	memset(out, 0, sizeof *out);
 	pg = space_page_index(s, addr);
+	struct ptl *ptl = space_ptl(s, pg);
 	lock_acquire(&s->lock);
+	lock_acquire(&ptl->lock);
 	e = pt_peek(s, pg);
 	if (pte_map(e) != 0) {
 		const struct mapping *m = &s->maps[pte_map(e) - 1];
@@ -553,6 +556,7 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 			lock_release(&m->shared->lock);
 		}
 	}
+	lock_release(&ptl->lock);
 	lock_release(&s->lock);
 	return 0;
 }

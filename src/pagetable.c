@@ -1,11 +1,13 @@
 /*
  * pagetable.c - the per-space radix page table (layout in internal.h).
  *
- * Fault path: pt_leaf and pt_peek run inside the fault handler with the
- * space lock held.  They allocate nodes with node_alloc, which takes nodes
- * from the space's free list or maps a new slab with mmap(2) (a system
- * call, async-signal-safe in practice); never malloc, never stdio.
- * pt_init, pt_fini and pt_walk are API side (space lock held by the caller).
+ * Fault path: pt_lock_leaf, pt_leaf, pt_find and pt_peek run inside the
+ * fault handler, the last three with the space lock held.  They allocate
+ * nodes with node_alloc, which takes nodes from the space's free list or
+ * maps a new slab with mmap(2) (a system call, async-signal-safe in
+ * practice); never malloc, never stdio; pt_lock_leaf takes the space lock
+ * and a split page-table lock (internal.h, struct ptl).  pt_init, pt_fini,
+ * pt_walk and pt_copy are API side (space_lock_all held by the caller).
  */
 #include <errno.h>
 #include <string.h>
@@ -135,6 +137,35 @@ uint64_t *pt_leaf(struct dpemu_space *s, uint64_t pg, int *err)
 		}
 	}
 	return &node[index_at(pg, 0)];
+}
+
+/*
+ * Lock page pg's leaf, for a fault: walk to pg's PTE under s->lock,
+ * splitting coarse entries as pt_leaf does, then take the leaf's stripe
+ * and let go of s->lock.  A busy stripe is waited for with s->lock
+ * released - its holder may be inside a host call, and faults in other
+ * leaves must not queue behind it - and then the walk starts over, since
+ * the tree may have changed meanwhile.  Returns pg's PTE, or NULL with
+ * *err as pt_leaf sets it; either way with *ptl held and s->lock not.
+ * (Nothing frees a leaf without holding its stripe, so the PTE pointer
+ * stays good while *ptl is held.)
+ */
+uint64_t *pt_lock_leaf(struct dpemu_space *s, uint64_t pg, int *err, struct ptl **ptl)
+{
+	struct ptl *l = space_ptl(s, pg);
+
+	for (;;) {
+		lock_acquire(&s->lock);
+		uint64_t *e = pt_leaf(s, pg, err);
+		if (lock_try(&l->lock)) {
+			lock_release(&s->lock);
+			*ptl = l;
+			return e;
+		}
+		lock_release(&s->lock);
+		lock_acquire(&l->lock); /* wait for its holder, holding nothing */
+		lock_release(&l->lock);
+	}
 }
 
 /* Page pg's PTE if it has a leaf entry of its own (every present or

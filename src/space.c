@@ -105,11 +105,13 @@ static void registry_remove(struct dpemu_space *s)
 int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct dpemu_space **out)
 {
 	size_t ps = pool->page_size;
-	struct dpemu_space *s = calloc(1, sizeof *s);
+	struct dpemu_space *s = NULL;
 	unsigned char *raw, *base;
 
-	if (!s)
+	/* (aligned: each split page-table lock has cache lines of its own) */
+	if (posix_memalign((void **)&s, _Alignof(struct dpemu_space), sizeof *s) != 0)
 		return set_error(-ENOMEM, "out of memory for a space");
+	memset(s, 0, sizeof *s);
 	/* Reserve one page more than needed and trim, to align to page_size. */
 	raw = mmap(NULL, size + ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED) {
@@ -138,6 +140,21 @@ int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct 
 	}
 	*out = s;
 	return 0;
+}
+
+/* Take all of s: its lock, then every split page-table lock (internal.h). */
+void space_lock_all(struct dpemu_space *s)
+{
+	lock_acquire(&s->lock);
+	for (unsigned i = 0; i < PTL_STRIPES; i++)
+		lock_acquire(&s->ptl[i].lock);
+}
+
+void space_unlock_all(struct dpemu_space *s)
+{
+	for (unsigned i = PTL_STRIPES; i-- > 0;)
+		lock_release(&s->ptl[i].lock);
+	lock_release(&s->lock);
 }
 
 /* Undo space_new (for a space never published, or already emptied). */
@@ -281,9 +298,9 @@ DPEMU_API int dpemu_space_destroy(dpemu_space *s)
 		err = 0;
 	} else {
 		pool_remove_space(s);
-		lock_acquire(&s->lock);
+		space_lock_all(s);
 		err = space_unmap_pages(s, 0, s->npages);
-		lock_release(&s->lock);
+		space_unlock_all(s);
 	}
 	atomic_fetch_sub(&s->pool->nspaces, 1);
 	space_free(s);
@@ -319,11 +336,26 @@ DPEMU_API int dpemu_space_stats(const dpemu_space *cs, struct dpemu_stats *out)
 	if (pool_inherited(s->pool))
 		return set_error(-EPERM, "dpemu_space_stats: this space belongs to the parent "
 		                 "process of fork(2)");
-	lock_acquire(&s->lock);
-	*out = s->stats;
+	memset(out, 0, sizeof *out);
+	space_lock_all(s);
+	for (unsigned i = 0; i < PTL_STRIPES; i++) {
+		const struct dpemu_stats *p = &s->ptl[i].stats;
+		out->faults += p->faults;
+		out->zero_fills += p->zero_fills;
+		out->file_reads += p->file_reads;
+		out->cow_copies += p->cow_copies;
+		out->cow_reuses += p->cow_reuses;
+		out->protection_faults += p->protection_faults;
+		out->writebacks += p->writebacks;
+		out->pages_resident += p->pages_resident;
+		out->evictions += p->evictions;
+		out->swap_outs += p->swap_outs;
+		out->swap_ins += p->swap_ins;
+		out->reference_faults += p->reference_faults;
+	}
 	out->mappings = s->maps_live;
 	out->metadata_bytes = sizeof *s + s->nodes_in_use * PT_NODE_BYTES +
 	                      (uint64_t)s->maps_cap * sizeof(struct mapping);
-	lock_release(&s->lock);
+	space_unlock_all(s);
 	return 0;
 }

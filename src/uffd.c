@@ -223,6 +223,7 @@ static void drain(struct dpemu_space *s)
 			void *addr = (void *)(uintptr_t)msgs[i].arg.pagefault.address;
 			int tid = (int)msgs[i].arg.pagefault.feat.ptid;
 			if (tid && (lock_owner(&s->lock) == tid ||
+			            lock_owner(&space_ptl(s, space_page_index(s, addr))->lock) == tid ||
 			            lock_owner(&s->pool->lock) == tid ||
 			            lock_owner(&s->pool->evict_lock) == tid ||
 			            lock_owner(&s->pool->swap_lock) == tid)) {
@@ -236,7 +237,7 @@ static void drain(struct dpemu_space *s)
 				uffd_resolve(s, addr, access_of(&msgs[i]));
 			}
 			/* Only now, with the fault resolved to the end and the
-			 * space lock released, may the faulting thread go on
+			 * page's lock released, may the faulting thread go on
 			 * (the ioctls that showed the page did not wake it). */
 			uffd_wake(s, addr);
 		}

@@ -762,6 +762,159 @@ static void test_threads_zero_frame_first_show(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------------ */
+/* Mapping changes in some leaves while others fault                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Faults take only their leaf's split page-table lock (internal.h); map,
+ * protect, query and unmap take the whole space.  Here owner threads keep
+ * mapping (64 mappings of 8 pages), writing, write-protecting and
+ * unmapping a leaf each - which frees the leaf's page-table node and makes
+ * a new one next round - while faulter threads fault other leaves, two of
+ * which share a lock stripe with an owner's leaf (stripes are leaf number
+ * mod 64).
+ */
+#define LC_LEAF 512u         /* pages per leaf                          */
+#define LC_OWNERS 4
+#define LC_ROUNDS 40
+#define LC_TOUCH 64          /* pages an owner writes per round         */
+#define LC_FAULTERS 2
+#define LC_FAULT_PAGES 1024  /* per faulter: two leaves                  */
+#define LC_LEAVES 80
+
+struct lc_arg {
+	dpemu_space *space;
+	pthread_barrier_t *barrier;
+	volatile unsigned char *region;
+	int id;
+	int errors;
+	char why[256];
+};
+
+static void lc_error(struct lc_arg *a, const char *what, int ret)
+{
+	if (a->errors++ == 0)
+		snprintf(a->why, sizeof a->why, "%s: %d (%s)", what, ret, dpemu_last_error());
+}
+
+static void *lc_owner(void *arg)
+{
+	struct lc_arg *a = arg;
+
+	pthread_barrier_wait(a->barrier);
+	for (int r = 0; r < LC_ROUNDS; r++) {
+		struct dpemu_page_info info;
+		int ret;
+		/* One mapping per 8 pages: in the first round the space's mapping
+		 * table grows (and moves) while the faulters use it. */
+		for (size_t m = 0; m < LC_LEAF / 8; m++) {
+			void *out = NULL;
+			void *at = (void *)(a->region + m * 8 * ps);
+			ret = dpemu_map(a->space, at, 8 * ps, RW, ANON_PRIVATE | DPEMU_MAP_FIXED,
+			                -1, 0, &out);
+			if (ret != 0 || out != at) {
+				lc_error(a, "map", ret);
+				return NULL;
+			}
+		}
+		for (size_t i = 0; i < LC_TOUCH; i++) {
+			volatile unsigned char *pg = a->region + i * 8 * ps;
+			pg[5] = (unsigned char)(a->id * 64 + r + i); /* one fault */
+			if (pg[4] != 0 || pg[6] != 0)
+				lc_error(a, "a fresh page is not zero", 0);
+		}
+		ret = dpemu_protect(a->space, (void *)a->region, LC_LEAF / 2 * ps, PROT_READ);
+		if (ret != 0)
+			lc_error(a, "protect", ret);
+		for (size_t i = 0; i < LC_TOUCH; i++)
+			if (a->region[i * 8 * ps + 5] != (unsigned char)(a->id * 64 + r + i))
+				lc_error(a, "data lost", 0);
+		ret = dpemu_query(a->space, (void *)a->region, &info);
+		if (ret != 0 || !info.present || info.prot != PROT_READ)
+			lc_error(a, "query", ret);
+		ret = dpemu_unmap(a->space, (void *)a->region, LC_LEAF * ps);
+		if (ret != 0)
+			lc_error(a, "unmap", ret);
+	}
+	return NULL;
+}
+
+static void *lc_faulter(void *arg)
+{
+	struct lc_arg *a = arg;
+	size_t *order = permutation(LC_FAULT_PAGES, 77 + (uint64_t)a->id);
+
+	pthread_barrier_wait(a->barrier);
+	for (size_t i = 0; i < LC_FAULT_PAGES; i++) {
+		volatile uint64_t *w = (volatile uint64_t *)(a->region + order[i] * ps);
+		w[2] = ((uint64_t)a->id << 32) | order[i];
+	}
+	for (size_t i = 0; i < LC_FAULT_PAGES; i++) {
+		volatile uint64_t *w = (volatile uint64_t *)(a->region + i * ps);
+		if (w[2] != (((uint64_t)a->id << 32) | i))
+			lc_error(a, "data lost", 0);
+	}
+	free(order);
+	return NULL;
+}
+
+static void test_threads_leaf_churn(void **state)
+{
+	const int n = LC_OWNERS + LC_FAULTERS;
+	struct lc_arg args[LC_OWNERS + LC_FAULTERS];
+	pthread_t th[LC_OWNERS + LC_FAULTERS];
+	pthread_barrier_t barrier;
+	struct dpemu_stats st;
+	dpemu_pool *pool;
+	dpemu_space *space;
+	unsigned char *base;
+
+	(void)state;
+	open_space(LC_OWNERS * LC_TOUCH + LC_FAULTERS * LC_FAULT_PAGES + 64,
+	           LC_LEAVES * LC_LEAF, &pool, &space);
+	base = dpemu_space_base(space);
+	assert_int_equal(pthread_barrier_init(&barrier, NULL, (unsigned)n), 0);
+	for (int i = 0; i < n; i++) {
+		memset(&args[i], 0, sizeof args[i]);
+		args[i].space = space;
+		args[i].barrier = &barrier;
+		args[i].id = i;
+		if (i < LC_OWNERS) {
+			/* leaves 0, 2, 4, 6 */
+			args[i].region = base + (size_t)(2 * i) * LC_LEAF * ps;
+		} else {
+			/* leaves 64-65 and 66-67: the stripes of leaves 0-1 and 2-3 */
+			void *out = NULL;
+			int f = i - LC_OWNERS;
+			args[i].region = base + (size_t)(64 + 2 * f) * LC_LEAF * ps;
+			assert_int_equal(dpemu_map(space, (void *)args[i].region,
+			                           LC_FAULT_PAGES * ps, RW,
+			                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out), 0);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		assert_int_equal(pthread_create(&th[i], NULL,
+		                                i < LC_OWNERS ? lc_owner : lc_faulter, &args[i]), 0);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		if (args[i].errors != 0)
+			fail_msg("thread %d: %d errors, first: %s", i, args[i].errors, args[i].why);
+	}
+	pthread_barrier_destroy(&barrier);
+
+	/* Every counter is the sum of the stripes' shares: all counted once. */
+	assert_int_equal(dpemu_space_stats(space, &st), 0);
+	assert_int_equal(st.faults, LC_OWNERS * LC_ROUNDS * LC_TOUCH +
+	                            LC_FAULTERS * LC_FAULT_PAGES);
+	assert_int_equal(st.zero_fills, st.faults);
+	assert_int_equal(st.protection_faults, 0);
+	assert_int_equal(st.pages_resident, LC_FAULTERS * LC_FAULT_PAGES);
+	assert_int_equal(st.mappings, LC_FAULTERS);
+	assert_int_equal(frames_used(pool), LC_FAULTERS * LC_FAULT_PAGES);
+	close_space(pool, space);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -778,6 +931,7 @@ int main(void)
 		cmocka_unit_test(test_threads_space_lifecycle),
 		cmocka_unit_test(test_threads_out_of_frames),
 		cmocka_unit_test(test_threads_zero_frame_first_show),
+		cmocka_unit_test(test_threads_leaf_churn),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
