@@ -102,16 +102,24 @@ struct dpemu_pool_config {
 	uint64_t seed;            /* DPEMU_POLICY_RANDOM: the generator's seed  */
 	size_t swap_slots;        /* with a policy: capacity of the swap store in
 	                             pages; 0: 16 x frames                      */
+	bool populate;            /* give every frame its host memory now,
+	                             zeroed, as a machine's physical memory
+	                             exists before it is used: first touches then
+	                             pay no host page allocation.  Commits
+	                             frames x page_size bytes at once.  false:
+	                             memory is committed as frames are first
+	                             written                                    */
 };
 
 /*
  * Create a pool of cfg->frames frames of cfg->page_size bytes, carved from one
  * anonymous shared memory object.  Host memory is committed only as frames
- * are first written.  With a replacement policy, the swap store is opened
- * (or created) now.
+ * are first written, or all at once with cfg->populate.  With a replacement
+ * policy, the swap store is opened (or created) now.
  * Returns 0 and sets *out, or -EINVAL (bad argument: zero frames, page_size
  * not a power-of-two multiple of the host page, too many frames, unknown
- * policy, swap_path or swap_slots without a policy), -ENOMEM, or the error
+ * policy, swap_path or swap_slots without a policy), -ENOMEM (also: the host
+ * could not populate the frames), or the error
  * of the failing system call (opening swap_path: -EACCES, -ENOENT, ...).
  */
 DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg,

@@ -103,7 +103,7 @@ static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t p
 
 	if (m->fd < 0) {
 		if (!fr->zero)
-			memset(dst, 0, ps); /* else: a hole in the memfd, zeros */
+			memset(dst, 0, ps); /* else: known zeros (a hole, or populated) */
 		PG_STATS(s, pg).zero_fills++;
 		return 0;
 	}
@@ -237,7 +237,7 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 	if (f == FRAME_NONE)
 		return err;
 	*e = pte_with_frame(*e, f) | PTE_P | PTE_A;
-	if (s->pool->frames[f].zero)
+	if (s->pool->frames[f].zero && !s->pool->populated)
 		*e |= PTE_Z; /* still a hole: zeros, and no page to map yet */
 	s->pool->frames[f].zero = 0;
 	frame_referenced(s->pool, f);
@@ -336,7 +336,7 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 			memset(frame_data(pool, copy), 0, pool->page_size);
 		*e = pte_with_frame(*e, copy) & ~PTE_C;
 		mark_dirty(s, e);
-		if (pool->frames[copy].zero)
+		if (pool->frames[copy].zero && !pool->populated)
 			*e |= PTE_Z;
 		pool->frames[copy].zero = 0;
 		err = host_show(s, pg, e, true);

@@ -52,7 +52,8 @@ struct frame {
 	uint32_t next;     /* list links (frame numbers): the free list while
 	                      free, else the resident list in load order       */
 	uint32_t prev;
-	uint32_t zero : 1; /* contents known to be all zeros (never handed out) */
+	uint32_t zero : 1; /* contents known to be all zeros (never handed out):
+	                      a hole in the memfd, or a populated page      */
 	uint32_t free : 1; /* on the free list                                  */
 	atomic_uchar dirty;/* written since filled from its backing store (the
 	                      file, the swap slot, or zeros); exact only when
@@ -121,6 +122,8 @@ struct dpemu_pool {
 	struct swap_store swap;
 	uint64_t evictions, swap_outs, swap_ins, writebacks; /* totals (evict_lock,
 	                           swap_lock)                                  */
+	bool populated;         /* every frame has its host page (cfg.populate):
+	                           no frame is a hole in the memfd             */
 	uint32_t zero_frame;    /* = nframes: the shared zero frame (fault.c)   */
 	atomic_int zero_maps;   /* pages mapping it                             */
 };
@@ -204,8 +207,9 @@ static inline unsigned char *frame_data(const struct dpemu_pool *pool, uint32_t 
  *   U     write-protected through userfaultfd (UFFDIO_WRITEPROTECT) although
  *         HP allows writing: a write traps without splitting the VMA
  *   HP    the host VMA's PROT_* bits at this page (valid with B)
- *   Z     the frame was never written: the memfd has a hole there (all
- *         zeros), so userfaultfd shows it with UFFDIO_COPY, not _CONTINUE
+ *   Z     the frame was never written and its pool is not populated: the
+ *         memfd has a hole there (all zeros), so userfaultfd shows it with
+ *         UFFDIO_COPY, not _CONTINUE
  *   S     (same bit as Z, pages without P) swapped: the page's contents
  *         are in the swap slot held in the frame field (swap.c), which
  *         this entry holds a reference to

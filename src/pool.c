@@ -190,6 +190,31 @@ void frame_unpin(struct dpemu_pool *pool, uint32_t f)
 
 /* ---- API ---------------------------------------------------------------- */
 
+/*
+ * Give every frame its host memory now (cfg->populate): one
+ * MADV_POPULATE_WRITE over the direct map, or, on kernels before 5.14
+ * (EINVAL), a write to every host page.  The new pages are zeros, so the
+ * frames keep their "known zero" mark; only the zero frame, beyond the
+ * direct map, stays a hole.  0, or -ENOMEM with the message set.
+ */
+static int populate(struct dpemu_pool *pool)
+{
+	size_t len = pool->nframes * pool->page_size;
+	size_t host = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (madvise(pool->direct, len, MADV_POPULATE_WRITE) == 0) {
+		pool->populated = true;
+		return 0;
+	}
+	if (errno != EINVAL)
+		return set_error(-ENOMEM, "dpemu_pool_create: cannot populate %zu bytes of frames: %s",
+		                 len, strerror(errno));
+	for (size_t off = 0; off < len; off += host)
+		((volatile unsigned char *)pool->direct)[off] = 0;
+	pool->populated = true;
+	return 0;
+}
+
 DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool **out)
 {
 	size_t host = (size_t)sysconf(_SC_PAGESIZE);
@@ -249,6 +274,8 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 		          cfg->frames * ps, strerror(errno));
 		goto fail;
 	}
+	if (cfg->populate && (err = populate(pool)) != 0)
+		goto fail;
 	pool->zero_frame = (uint32_t)cfg->frames;
 	pool->frames_bytes = (cfg->frames + 1) * sizeof(struct frame);
 	pool->frames = mmap(NULL, pool->frames_bytes, PROT_READ | PROT_WRITE,
