@@ -5,7 +5,6 @@
  * of VMA splits.  (Everything else runs under every backend through
  * tests/each-backend.)
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -341,18 +340,6 @@ static void test_read_into_zero_page(void **state)
 	env_close(&e);
 }
 
-static int count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* The handler thread starts with the first thread-mode space and stops
  * with the last one; no thread and no descriptor is left behind. */
 static void test_handler_thread_lifecycle(void **state)
@@ -363,11 +350,11 @@ static void test_handler_thread_lifecycle(void **state)
 	int threads0, fds0;
 
 	(void)state;
-	threads0 = count_dir("/proc/self/task");
-	fds0 = count_dir("/proc/self/fd");
+	threads0 = tu_count_dir("/proc/self/task");
+	fds0 = tu_count_dir("/proc/self/fd");
 	if (env_open(&e, k, 8, 16))
 		return;
-	assert_int_equal(count_dir("/proc/self/task"), threads0 + 1);
+	assert_int_equal(tu_count_dir("/proc/self/task"), threads0 + 1);
 	for (int i = 0; i < 3; i++) {
 		struct dpemu_space_config sc = tu_space_config(16 * e.ps);
 		sc.backend = DPEMU_BACKEND_UFFD;
@@ -376,20 +363,20 @@ static void test_handler_thread_lifecycle(void **state)
 		assert_int_equal(dpemu_map(more[i], NULL, e.ps, RW, ANON_PRIVATE, -1, 0, (void **)&p), 0);
 		p[0] = (char)i; /* resolved by the one thread */
 	}
-	assert_int_equal(count_dir("/proc/self/task"), threads0 + 1);
+	assert_int_equal(tu_count_dir("/proc/self/task"), threads0 + 1);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(dpemu_space_destroy(more[i]), 0);
-	assert_int_equal(count_dir("/proc/self/task"), threads0 + 1);
+	assert_int_equal(tu_count_dir("/proc/self/task"), threads0 + 1);
 	env_close(&e);
-	assert_int_equal(count_dir("/proc/self/task"), threads0);
-	assert_int_equal(count_dir("/proc/self/fd"), fds0);
+	assert_int_equal(tu_count_dir("/proc/self/task"), threads0);
+	assert_int_equal(tu_count_dir("/proc/self/fd"), fds0);
 
 	/* and it comes back for the next space */
 	if (env_open(&e, k, 8, 16))
 		return;
-	assert_int_equal(count_dir("/proc/self/task"), threads0 + 1);
+	assert_int_equal(tu_count_dir("/proc/self/task"), threads0 + 1);
 	env_close(&e);
-	assert_int_equal(count_dir("/proc/self/task"), threads0);
+	assert_int_equal(tu_count_dir("/proc/self/task"), threads0);
 }
 
 /* After a fork, the parent's copy-on-write pages are write-protected

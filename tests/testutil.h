@@ -14,6 +14,7 @@
 #define _GNU_SOURCE 1
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -229,23 +230,44 @@ static inline long tu_count_maps_matching(const char *needle)
 	return n;
 }
 
-/* The process's resident set size in KiB (VmRSS), or -1. */
-static inline long tu_vm_rss_kib(void)
+/* A size in KiB from /proc/self/status (field such as "VmRSS:"), or -1. */
+static inline long tu_status_kib(const char *field)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
+	size_t len = strlen(field);
 	long kib = -1;
 
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, "VmRSS:", 6) == 0) {
-			kib = strtol(line + 6, NULL, 10);
+		if (strncmp(line, field, len) == 0) {
+			kib = strtol(line + len, NULL, 10);
 			break;
 		}
 	}
 	fclose(f);
 	return kib;
+}
+
+/* The process's resident set size in KiB (VmRSS), or -1. */
+static inline long tu_vm_rss_kib(void)
+{
+	return tu_status_kib("VmRSS:");
+}
+
+/* Entries of directory path ("." and ".." included), or -1. */
+static inline int tu_count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
 }
 
 /* ------------------------------------------------------------------------ */
