@@ -504,23 +504,10 @@ static void run_k_anon(struct series *s)
 	if (!p)
 		return fail(s, "mmap", errno);
 	long f0 = minor_faults();
-	fault_loop(s, p, s->random ? rnd : seq, 0);
-	long f = minor_faults() - f0;
-	if (f < (long)opt_pages)
-		set_note(s, "only %ld minor faults for %zu pages (huge pages?)",
-		         f, opt_pages);
-	munmap(p, len);
-	close_round(s, base);
-}
-
-static void run_k_seqpass(struct series *s)
-{
-	size_t len = opt_pages * page, base = s->n;
-	char *p = map_anon(len);
-	if (!p)
-		return fail(s, "mmap", errno);
-	long f0 = minor_faults();
-	chunk_loop(s, p);
+	if (s->kind == KIND_CHUNK)
+		chunk_loop(s, p); /* kernel-seqpass */
+	else
+		fault_loop(s, p, s->random ? rnd : seq, 0);
 	long f = minor_faults() - f0;
 	if (f < (long)opt_pages)
 		set_note(s, "only %ld minor faults for %zu pages (huge pages?)",
@@ -1754,8 +1741,8 @@ static void run_one(struct series *s)
 	switch (s->op) {
 	case OP_TIMER: run_timer(s); break;
 	case OP_TRAP: run_trap(s); break;
-	case OP_K_ANON: run_k_anon(s); break;
-	case OP_K_SEQPASS: run_k_seqpass(s); break;
+	case OP_K_ANON:
+	case OP_K_SEQPASS: run_k_anon(s); break;
 	case OP_K_FILE: run_k_file(s); break;
 	case OP_K_COW: run_k_cow(s); break;
 	case OP_K_SHM: run_k_shm(s); break;

@@ -94,12 +94,19 @@ static void print_page_table(dpemu_space *s, unsigned char *start, int pages, si
 	}
 }
 
+/* The space's and the pool's counters, for the printers below. */
+static void get_counts(dpemu_space *s, dpemu_pool *p, struct dpemu_stats *st,
+                       struct dpemu_pool_stats *ps)
+{
+	check(dpemu_space_stats(s, st), "dpemu_space_stats");
+	check(dpemu_pool_stats(p, ps), "dpemu_pool_stats");
+}
+
 static void print_counts(dpemu_space *s, dpemu_pool *p)
 {
 	struct dpemu_stats st;
 	struct dpemu_pool_stats ps;
-	check(dpemu_space_stats(s, &st), "dpemu_space_stats");
-	check(dpemu_pool_stats(p, &ps), "dpemu_pool_stats");
+	get_counts(s, p, &st, &ps);
 	printf("    faults %llu, zero fills %llu, file reads %llu; frames used %llu of %llu\n",
 	       (unsigned long long)st.faults, (unsigned long long)st.zero_fills,
 	       (unsigned long long)st.file_reads, (unsigned long long)ps.frames_used,
@@ -115,8 +122,7 @@ static void print_paging_counts(dpemu_space *s, dpemu_pool *p)
 {
 	struct dpemu_stats st;
 	struct dpemu_pool_stats ps;
-	check(dpemu_space_stats(s, &st), "dpemu_space_stats");
-	check(dpemu_pool_stats(p, &ps), "dpemu_pool_stats");
+	get_counts(s, p, &st, &ps);
 	printf("    evictions %llu, swap-outs %llu, swap-ins %llu, reference faults %llu; "
 	       "frames used %llu of %llu, swap slots used %llu\n",
 	       (unsigned long long)st.evictions, (unsigned long long)st.swap_outs,

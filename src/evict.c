@@ -154,10 +154,13 @@ static void visit_spaces(struct evict *ev, evict_visit_fn fn)
 		lock_acquire(&t->lock);
 		uint64_t *e = pt_find(t, ev->pg);
 		uint32_t id = pte_map(e ? *e : pt_peek(t, ev->pg));
+		if (id == 0) {
+			lock_release(&t->lock);
+			continue;
+		}
 		lock_acquire(&ptl->lock);
 		lock_release(&t->lock);
-		if (id)
-			fn(ev, t, e, &t->maps[id - 1]);
+		fn(ev, t, e, &t->maps[id - 1]);
 		lock_release(&ptl->lock);
 	}
 }

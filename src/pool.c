@@ -18,7 +18,22 @@
 
 #include "internal.h"
 
-/* ---- free list (pool->lock held) ------------------------------------- */
+/* ---- free and resident lists (pool->lock held) ------------------------ */
+
+/* Take frame f out of the list that starts at *head (and ends at *tail;
+ * NULL for the free list, which keeps no tail). */
+static void list_unlink(struct dpemu_pool *pool, uint32_t f, uint32_t *head, uint32_t *tail)
+{
+	struct frame *fr = &pool->frames[f];
+	if (fr->prev != FRAME_NONE)
+		pool->frames[fr->prev].next = fr->next;
+	else
+		*head = fr->next;
+	if (fr->next != FRAME_NONE)
+		pool->frames[fr->next].prev = fr->prev;
+	else if (tail)
+		*tail = fr->prev;
+}
 
 static void resident_append(struct dpemu_pool *pool, uint32_t f)
 {
@@ -34,15 +49,7 @@ static void resident_append(struct dpemu_pool *pool, uint32_t f)
 
 static void resident_unlink(struct dpemu_pool *pool, uint32_t f)
 {
-	struct frame *fr = &pool->frames[f];
-	if (fr->prev != FRAME_NONE)
-		pool->frames[fr->prev].next = fr->next;
-	else
-		pool->resident_head = fr->next;
-	if (fr->next != FRAME_NONE)
-		pool->frames[fr->next].prev = fr->prev;
-	else
-		pool->resident_tail = fr->prev;
+	list_unlink(pool, f, &pool->resident_head, &pool->resident_tail);
 }
 
 /* Move resident frame f to the young end of the resident list
@@ -69,14 +76,8 @@ static void free_list_push(struct dpemu_pool *pool, uint32_t f)
 
 static void free_list_unlink(struct dpemu_pool *pool, uint32_t f)
 {
-	struct frame *fr = &pool->frames[f];
-	if (fr->prev != FRAME_NONE)
-		pool->frames[fr->prev].next = fr->next;
-	else
-		pool->free_head = fr->next;
-	if (fr->next != FRAME_NONE)
-		pool->frames[fr->next].prev = fr->prev;
-	fr->free = 0;
+	list_unlink(pool, f, &pool->free_head, NULL);
+	pool->frames[f].free = 0;
 	pool->nfree--;
 }
 

@@ -501,16 +501,6 @@ struct ws_thread {
 	uint64_t *sums; /* per page: expected checksum, own pages only */
 };
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 /* Each thread owns the pages p with p % WS_THREADS == id: it writes words
  * there and reads them back; all threads read every page. */
 static void *ws_main(void *arg)
@@ -519,7 +509,7 @@ static void *ws_main(void *arg)
 	size_t words = ps / sizeof(uint64_t);
 
 	for (unsigned i = 0; i < WS_OPS; i++) {
-		uint64_t r = rnd(&t->seed);
+		uint64_t r = tu_xorshift(&t->seed);
 		size_t page = (size_t)(r % (WS_PAGES / WS_THREADS)) * WS_THREADS + t->id;
 		volatile uint64_t *w = (volatile uint64_t *)(t->base + page * ps);
 		size_t slot = (size_t)(r >> 32) % words;
@@ -597,7 +587,7 @@ static void *ff_main(void *arg)
 	struct ff_thread *t = arg;
 
 	for (unsigned i = 0; i < FF_OPS; i++) {
-		uint64_t r = rnd(&t->seed);
+		uint64_t r = tu_xorshift(&t->seed);
 		int k = (int)(r & 1);
 		size_t pg = (size_t)((r >> 8) % (FF_PAGES / FF_THREADS)) * FF_THREADS + t->id;
 		size_t off = pg * ps + (size_t)((r >> 20) % 3) * (ps / 2 - 1);

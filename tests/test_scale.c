@@ -16,17 +16,6 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define ANON_PRIVATE (DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS)
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 /* 200,000 pages touched in random order: few VMAs, all data kept. */
 static void test_scale_random_touch(void **state)
 {
@@ -56,7 +45,7 @@ static void test_scale_random_touch(void **state)
 	for (i = 0; i < pages; i++)
 		order[i] = (uint32_t)i;
 	for (i = pages - 1; i > 0; i--) {
-		size_t j = (size_t)(rnd(&seed) % (i + 1));
+		size_t j = (size_t)(tu_xorshift(&seed) % (i + 1));
 		uint32_t t = order[i];
 
 		order[i] = order[j];

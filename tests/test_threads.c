@@ -48,18 +48,6 @@ static uint64_t frames_used(dpemu_pool *pool)
 	return st.frames_used;
 }
 
-/* A small per-thread random generator (xorshift). */
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 /* A random permutation of 0..n-1. */
 static size_t *permutation(size_t n, uint64_t seed)
 {
@@ -70,7 +58,7 @@ static size_t *permutation(size_t n, uint64_t seed)
 	for (i = 0; i < n; i++)
 		order[i] = i;
 	for (i = n - 1; i > 0; i--) {
-		size_t j = (size_t)(rnd(&seed) % (i + 1));
+		size_t j = (size_t)(tu_xorshift(&seed) % (i + 1));
 		size_t t = order[i];
 
 		order[i] = order[j];
@@ -105,7 +93,7 @@ static void *same_pages_thread(void *arg)
 	for (i = 0; i < SAME_PAGES; i++)
 		order[i] = i;
 	for (i = SAME_PAGES - 1; i > 0; i--) {
-		size_t j = (size_t)(rnd(&seed) % (i + 1));
+		size_t j = (size_t)(tu_xorshift(&seed) % (i + 1));
 		size_t t = order[i];
 
 		order[i] = order[j];
@@ -209,7 +197,7 @@ static void *disjoint_thread(void *arg)
 	pthread_barrier_wait(a->barrier);
 	/* Random order, each page written with the thread's mark. */
 	for (i = 0; i < DISJOINT_PAGES; i++) {
-		size_t pg = (size_t)(rnd(&seed) % DISJOINT_PAGES);
+		size_t pg = (size_t)(tu_xorshift(&seed) % DISJOINT_PAGES);
 		volatile uint64_t *w = (volatile uint64_t *)(a->p + pg * ps);
 
 		w[0] = ((uint64_t)a->id << 32) | pg;

@@ -256,6 +256,19 @@ static inline long tu_vm_rss_kib(void)
 	return tu_status_kib("VmRSS:");
 }
 
+/* A small seeded generator (xorshift64): the next value of *state, which
+ * must not be 0. */
+static inline uint64_t tu_xorshift(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return x;
+}
+
 /* Entries of directory path ("." and ".." included), or -1. */
 static inline int tu_count_dir(const char *path)
 {
