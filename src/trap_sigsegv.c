@@ -6,10 +6,15 @@
  *
  * Fault path: front_handler, sigbus_handler, on_sigsegv, chain_previous and
  * report run in signal context.  They may call: the registry (space.c),
- * fault_resolve (fault.c), uffd_resolve (uffd.c), sigaction, write(2),
- * raise, siglongjmp (via sigsegv_leave_handler) and the fmt_* formatters;
- * never malloc or stdio.  errno is saved on entry to the two handlers and
- * restored before they return.
+ * fault_resolve (fault.c), uffd_resolve (uffd.c), sigaction,
+ * pthread_sigmask (the rt_sigprocmask system call), write(2), raise,
+ * siglongjmp (via sigsegv_leave_handler) and the fmt_* formatters; never
+ * malloc, stdio or strerror.  errno is saved on entry to the two handlers
+ * and restored before they return.  Both handlers run with every
+ * asynchronous signal blocked (fault_path_mask), so no handler of the
+ * program interrupts a resolution; a handler of the program that touches
+ * an arena while its thread is inside a dpemu call gets a HOST fault with
+ * -EDEADLK (fault.c; uffd.c's drain for the handler thread).
  *
  * The chain for a SIGSEGV:
  *
@@ -50,6 +55,9 @@
 
 __thread int dpemu_locks_held __attribute__((tls_model("initial-exec")));
 __thread int dpemu_tid_cache __attribute__((tls_model("initial-exec")));
+struct holder_slot dpemu_holders[HOLDER_SLOTS];
+atomic_int dpemu_holders_probe, dpemu_holders_overflow;
+__thread int dpemu_holder_slot __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t install_mutex = PTHREAD_MUTEX_INITIALIZER;
 static bool installed, sigbus_installed;
@@ -97,6 +105,24 @@ static enum dpemu_access access_from_context(void *uc)
 	(void)uc;
 	return DPEMU_ACCESS_UNKNOWN;
 #endif
+}
+
+/*
+ * The signals blocked while dpemu's handlers run: every asynchronous one,
+ * so that no signal handler of the program can interrupt a resolution
+ * (which holds dpemu's locks, and in SIGBUS mode runs with SIGBUS blocked:
+ * a fault of that handler would kill the process on the spot).  The fault
+ * signals stay deliverable; the handler's own is blocked by the kernel.
+ */
+static void fault_path_mask(sigset_t *set)
+{
+	sigfillset(set);
+	sigdelset(set, SIGSEGV);
+	sigdelset(set, SIGBUS);
+	sigdelset(set, SIGILL);
+	sigdelset(set, SIGFPE);
+	sigdelset(set, SIGTRAP);
+	sigdelset(set, SIGSYS);
 }
 
 /* Nobody handles signal sig: its default action, as without dpemu.  A
@@ -345,7 +371,7 @@ int trap_sigbus_install(void)
 		memset(&mine, 0, sizeof mine);
 		mine.sa_sigaction = sigbus_handler;
 		mine.sa_flags = SA_SIGINFO | SA_ONSTACK;
-		sigemptyset(&mine.sa_mask);
+		fault_path_mask(&mine.sa_mask);
 		sigaction(SIGBUS, &mine, NULL);
 		sigbus_installed = true;
 	}
@@ -385,6 +411,7 @@ int trap_sigsegv_install(void)
 	front.sa_sigaction = front_handler;
 	front.sa_flags = (libsigsegv_action.sa_flags | SA_SIGINFO | SA_ONSTACK) &
 	                 ~(SA_RESETHAND | SA_NODEFER);
+	fault_path_mask(&front.sa_mask);
 	sigaction(SIGSEGV, &front, NULL);
 out:
 	pthread_mutex_unlock(&install_mutex);

@@ -7,7 +7,8 @@
  * and uffd_resolve run in a SIGBUS handler (DPEMU_UFFD_SIGBUS) or on the
  * handler thread.  They may call ioctl(2) on the userfaultfd, the resolver
  * (fault.c) and the host view; no malloc, no stdio, no lock but the space
- * and pool locks.  The handler thread blocks every signal and never touches
+ * and pool locks, and on the handler thread none the faulting thread may
+ * hold (see drain).  The handler thread blocks every signal and never touches
  * an arena (only the pool's direct map), so it cannot fault on one itself.
  * uffd_available, uffd_space_open, uffd_space_close and the thread's start
  * and stop are API side.
@@ -208,7 +209,23 @@ static enum dpemu_access access_of(const struct uffd_msg *msg)
 	return DPEMU_ACCESS_READ;
 }
 
-/* Read and resolve every pending event of s's userfaultfd. */
+/*
+ * Read and resolve every pending event of s's userfaultfd.
+ *
+ * The faulting thread sleeps until we wake it, so this thread must never
+ * wait for a lock that thread holds - which it does when a signal handler
+ * of the program touched an arena while the thread was inside dpemu
+ * (between its first lock and its last).  Which locks a resolution takes
+ * is not known in advance (an eviction takes other spaces' page locks, a
+ * forked shared mapping its object's lock), so the test is whether the
+ * thread holds any dpemu lock at all (lock_holder_maybe, lock.h).  If it
+ * may, nothing is resolved here: the page is made inaccessible and the
+ * thread woken, its retry raises SIGSEGV, and its own SIGSEGV handler,
+ * which knows exactly what it holds, reports a HOST fault with -EDEADLK
+ * (or resolves it, when the table could not tell).  Without
+ * UFFD_FEATURE_THREAD_ID (ptid 0) the faulting thread is unknown; the
+ * page lock and space lock owners cannot be compared then either.
+ */
 static void drain(struct dpemu_space *s)
 {
 	struct uffd_msg msgs[16];
@@ -222,20 +239,10 @@ static void drain(struct dpemu_space *s)
 				continue;
 			void *addr = (void *)(uintptr_t)msgs[i].arg.pagefault.address;
 			int tid = (int)msgs[i].arg.pagefault.feat.ptid;
-			if (tid && (lock_owner(&s->lock) == tid ||
-			            lock_owner(&space_ptl(s, space_page_index(s, addr))->lock) == tid ||
-			            lock_owner(&s->pool->lock) == tid ||
-			            lock_owner(&s->pool->evict_lock) == tid ||
-			            lock_owner(&s->pool->swap_lock) == tid)) {
-				/* The faulting thread holds a lock we would need (a
-				 * signal handler touched an arena inside a dpemu call):
-				 * make the retry a SIGSEGV, which reports it.  (A lock
-				 * of another space that an eviction would take is not
-				 * checked: such a handler would wait for it.) */
+			if (tid && lock_holder_maybe(tid))
 				host_revoke(s, space_page_index(s, addr), NULL);
-			} else {
+			else
 				uffd_resolve(s, addr, access_of(&msgs[i]));
-			}
 			/* Only now, with the fault resolved to the end and the
 			 * page's lock released, may the faulting thread go on
 			 * (the ioctls that showed the page did not wake it). */
@@ -252,24 +259,37 @@ static void *handler_main(void *unused)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	for (;;) {
-		int n;
+	int n = 0;
 
-		pthread_mutex_lock(&handler.mu);
-		if (handler.stop) {
+	for (;;) {
+		int timeout = -1;
+
+		/* Never wait for handler.mu: a thread holding it (inside
+		 * dpemu_space_create or _destroy) may have faulted on an arena
+		 * from a signal handler, and sleeps until we resolve that.  So
+		 * while it is taken, go on with the old snapshot (whose spaces
+		 * are not freed before we take a new one, see handler_sync) and
+		 * try again in a moment. */
+		if (n == 0)
+			pthread_mutex_lock(&handler.mu); /* no space: no fault can wait */
+		else if (pthread_mutex_trylock(&handler.mu) != 0)
+			timeout = 1;
+		if (timeout < 0) {
+			if (handler.stop) {
+				pthread_mutex_unlock(&handler.mu);
+				return NULL;
+			}
+			n = handler.n;
+			memcpy(snap, handler.spaces, (size_t)n * sizeof snap[0]);
+			handler.seen = handler.epoch;
+			pthread_cond_broadcast(&handler.cond);
 			pthread_mutex_unlock(&handler.mu);
-			return NULL;
 		}
-		n = handler.n;
-		memcpy(snap, handler.spaces, (size_t)n * sizeof snap[0]);
-		handler.seen = handler.epoch;
-		pthread_cond_broadcast(&handler.cond);
-		pthread_mutex_unlock(&handler.mu);
 
 		pfd[0] = (struct pollfd){ .fd = handler.wakefd, .events = POLLIN };
 		for (int i = 0; i < n; i++)
 			pfd[i + 1] = (struct pollfd){ .fd = snap[i]->uffd, .events = POLLIN };
-		if (poll(pfd, (nfds_t)n + 1, -1) < 0)
+		if (poll(pfd, (nfds_t)n + 1, timeout) <= 0)
 			continue;
 		if (pfd[0].revents) {
 			uint64_t v;

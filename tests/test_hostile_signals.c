@@ -404,6 +404,171 @@ static void test_sig_ign(void **state)
 	assert_non_null(strstr(c.err, "alive\n"));
 }
 
+/* ---- defect 5: a signal handler touches an arena inside a dpemu call ---- */
+
+#define TOUCH_PAGES 48
+static volatile char *touch_base;
+static volatile int touch_next;
+static struct {
+	int rc, kind, error;
+} results[64];
+static volatile int nresults;
+
+static void touch_one(void *arg)
+{
+	volatile char *p = arg;
+
+	p[0] = (char)0x5a;
+}
+
+/* SIGUSR1: write the next untouched page of touch_base under dpemu_catch. */
+static void usr1_handler(int sig)
+{
+	int saved = errno;
+	struct dpemu_fault f;
+
+	(void)sig;
+	in_usr1 = 1;
+	if (touch_next < TOUCH_PAGES && nresults < 64) {
+		int i = nresults++;
+		results[i].rc = dpemu_catch(touch_one, (void *)(touch_base + touch_next++ * ps), &f);
+		results[i].kind = f.kind;
+		results[i].error = f.error;
+	}
+	in_usr1 = 0;
+	errno = saved;
+}
+
+/*
+ * Check the results: each touch either worked, or was reported as a HOST
+ * fault with -EDEADLK; at least `deadlocks` of the latter.  Then every
+ * page must work normally.  _exit codes 120+.
+ */
+static void check_results(int deadlocks)
+{
+	int seen = 0;
+
+	for (int i = 0; i < nresults; i++) {
+		if (results[i].rc == 0)
+			continue;
+		if (results[i].rc != 1 || results[i].kind != DPEMU_FAULT_HOST ||
+		    results[i].error != -EDEADLK) {
+			char line[128];
+			snprintf(line, sizeof line, "touch %d: rc %d kind %d error %d\n", i,
+			         results[i].rc, results[i].kind, results[i].error);
+			say(line);
+			_exit(121);
+		}
+		seen++;
+	}
+	if (seen < deadlocks) {
+		say("no fault was reported as a deadlock\n");
+		_exit(122);
+	}
+	for (int i = 0; i < TOUCH_PAGES; i++) {
+		touch_base[i * ps] = (char)i;
+		if (touch_base[i * ps] != (char)i)
+			_exit(123);
+	}
+}
+
+static void install_usr1(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = usr1_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	main_tid = (pid_t)syscall(SYS_gettid);
+}
+
+/*
+ * dpemu_protect, _unmap and _map of space a with the signal arriving in
+ * their host calls; the handler touches space b of the same pool, a pool
+ * full enough that b's faults evict: the eviction would take a's locks,
+ * which the interrupted call holds.
+ */
+static void in_call_child(void *unused)
+{
+	dpemu_pool *pool = NULL;
+	dpemu_space *a, *b;
+	volatile char *pa;
+
+	(void)unused;
+	alarm(20);
+	install_usr1();
+	pa = child_space(&pool, &a, 8, DPEMU_POLICY_CLOCK, 8);
+	touch_base = child_space(&pool, &b, 8, DPEMU_POLICY_CLOCK, TOUCH_PAGES);
+	for (int i = 0; i < 8; i++)
+		pa[i * ps] = (char)(i + 1); /* the pool is full of a's pages */
+	armed = 1;
+	for (int round = 0; round < 4; round++) {
+		if (dpemu_protect(a, (void *)pa, 8 * ps, PROT_READ) != 0 ||
+		    dpemu_protect(a, (void *)pa, 8 * ps, RW) != 0)
+			_exit(116);
+	}
+	if (dpemu_unmap(a, (void *)(pa + 4 * ps), 4 * ps) != 0)
+		_exit(117);
+	armed = 0;
+	if (raised == 0)
+		_exit(118);
+	check_results(1);
+	for (int i = 0; i < 4; i++)
+		if (pa[i * ps] != (char)(i + 1))
+			_exit(119);
+	say("done\n");
+}
+
+static void test_signal_inside_call(void **state)
+{
+	struct tu_child c;
+
+	(void)state;
+	run(in_call_child, &c);
+	assert_exited(&c, 0);
+	assert_non_null(strstr(c.err, "done\n"));
+}
+
+/*
+ * The signal arrives in a host call of dpemu's fault path itself (the
+ * SIGSEGV handler, or in SIGBUS mode the SIGBUS handler - during which
+ * SIGBUS is blocked, so a fault of a handler running there killed the
+ * process on the spot).  dpemu's handlers hold asynchronous signals back
+ * until they return: every touch then simply works.
+ */
+static void in_fault_child(void *unused)
+{
+	dpemu_pool *pool = NULL;
+	dpemu_space *a, *b;
+	volatile char *pa;
+
+	(void)unused;
+	alarm(20);
+	install_usr1();
+	pa = child_space(&pool, &a, 64, DPEMU_POLICY_NONE, 16);
+	touch_base = child_space(&pool, &b, 64, DPEMU_POLICY_NONE, TOUCH_PAGES);
+	armed = 1;
+	for (int i = 0; i < 16; i++)
+		pa[i * ps] = (char)(i + 1);
+	armed = 0;
+	check_results(0);
+	for (int i = 0; i < nresults; i++)
+		if (results[i].rc != 0)
+			_exit(124);
+	say("done\n");
+}
+
+static void test_signal_inside_fault(void **state)
+{
+	struct tu_child c;
+
+	(void)state;
+	run(in_fault_child, &c);
+	assert_exited(&c, 0);
+	assert_non_null(strstr(c.err, "done\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +577,8 @@ int main(void)
 		cmocka_unit_test(test_resethand),
 		cmocka_unit_test(test_previous_handler_mask),
 		cmocka_unit_test(test_sig_ign),
+		cmocka_unit_test(test_signal_inside_call),
+		cmocka_unit_test(test_signal_inside_fault),
 	};
 
 	ps = tu_host_page();
