@@ -259,7 +259,7 @@ static int report(const struct dpemu_fault *fault, const char *why)
 	pos = fmt_str(line, sizeof line, pos, why);
 	if (fault->error) {
 		pos = fmt_str(line, sizeof line, pos, " (");
-		pos = fmt_str(line, sizeof line, pos, dpemu_strerror(fault->error));
+		pos = fmt_errno(line, sizeof line, pos, fault->error);
 		pos = fmt_str(line, sizeof line, pos, ")");
 	}
 	pos = fmt_str(line, sizeof line, pos, "\n");

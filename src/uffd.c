@@ -8,7 +8,7 @@
  * handler thread.  They may call ioctl(2) on the userfaultfd, the resolver
  * (fault.c) and the host view; no malloc, no stdio, no lock but the space
  * and pool locks, and on the handler thread none the faulting thread may
- * hold (see drain).  The handler thread blocks every signal and never touches
+ * hold (see drain).  uffd_wake may write(2) a last message and abort(3).  The handler thread blocks every signal and never touches
  * an arena (only the pool's direct map), so it cannot fault on one itself.
  * uffd_available, uffd_space_open, uffd_space_close and the thread's start
  * and stop are API side.
@@ -573,14 +573,45 @@ int uffd_writeprotect(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
  * while the rest of its fault (the reference a copy-on-write break drops,
  * counters) is still to be done.  The handler thread wakes it here, once
  * fault_resolve has returned.
+ *
+ * A wake that fails leaves the faulting thread asleep for ever, so it is
+ * checked.  The kernel fails UFFDIO_WAKE only for a range it finds invalid
+ * (EINVAL: not page-aligned, or not inside the process's address space)
+ * or an unreadable argument (EFAULT) - neither can happen for a page of a
+ * live arena; EINTR and EAGAIN cannot either (this thread blocks every
+ * signal, and the wake does not wait), but are retried, a bounded number
+ * of times, should a kernel return them.  Anything else: wake the whole
+ * arena instead (a thread woken without its page being shown just faults
+ * again and comes back here); if even that fails, say so on stderr and
+ * abort, since the alternative is a process that hangs without a word.
  */
 void uffd_wake(struct dpemu_space *s, void *addr)
 {
 	struct uffdio_range r = {
 		(uint64_t)(uintptr_t)addr & ~(uint64_t)(len_of(s, 1) - 1), len_of(s, 1)
 	};
+	bool whole = false;
 
-	ioctl(s->uffd, UFFDIO_WAKE, &r);
+	for (int tries = 0;; tries++) {
+		if (ioctl(s->uffd, UFFDIO_WAKE, &r) == 0)
+			return;
+		if ((errno == EINTR || errno == EAGAIN) && tries < 1000)
+			continue;
+		if (whole)
+			break;
+		r = (struct uffdio_range){ s->base, s->size };
+		whole = true;
+	}
+	char line[160];
+	size_t pos = fmt_str(line, sizeof line, 0, "dpemu: cannot wake the thread that faulted at ");
+	pos = fmt_hex(line, sizeof line, pos, (uintptr_t)addr);
+	pos = fmt_str(line, sizeof line, pos, ": UFFDIO_WAKE failed (");
+	pos = fmt_errno(line, sizeof line, pos, -errno);
+	pos = fmt_str(line, sizeof line, pos, "); it would wait for ever\n");
+	if (write(STDERR_FILENO, line, pos) < 0) {
+		/* nothing more can be done about a failed message */
+	}
+	abort();
 }
 
 /* Resolve a fault reported by userfaultfd; one dpemu cannot resolve is

@@ -569,6 +569,45 @@ static void test_signal_inside_fault(void **state)
 	assert_non_null(strstr(c.err, "done\n"));
 }
 
+/* ---- defect 15: no strerror(3) in a fault report ------------------------- */
+
+static void strerror_child(void *unused)
+{
+	dpemu_pool *pool = NULL;
+	dpemu_space *s;
+	struct dpemu_pool_config pcfg = tu_pool_config(16, 0);
+	struct dpemu_space_config scfg = tu_space_config(16 * ps);
+	char path[64];
+	int fd = tu_temp_file("data", 4, path);
+	volatile char *p;
+	void *m;
+
+	(void)unused;
+	alarm(10);
+	if (fd < 0)
+		_exit(125);
+	unlink(path);
+	if (dpemu_pool_create(&pcfg, &pool) != 0 || dpemu_space_create(pool, &scfg, &s) != 0 ||
+	    dpemu_map(s, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, fd, 0, &m) != 0)
+		_exit(126);
+	p = m;
+	pread_errno = EXDEV; /* no description of dpemu's own */
+	(void)p[0];
+	_exit(127);
+}
+
+static void test_fault_report_no_strerror(void **state)
+{
+	struct tu_child c;
+
+	(void)state;
+	run(strerror_child, &c);
+	assert_died_of(&c, SIGSEGV);
+	assert_non_null(strstr(c.err, "dpemu: host fault at "));
+	assert_non_null(strstr(c.err, "(errno 18)"));
+	assert_null(strstr(c.err, "STRERROR-CALLED"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_sig_ign),
 		cmocka_unit_test(test_signal_inside_call),
 		cmocka_unit_test(test_signal_inside_fault),
+		cmocka_unit_test(test_fault_report_no_strerror),
 	};
 
 	ps = tu_host_page();
