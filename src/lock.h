@@ -125,22 +125,20 @@ static inline void holder_withdraw(void)
 }
 
 /*
- * Whether thread tid may hold a dpemu lock now.  Exact for a thread that
- * is stopped (one asleep on a userfaultfd fault, which is what the handler
- * thread asks about), except that it says true for everyone while the
- * table is full.
+ * Whether thread tid may hold a dpemu lock now: 0 no, 1 perhaps (the
+ * table was full: it cannot tell), 2 yes.  Exact for a thread that is
+ * stopped (one asleep on a userfaultfd fault, which is what the handler
+ * thread asks about).
  */
-static inline bool lock_holder_maybe(int tid)
+static inline int lock_holder_maybe(int tid)
 {
 	unsigned h = holder_hash(tid);
 	int probe = atomic_load(&dpemu_holders_probe);
 
-	if (atomic_load(&dpemu_holders_overflow) > 0)
-		return true;
 	for (int k = 0; k < probe; k++)
 		if (atomic_load(&dpemu_holders[(h + (unsigned)k) % HOLDER_SLOTS].tid) == tid)
-			return true;
-	return false;
+			return 2;
+	return atomic_load(&dpemu_holders_overflow) > 0 ? 1 : 0;
 }
 
 static inline void lock_acquire(struct lock *l)

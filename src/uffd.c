@@ -210,6 +210,31 @@ static enum dpemu_access access_of(const struct uffd_msg *msg)
 }
 
 /*
+ * The fault of thread tid at addr cannot be resolved (tid is inside a dpemu
+ * call) nor turned into a SIGSEGV of its own (the revoke failed with err):
+ * say so, and send tid a SIGSEGV, which it takes when it is woken: as a
+ * sent signal, dpemu passes it to the program's handler or the default
+ * action (see trap_sigsegv.c).
+ */
+static void refuse_by_signal(void *addr, int tid, int err)
+{
+	char line[256];
+	size_t pos = fmt_str(line, sizeof line, 0, "dpemu: host fault at ");
+
+	pos = fmt_hex(line, sizeof line, pos, (uintptr_t)addr);
+	pos = fmt_str(line, sizeof line, pos, " (access): fault while thread ");
+	pos = fmt_dec(line, sizeof line, pos, (uint64_t)tid);
+	pos = fmt_str(line, sizeof line, pos, " was inside a dpemu call, and the page could "
+	              "not be revoked to report it (");
+	pos = fmt_errno(line, sizeof line, pos, err);
+	pos = fmt_str(line, sizeof line, pos, "): sending it SIGSEGV\n");
+	if (write(STDERR_FILENO, line, pos) < 0) {
+		/* nothing more can be done about a failed message */
+	}
+	syscall(SYS_tgkill, getpid(), tid, SIGSEGV);
+}
+
+/*
  * Read and resolve every pending event of s's userfaultfd.
  *
  * The faulting thread sleeps until we wake it, so this thread must never
@@ -225,6 +250,13 @@ static enum dpemu_access access_of(const struct uffd_msg *msg)
  * (or resolves it, when the table could not tell).  Without
  * UFFD_FEATURE_THREAD_ID (ptid 0) the faulting thread is unknown; the
  * page lock and space lock owners cannot be compared then either.
+ *
+ * The revoke is an mprotect, which can fail (ENOMEM at vm.max_map_count).
+ * Then the retry would come straight back here, for ever: so a thread
+ * known to hold a lock is sent SIGSEGV instead (refuse_by_signal), which
+ * kills it as an uncaught fault would, or runs the program's handler.  A
+ * thread only perhaps holding one (the table was full) is resolved as
+ * before the table existed.
  */
 static void drain(struct dpemu_space *s)
 {
@@ -239,9 +271,11 @@ static void drain(struct dpemu_space *s)
 				continue;
 			void *addr = (void *)(uintptr_t)msgs[i].arg.pagefault.address;
 			int tid = (int)msgs[i].arg.pagefault.feat.ptid;
-			if (tid && lock_holder_maybe(tid))
-				host_revoke(s, space_page_index(s, addr), NULL);
-			else
+			int holds = tid ? lock_holder_maybe(tid) : 0;
+			int err = holds ? host_revoke(s, space_page_index(s, addr), NULL) : 0;
+			if (err && holds == 2)
+				refuse_by_signal(addr, tid, err);
+			else if (!holds || err)
 				uffd_resolve(s, addr, access_of(&msgs[i]));
 			/* Only now, with the fault resolved to the end and the
 			 * page's lock released, may the faulting thread go on

@@ -37,6 +37,8 @@ static volatile sig_atomic_t in_usr1;    /* the SIGUSR1 handler is running     *
 static volatile sig_atomic_t raised;     /* how many times it was raised       */
 static pid_t main_tid;
 static volatile int pread_errno;         /* non-zero: pread fails with it      */
+static volatile int revoke_fail;         /* mprotect(PROT_NONE) off the main
+                                            thread fails with ENOMEM         */
 
 static void maybe_raise(void)
 {
@@ -48,6 +50,10 @@ static void maybe_raise(void)
 
 int mprotect(void *addr, size_t len, int prot)
 {
+	if (revoke_fail && prot == PROT_NONE && (pid_t)syscall(SYS_gettid) != main_tid) {
+		errno = ENOMEM;
+		return -1;
+	}
 	maybe_raise();
 	return (int)syscall(SYS_mprotect, addr, len, prot);
 }
@@ -531,6 +537,30 @@ static void test_signal_inside_call(void **state)
 }
 
 /*
+ * Thread mode, and the handler thread cannot revoke the page of a fault it
+ * must not resolve (mprotect fails, as at vm.max_map_count): the faulting
+ * thread gets a SIGSEGV with a message, not an endless round of faults.
+ */
+static void revoke_fails_child(void *unused)
+{
+	revoke_fail = 1;
+	in_call_child(unused);
+}
+
+static void test_signal_inside_call_revoke_fails(void **state)
+{
+	const char *b = getenv("DPEMU_BACKEND");
+	struct tu_child c;
+
+	(void)state;
+	if (!b || strcmp(b, "uffd") != 0)
+		skip(); /* only the handler thread revokes for another thread */
+	run(revoke_fails_child, &c);
+	assert_died_of(&c, SIGSEGV);
+	assert_non_null(strstr(c.err, "could not be revoked to report it (out of memory"));
+}
+
+/*
  * The signal arrives in a host call of dpemu's fault path itself (the
  * SIGSEGV handler, or in SIGBUS mode the SIGBUS handler - during which
  * SIGBUS is blocked, so a fault of a handler running there killed the
@@ -617,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_previous_handler_mask),
 		cmocka_unit_test(test_sig_ign),
 		cmocka_unit_test(test_signal_inside_call),
+		cmocka_unit_test(test_signal_inside_call_revoke_fails),
 		cmocka_unit_test(test_signal_inside_fault),
 		cmocka_unit_test(test_fault_report_no_strerror),
 	};
