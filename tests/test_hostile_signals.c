@@ -13,7 +13,8 @@
  * ioctl (the library's calls bind to them, as in test_populate.c): while
  * `armed`, each call on the main thread first raises SIGUSR1.  It also
  * defines pread, to make a file read on the fault path fail with an
- * unusual errno, and strerror, to see whether the fault path calls it.
+ * unusual errno, strerror, to see whether the fault path calls it, and
+ * write, to raise SIGUSR1 while dpemu holds the handler thread's mutex.
  */
 #include "testutil.h"
 
@@ -37,6 +38,7 @@ static volatile sig_atomic_t in_usr1;    /* the SIGUSR1 handler is running     *
 static volatile sig_atomic_t raised;     /* how many times it was raised       */
 static pid_t main_tid;
 static volatile int pread_errno;         /* non-zero: pread fails with it      */
+static volatile int wake_armed;          /* raise SIGUSR1 in an eventfd write  */
 static volatile int revoke_fail;         /* mprotect(PROT_NONE) off the main
                                             thread fails with ENOMEM         */
 
@@ -74,6 +76,32 @@ int ioctl(int fd, unsigned long request, ...)
 	va_end(ap);
 	maybe_raise();
 	return (int)syscall(SYS_ioctl, fd, request, arg);
+}
+
+/*
+ * An 8-byte write to an eventfd on the main thread while wake_armed: the
+ * handler thread's wake-up in handler_sync (uffd.c), made with handler.mu
+ * held.  Write it, give the woken handler thread time to reach that mutex,
+ * then raise SIGUSR1 with the mutex still held.
+ */
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	ssize_t n = syscall(SYS_write, fd, buf, len);
+	char path[64], link[64];
+
+	if (wake_armed && len == 8 && (pid_t)syscall(SYS_gettid) == main_tid) {
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		ssize_t l = readlink(path, link, sizeof link - 1);
+		if (l > 0) {
+			link[l] = '\0';
+			if (strstr(link, "eventfd")) {
+				wake_armed = 0;
+				usleep(50000);
+				raise(SIGUSR1);
+			}
+		}
+	}
+	return n;
 }
 
 ssize_t pread(int fd, void *buf, size_t len, off_t off)
@@ -561,6 +589,41 @@ static void test_signal_inside_call_revoke_fails(void **state)
 }
 
 /*
+ * Thread mode: the signal arrives while the thread holds the handler
+ * thread's list mutex (creating a second space), which the handler thread
+ * must then not wait for: the touch of the first space is resolved.
+ */
+static void list_mutex_child(void *unused)
+{
+	dpemu_pool *pool = NULL;
+	dpemu_space *a, *b;
+
+	(void)unused;
+	alarm(20);
+	install_usr1();
+	touch_base = child_space(&pool, &a, 64, DPEMU_POLICY_NONE, TOUCH_PAGES);
+	wake_armed = 1;
+	child_space(&pool, &b, 64, DPEMU_POLICY_NONE, 1);
+	if (wake_armed || nresults != 1 || results[0].rc != 0)
+		_exit(128);
+	check_results(0);
+	say("done\n");
+}
+
+static void test_signal_holding_list_mutex(void **state)
+{
+	const char *b = getenv("DPEMU_BACKEND");
+	struct tu_child c;
+
+	(void)state;
+	if (!b || strcmp(b, "uffd") != 0)
+		skip(); /* only thread mode has a handler thread */
+	run(list_mutex_child, &c);
+	assert_exited(&c, 0);
+	assert_non_null(strstr(c.err, "done\n"));
+}
+
+/*
  * The signal arrives in a host call of dpemu's fault path itself (the
  * SIGSEGV handler, or in SIGBUS mode the SIGBUS handler - during which
  * SIGBUS is blocked, so a fault of a handler running there killed the
@@ -648,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_sig_ign),
 		cmocka_unit_test(test_signal_inside_call),
 		cmocka_unit_test(test_signal_inside_call_revoke_fails),
+		cmocka_unit_test(test_signal_holding_list_mutex),
 		cmocka_unit_test(test_signal_inside_fault),
 		cmocka_unit_test(test_fault_report_no_strerror),
 	};
