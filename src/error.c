@@ -3,7 +3,9 @@
  * small async-signal-safe formatters the fault path uses instead of stdio.
  *
  * set_error() is API side only (it uses vsnprintf).  The fmt_* functions
- * are fault-path safe: they only write into the caller's buffer.
+ * are fault-path safe: they only write into the caller's buffer, and
+ * fmt_errno describes an errno from dpemu's own table (errno_text), never
+ * with strerror(3), which may take a lock or translate through the locale.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -44,7 +46,8 @@ void clear_error(void)
 	last_error[0] = '\0';
 }
 
-DPEMU_API const char *dpemu_strerror(int err)
+/* dpemu's own description of err, or NULL.  Async-signal-safe. */
+static const char *errno_text(int err)
 {
 	switch (err) {
 	case 0:        return "success";
@@ -61,10 +64,41 @@ DPEMU_API const char *dpemu_strerror(int err)
 	case -EIO:     return "input/output error while reading or writing back a file";
 	case -EFAULT:  return "bad address";
 	case -ERANGE:  return "value out of range";
+	case -EDEADLK: return "the thread was inside a dpemu call (a signal handler touched an arena)";
+	case -ENOSPC:  return "no space left on the device";
+	case -EAGAIN:  return "resource temporarily unavailable";
+	case -EINTR:   return "interrupted system call";
+	case -EMFILE:  return "no file descriptor left";
+	case -ENFILE:  return "too many open files in the system";
+	case -EOVERFLOW: return "value too large for the type";
+	case -EROFS:   return "read-only file system";
+	case -EFBIG:   return "file too large";
+	case -EDQUOT:  return "disk quota exceeded";
+	case -ENXIO:   return "no such device or address";
+	case -ESRCH:   return "no such process";
 	}
+	return NULL;
+}
+
+DPEMU_API const char *dpemu_strerror(int err)
+{
+	const char *text = errno_text(err);
+
+	if (text)
+		return text;
 	if (err < 0 && err > -4096)
 		return strerror(-err);
 	return "unknown error";
+}
+
+size_t fmt_errno(char *buf, size_t len, size_t pos, int err)
+{
+	const char *text = errno_text(err);
+
+	if (text)
+		return fmt_str(buf, len, pos, text);
+	pos = fmt_str(buf, len, pos, "errno ");
+	return fmt_dec(buf, len, pos, err < 0 ? (uint64_t)-(int64_t)err : (uint64_t)err);
 }
 
 DPEMU_API const char *dpemu_fault_kind_name(enum dpemu_fault_kind kind)

@@ -590,5 +590,8 @@ void clear_error(void);
 size_t fmt_str(char *buf, size_t len, size_t pos, const char *s);
 size_t fmt_hex(char *buf, size_t len, size_t pos, uint64_t v);
 size_t fmt_dec(char *buf, size_t len, size_t pos, uint64_t v);
+/* err's description (negative errno): dpemu_strerror's where it has one
+ * of its own, else "errno N" - never strerror(3), which is not safe here. */
+size_t fmt_errno(char *buf, size_t len, size_t pos, int err);
 
 #endif /* DPEMU_INTERNAL_H */

@@ -17,6 +17,17 @@
  *  +---------+------------------------------------+
  *  | waiters |  owner thread id (0: unlocked)     |
  *  +---------+------------------------------------+
+ *
+ * The lock words say who holds one lock; the handler thread must also know
+ * whether a faulting thread holds any dpemu lock at all (a lock of another
+ * space an eviction would take, a shared object's lock...): it must never
+ * wait for such a thread, which sleeps until its fault is resolved.  So a
+ * thread that takes its first lock publishes its id in dpemu_holders, a
+ * small lock-free table (one cache line a slot), and takes it out again
+ * when it releases its last; lock_holder_maybe() looks a thread up there.
+ * The count is raised before the id is published and lowered after it is
+ * withdrawn, so a signal handler that interrupts either step already sees
+ * dpemu_locks_held > 0 and takes no lock: publications never nest.
  */
 #ifndef DPEMU_LOCK_H
 #define DPEMU_LOCK_H
@@ -38,6 +49,18 @@ struct lock {
 /* Number of dpemu locks the calling thread holds (see fault.c). */
 extern __thread int dpemu_locks_held __attribute__((tls_model("initial-exec")));
 extern __thread int dpemu_tid_cache __attribute__((tls_model("initial-exec")));
+
+/* The table of threads that hold a dpemu lock (trap_sigsegv.c). */
+#define HOLDER_SLOTS 256
+struct holder_slot {
+	atomic_int tid;  /* a thread holding at least one dpemu lock, or 0 */
+	char pad[60];    /* one slot per cache line: no false sharing      */
+};
+extern struct holder_slot dpemu_holders[HOLDER_SLOTS];
+extern atomic_int dpemu_holders_probe;    /* longest probe ever used     */
+extern atomic_int dpemu_holders_overflow; /* holders the table missed    */
+/* The calling thread's slot + 1; 0: none; -1: counted in the overflow. */
+extern __thread int dpemu_holder_slot __attribute__((tls_model("initial-exec")));
 
 /* The calling thread's id (gettid), cached per thread. */
 static inline int dpemu_tid(void)
@@ -63,11 +86,67 @@ static inline int lock_owner(struct lock *l)
 	return atomic_load(&l->state) & LOCK_OWNER_MASK;
 }
 
+static inline unsigned holder_hash(int tid)
+{
+	return ((unsigned)tid * 2654435761u) >> 24; /* 0..255 = HOLDER_SLOTS - 1 */
+}
+
+/* The calling thread takes its first lock: publish its id (see the top). */
+static inline void holder_publish(void)
+{
+	int tid = dpemu_tid();
+	unsigned h = holder_hash(tid);
+
+	for (int k = 0; k < HOLDER_SLOTS; k++) {
+		struct holder_slot *slot = &dpemu_holders[(h + (unsigned)k) % HOLDER_SLOTS];
+		int free_ = 0;
+		if (atomic_load_explicit(&slot->tid, memory_order_relaxed) != 0 ||
+		    !atomic_compare_exchange_strong(&slot->tid, &free_, tid))
+			continue;
+		int probe = atomic_load(&dpemu_holders_probe);
+		while (probe < k + 1 &&
+		       !atomic_compare_exchange_weak(&dpemu_holders_probe, &probe, k + 1))
+			;
+		dpemu_holder_slot = (int)((h + (unsigned)k) % HOLDER_SLOTS) + 1;
+		return;
+	}
+	atomic_fetch_add(&dpemu_holders_overflow, 1); /* full: "anyone may hold one" */
+	dpemu_holder_slot = -1;
+}
+
+/* The calling thread releases its last lock. */
+static inline void holder_withdraw(void)
+{
+	if (dpemu_holder_slot > 0)
+		atomic_store(&dpemu_holders[dpemu_holder_slot - 1].tid, 0);
+	else if (dpemu_holder_slot < 0)
+		atomic_fetch_sub(&dpemu_holders_overflow, 1);
+	dpemu_holder_slot = 0;
+}
+
+/*
+ * Whether thread tid may hold a dpemu lock now: 0 no, 1 perhaps (the
+ * table was full: it cannot tell), 2 yes.  Exact for a thread that is
+ * stopped (one asleep on a userfaultfd fault, which is what the handler
+ * thread asks about).
+ */
+static inline int lock_holder_maybe(int tid)
+{
+	unsigned h = holder_hash(tid);
+	int probe = atomic_load(&dpemu_holders_probe);
+
+	for (int k = 0; k < probe; k++)
+		if (atomic_load(&dpemu_holders[(h + (unsigned)k) % HOLDER_SLOTS].tid) == tid)
+			return 2;
+	return atomic_load(&dpemu_holders_overflow) > 0 ? 1 : 0;
+}
+
 static inline void lock_acquire(struct lock *l)
 {
 	int tid = dpemu_tid(), c = 0;
 
-	dpemu_locks_held++;
+	if (dpemu_locks_held++ == 0)
+		holder_publish();
 	if (atomic_compare_exchange_strong(&l->state, &c, tid))
 		return;
 	for (;;) {
@@ -92,7 +171,8 @@ static inline bool lock_try(struct lock *l)
 
 	if (!atomic_compare_exchange_strong(&l->state, &c, dpemu_tid()))
 		return false;
-	dpemu_locks_held++;
+	if (dpemu_locks_held++ == 0)
+		holder_publish();
 	return true;
 }
 
@@ -104,6 +184,8 @@ static inline void lock_release(struct lock *l)
 		atomic_store(&l->state, 0); /* someone may wait */
 		futex_wake_one(&l->state);
 	}
+	if (dpemu_locks_held == 1)
+		holder_withdraw();
 	dpemu_locks_held--;
 }
 

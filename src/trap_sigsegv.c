@@ -6,10 +6,15 @@
  *
  * Fault path: front_handler, sigbus_handler, on_sigsegv, chain_previous and
  * report run in signal context.  They may call: the registry (space.c),
- * fault_resolve (fault.c), uffd_resolve (uffd.c), sigaction, write(2),
- * raise, siglongjmp (via sigsegv_leave_handler) and the fmt_* formatters;
- * never malloc or stdio.  errno is saved on entry to the two handlers and
- * restored before they return.
+ * fault_resolve (fault.c), uffd_resolve (uffd.c), sigaction,
+ * pthread_sigmask (the rt_sigprocmask system call), write(2), raise,
+ * siglongjmp (via sigsegv_leave_handler) and the fmt_* formatters; never
+ * malloc, stdio or strerror.  errno is saved on entry to the two handlers
+ * and restored before they return.  Both handlers run with every
+ * asynchronous signal blocked (fault_path_mask), so no handler of the
+ * program interrupts a resolution; a handler of the program that touches
+ * an arena while its thread is inside a dpemu call gets a HOST fault with
+ * -EDEADLK (fault.c; uffd.c's drain for the handler thread).
  *
  * The chain for a SIGSEGV:
  *
@@ -23,7 +28,19 @@
  *
  * libsigsegv discards the program's handler when it installs its own and,
  * when a handler declines a fault, resets SIGSEGV to SIG_DFL: so the front
- * handler keeps the program's handler itself (see DESIGN-NOTES.md).
+ * handler keeps the program's handler itself.
+ *
+ * The previous handler is called as the kernel would call it
+ * (chain_previous): with its own signal mask, once only if SA_RESETHAND,
+ * not at all for a sent signal if it is SIG_IGN.  And the rule that keeps
+ * the chain from becoming a cycle: every dpemu_space_create puts dpemu's
+ * handler back in front, and the handler that had displaced it becomes the
+ * previous one.  If that handler itself passes what is not its own to the
+ * handler it displaced - dpemu's - a fault that is neither's would go
+ * round for ever; so when dpemu's handler is entered from inside its own
+ * call of the previous handler, for the same signal and fault
+ * (chain_cycle), nobody handles it: the default action, as if the chain
+ * had ended there.  The previous handler runs once.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,17 +55,35 @@
 
 __thread int dpemu_locks_held __attribute__((tls_model("initial-exec")));
 __thread int dpemu_tid_cache __attribute__((tls_model("initial-exec")));
+struct holder_slot dpemu_holders[HOLDER_SLOTS];
+atomic_int dpemu_holders_probe, dpemu_holders_overflow;
+__thread int dpemu_holder_slot __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t install_mutex = PTHREAD_MUTEX_INITIALIZER;
 static bool installed, sigbus_installed;
 static struct sigaction previous_action; /* the program's SIGSEGV action   */
 static struct sigaction previous_bus;    /* the program's SIGBUS action    */
 static struct sigaction libsigsegv_action; /* what libsigsegv installed     */
+/* A one-shot (SA_RESETHAND) previous handler has run: it is SIG_DFL now.
+ * [0] for SIGSEGV, [1] for SIGBUS. */
+static atomic_bool previous_spent[2];
 
 /* Set by front_handler for on_sigsegv, which libsigsegv calls without them. */
 static __thread enum dpemu_access trap_access __attribute__((tls_model("initial-exec")));
 static __thread siginfo_t *trap_info __attribute__((tls_model("initial-exec")));
 static __thread void *trap_context __attribute__((tls_model("initial-exec")));
+
+/* The call into a previous handler this thread is making (chain_previous),
+ * to recognise that handler calling dpemu's back (see chain_cycle). */
+struct chain_call {
+	int sig;           /* 0: none                                          */
+	siginfo_t *si;     /* what the previous handler was given              */
+	void *uc;
+	void *addr;        /* si's address and code, should it pass a copy     */
+	int code;
+	uintptr_t sp;      /* chain_previous's frame: a call back is deeper    */
+};
+static __thread struct chain_call chaining __attribute__((tls_model("initial-exec")));
 
 struct catch_frame {
 	sigjmp_buf jump;
@@ -73,29 +108,114 @@ static enum dpemu_access access_from_context(void *uc)
 }
 
 /*
- * A fault that is not dpemu's (or that dpemu reports): do what would have
- * happened without dpemu.  A handler of the program's runs with the real
- * siginfo; with the default action the signal is reset to SIG_DFL, so the
- * faulting instruction faults again on return and the process dies.
+ * The signals blocked while dpemu's handlers run: every asynchronous one,
+ * so that no signal handler of the program can interrupt a resolution
+ * (which holds dpemu's locks, and in SIGBUS mode runs with SIGBUS blocked:
+ * a fault of that handler would kill the process on the spot).  The fault
+ * signals stay deliverable; the handler's own is blocked by the kernel.
  */
-static void chain_previous(int sig, siginfo_t *si, void *uc)
+static void fault_path_mask(sigset_t *set)
 {
-	const struct sigaction *prev = sig == SIGBUS ? &previous_bus : &previous_action;
+	sigfillset(set);
+	sigdelset(set, SIGSEGV);
+	sigdelset(set, SIGBUS);
+	sigdelset(set, SIGILL);
+	sigdelset(set, SIGFPE);
+	sigdelset(set, SIGTRAP);
+	sigdelset(set, SIGSYS);
+}
+
+/* Nobody handles signal sig: its default action, as without dpemu.  A
+ * fault faults again on return and kills; a sent signal is sent again and
+ * kills when the handler returns (it is blocked until then). */
+static void default_action(int sig, const siginfo_t *si)
+{
 	struct sigaction dfl;
 
-	if (prev->sa_flags & SA_SIGINFO) {
-		prev->sa_sigaction(sig, si, uc);
-		return;
-	}
-	if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
-		prev->sa_handler(sig);
-		return;
-	}
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
 	sigaction(sig, &dfl, NULL);
-	if (si->si_code <= 0) /* sent by kill(2), not a fault: send it again */
+	if (si && si->si_code <= 0) /* sent by kill(2), not a fault: send it again */
 		raise(sig);
+}
+
+/*
+ * Is this entry into dpemu's handler a call back from the previous handler
+ * that chain_previous is running on this thread - one that was installed
+ * after dpemu's, keeps dpemu's as the handler it displaced, and passes
+ * what is not its own to it?  Then the signal went round the whole chain
+ * and nobody took it.  A call back runs on the same stack, its frame
+ * (dpemu's handler's, given as frame) deeper than chain_previous's, with
+ * the siginfo it was given (or a copy: the same address and code).  A new
+ * signal does not: after a siglongjmp out of the previous handler, which
+ * leaves `chaining` stale, a new delivery starts at the top of the signal
+ * stack, above chain_previous's old frame, or elsewhere with another
+ * siginfo.
+ */
+static bool chain_cycle(int sig, const siginfo_t *si, const void *uc, uintptr_t frame)
+{
+	if (chaining.sig != sig || frame >= chaining.sp)
+		return false;
+	if (si == chaining.si && uc == chaining.uc)
+		return true;
+	return si && si->si_addr == chaining.addr && si->si_code == chaining.code;
+}
+
+/*
+ * A fault that is not dpemu's (or that dpemu reports): do what would have
+ * happened without dpemu, as the kernel would deliver it to the program's
+ * previous action:
+ *   - a handler runs with the real siginfo and context, with the signal
+ *     mask the kernel would give it (the interrupted thread's mask, plus
+ *     its sa_mask, plus the signal unless SA_NODEFER); a one-shot handler
+ *     (SA_RESETHAND) runs once, and then the action is SIG_DFL;
+ *   - SIG_IGN ignores a signal sent by kill(2) and the like; a real fault
+ *     cannot be ignored (the kernel kills for it): the default action;
+ *   - SIG_DFL: the default action (default_action).
+ * A handler that passes the signal back to dpemu's makes a cycle, cut at
+ * the first call back (chain_cycle): the default action.  Not inlined:
+ * its frame must lie below its caller's (chain_cycle compares frames).
+ */
+static __attribute__((noinline)) void chain_previous(int sig, siginfo_t *si, void *uc)
+{
+	int which = sig == SIGBUS;
+	struct sigaction prev = which ? previous_bus : previous_action;
+	bool handler = (prev.sa_flags & SA_SIGINFO) ? prev.sa_sigaction != NULL
+	               : prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN;
+	struct chain_call outer = chaining;
+	sigset_t mask, saved;
+
+	if (handler && (prev.sa_flags & SA_RESETHAND) &&
+	    atomic_exchange(&previous_spent[which], true))
+		handler = false; /* it ran once: SIG_DFL since */
+	if (!handler) {
+		if (!(prev.sa_flags & SA_SIGINFO) && prev.sa_handler == SIG_IGN &&
+		    si && si->si_code <= 0)
+			return; /* a sent signal, ignored */
+		default_action(sig, si);
+		return;
+	}
+	if (uc)
+		mask = ((ucontext_t *)uc)->uc_sigmask;
+	else
+		pthread_sigmask(SIG_SETMASK, NULL, &mask);
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(&prev.sa_mask, s) == 1)
+			sigaddset(&mask, s);
+	if (prev.sa_flags & SA_NODEFER)
+		sigdelset(&mask, sig);
+	else
+		sigaddset(&mask, sig);
+	pthread_sigmask(SIG_SETMASK, &mask, &saved);
+	chaining = (struct chain_call){ sig, si, uc, si ? si->si_addr : NULL,
+	                                si ? si->si_code : 0,
+	                                (uintptr_t)__builtin_frame_address(0) };
+	if (prev.sa_flags & SA_SIGINFO)
+		prev.sa_sigaction(sig, si, uc);
+	else
+		prev.sa_handler(sig);
+	chaining = outer;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 }
 
 static void catch_continuation(void *frame, void *unused1, void *unused2)
@@ -139,7 +259,7 @@ static int report(const struct dpemu_fault *fault, const char *why)
 	pos = fmt_str(line, sizeof line, pos, why);
 	if (fault->error) {
 		pos = fmt_str(line, sizeof line, pos, " (");
-		pos = fmt_str(line, sizeof line, pos, dpemu_strerror(fault->error));
+		pos = fmt_errno(line, sizeof line, pos, fault->error);
 		pos = fmt_str(line, sizeof line, pos, ")");
 	}
 	pos = fmt_str(line, sizeof line, pos, "\n");
@@ -189,6 +309,11 @@ static void front_handler(int sig, siginfo_t *si, void *uc)
 	int saved_errno = errno;
 	struct dpemu_space *s;
 
+	if (chain_cycle(sig, si, uc, (uintptr_t)__builtin_frame_address(0))) {
+		default_action(sig, si); /* back from the previous handler */
+		errno = saved_errno;
+		return;
+	}
 	registry_enter();
 	s = registry_find(si->si_addr);
 	registry_leave();
@@ -213,6 +338,11 @@ static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 	int saved_errno = errno;
 	struct dpemu_space *s;
 
+	if (chain_cycle(sig, si, uc, (uintptr_t)__builtin_frame_address(0))) {
+		default_action(sig, si); /* back from the previous handler */
+		errno = saved_errno;
+		return;
+	}
 	registry_enter();
 	s = registry_find(si->si_addr);
 	if (s && s->hostmode == HOSTMODE_UFFD && s->uffd_mode == DPEMU_UFFD_SIGBUS &&
@@ -237,10 +367,11 @@ int trap_sigbus_install(void)
 	if (!(sigbus_installed && (current.sa_flags & SA_SIGINFO) &&
 	      current.sa_sigaction == sigbus_handler)) {
 		previous_bus = current;
+		atomic_store(&previous_spent[1], false);
 		memset(&mine, 0, sizeof mine);
 		mine.sa_sigaction = sigbus_handler;
 		mine.sa_flags = SA_SIGINFO | SA_ONSTACK;
-		sigemptyset(&mine.sa_mask);
+		fault_path_mask(&mine.sa_mask);
 		sigaction(SIGBUS, &mine, NULL);
 		sigbus_installed = true;
 	}
@@ -275,9 +406,12 @@ int trap_sigsegv_install(void)
 	} else {
 		previous_action = current;
 	}
+	atomic_store(&previous_spent[0], false);
 	front = libsigsegv_action;
 	front.sa_sigaction = front_handler;
-	front.sa_flags = (libsigsegv_action.sa_flags | SA_SIGINFO | SA_ONSTACK) & ~SA_RESETHAND;
+	front.sa_flags = (libsigsegv_action.sa_flags | SA_SIGINFO | SA_ONSTACK) &
+	                 ~(SA_RESETHAND | SA_NODEFER);
+	fault_path_mask(&front.sa_mask);
 	sigaction(SIGSEGV, &front, NULL);
 out:
 	pthread_mutex_unlock(&install_mutex);

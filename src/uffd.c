@@ -7,7 +7,8 @@
  * and uffd_resolve run in a SIGBUS handler (DPEMU_UFFD_SIGBUS) or on the
  * handler thread.  They may call ioctl(2) on the userfaultfd, the resolver
  * (fault.c) and the host view; no malloc, no stdio, no lock but the space
- * and pool locks.  The handler thread blocks every signal and never touches
+ * and pool locks, and on the handler thread none the faulting thread may
+ * hold (see drain).  uffd_wake may write(2) a last message and abort(3).  The handler thread blocks every signal and never touches
  * an arena (only the pool's direct map), so it cannot fault on one itself.
  * uffd_available, uffd_space_open, uffd_space_close and the thread's start
  * and stop are API side.
@@ -208,7 +209,55 @@ static enum dpemu_access access_of(const struct uffd_msg *msg)
 	return DPEMU_ACCESS_READ;
 }
 
-/* Read and resolve every pending event of s's userfaultfd. */
+/*
+ * The fault of thread tid at addr cannot be resolved (tid is inside a dpemu
+ * call) nor turned into a SIGSEGV of its own (the revoke failed with err):
+ * say so, and send tid a SIGSEGV, which it takes when it is woken: as a
+ * sent signal, dpemu passes it to the program's handler or the default
+ * action (see trap_sigsegv.c).
+ */
+static void refuse_by_signal(void *addr, int tid, int err)
+{
+	char line[256];
+	size_t pos = fmt_str(line, sizeof line, 0, "dpemu: host fault at ");
+
+	pos = fmt_hex(line, sizeof line, pos, (uintptr_t)addr);
+	pos = fmt_str(line, sizeof line, pos, " (access): fault while thread ");
+	pos = fmt_dec(line, sizeof line, pos, (uint64_t)tid);
+	pos = fmt_str(line, sizeof line, pos, " was inside a dpemu call, and the page could "
+	              "not be revoked to report it (");
+	pos = fmt_errno(line, sizeof line, pos, err);
+	pos = fmt_str(line, sizeof line, pos, "): sending it SIGSEGV\n");
+	if (write(STDERR_FILENO, line, pos) < 0) {
+		/* nothing more can be done about a failed message */
+	}
+	syscall(SYS_tgkill, getpid(), tid, SIGSEGV);
+}
+
+/*
+ * Read and resolve every pending event of s's userfaultfd.
+ *
+ * The faulting thread sleeps until we wake it, so this thread must never
+ * wait for a lock that thread holds - which it does when a signal handler
+ * of the program touched an arena while the thread was inside dpemu
+ * (between its first lock and its last).  Which locks a resolution takes
+ * is not known in advance (an eviction takes other spaces' page locks, a
+ * forked shared mapping its object's lock), so the test is whether the
+ * thread holds any dpemu lock at all (lock_holder_maybe, lock.h).  If it
+ * may, nothing is resolved here: the page is made inaccessible and the
+ * thread woken, its retry raises SIGSEGV, and its own SIGSEGV handler,
+ * which knows exactly what it holds, reports a HOST fault with -EDEADLK
+ * (or resolves it, when the table could not tell).  Without
+ * UFFD_FEATURE_THREAD_ID (ptid 0) the faulting thread is unknown; the
+ * page lock and space lock owners cannot be compared then either.
+ *
+ * The revoke is an mprotect, which can fail (ENOMEM at vm.max_map_count).
+ * Then the retry would come straight back here, for ever: so a thread
+ * known to hold a lock is sent SIGSEGV instead (refuse_by_signal), which
+ * kills it as an uncaught fault would, or runs the program's handler.  A
+ * thread only perhaps holding one (the table was full) is resolved as
+ * before the table existed.
+ */
 static void drain(struct dpemu_space *s)
 {
 	struct uffd_msg msgs[16];
@@ -222,20 +271,12 @@ static void drain(struct dpemu_space *s)
 				continue;
 			void *addr = (void *)(uintptr_t)msgs[i].arg.pagefault.address;
 			int tid = (int)msgs[i].arg.pagefault.feat.ptid;
-			if (tid && (lock_owner(&s->lock) == tid ||
-			            lock_owner(&space_ptl(s, space_page_index(s, addr))->lock) == tid ||
-			            lock_owner(&s->pool->lock) == tid ||
-			            lock_owner(&s->pool->evict_lock) == tid ||
-			            lock_owner(&s->pool->swap_lock) == tid)) {
-				/* The faulting thread holds a lock we would need (a
-				 * signal handler touched an arena inside a dpemu call):
-				 * make the retry a SIGSEGV, which reports it.  (A lock
-				 * of another space that an eviction would take is not
-				 * checked: such a handler would wait for it.) */
-				host_revoke(s, space_page_index(s, addr), NULL);
-			} else {
+			int holds = tid ? lock_holder_maybe(tid) : 0;
+			int err = holds ? host_revoke(s, space_page_index(s, addr), NULL) : 0;
+			if (err && holds == 2)
+				refuse_by_signal(addr, tid, err);
+			else if (!holds || err)
 				uffd_resolve(s, addr, access_of(&msgs[i]));
-			}
 			/* Only now, with the fault resolved to the end and the
 			 * page's lock released, may the faulting thread go on
 			 * (the ioctls that showed the page did not wake it). */
@@ -252,24 +293,37 @@ static void *handler_main(void *unused)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	for (;;) {
-		int n;
+	int n = 0;
 
-		pthread_mutex_lock(&handler.mu);
-		if (handler.stop) {
+	for (;;) {
+		int timeout = -1;
+
+		/* Never wait for handler.mu: a thread holding it (inside
+		 * dpemu_space_create or _destroy) may have faulted on an arena
+		 * from a signal handler, and sleeps until we resolve that.  So
+		 * while it is taken, go on with the old snapshot (whose spaces
+		 * are not freed before we take a new one, see handler_sync) and
+		 * try again in a moment. */
+		if (n == 0)
+			pthread_mutex_lock(&handler.mu); /* no space: no fault can wait */
+		else if (pthread_mutex_trylock(&handler.mu) != 0)
+			timeout = 1;
+		if (timeout < 0) {
+			if (handler.stop) {
+				pthread_mutex_unlock(&handler.mu);
+				return NULL;
+			}
+			n = handler.n;
+			memcpy(snap, handler.spaces, (size_t)n * sizeof snap[0]);
+			handler.seen = handler.epoch;
+			pthread_cond_broadcast(&handler.cond);
 			pthread_mutex_unlock(&handler.mu);
-			return NULL;
 		}
-		n = handler.n;
-		memcpy(snap, handler.spaces, (size_t)n * sizeof snap[0]);
-		handler.seen = handler.epoch;
-		pthread_cond_broadcast(&handler.cond);
-		pthread_mutex_unlock(&handler.mu);
 
 		pfd[0] = (struct pollfd){ .fd = handler.wakefd, .events = POLLIN };
 		for (int i = 0; i < n; i++)
 			pfd[i + 1] = (struct pollfd){ .fd = snap[i]->uffd, .events = POLLIN };
-		if (poll(pfd, (nfds_t)n + 1, -1) < 0)
+		if (poll(pfd, (nfds_t)n + 1, timeout) <= 0)
 			continue;
 		if (pfd[0].revents) {
 			uint64_t v;
@@ -553,14 +607,45 @@ int uffd_writeprotect(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
  * while the rest of its fault (the reference a copy-on-write break drops,
  * counters) is still to be done.  The handler thread wakes it here, once
  * fault_resolve has returned.
+ *
+ * A wake that fails leaves the faulting thread asleep for ever, so it is
+ * checked.  The kernel fails UFFDIO_WAKE only for a range it finds invalid
+ * (EINVAL: not page-aligned, or not inside the process's address space)
+ * or an unreadable argument (EFAULT) - neither can happen for a page of a
+ * live arena; EINTR and EAGAIN cannot either (this thread blocks every
+ * signal, and the wake does not wait), but are retried, a bounded number
+ * of times, should a kernel return them.  Anything else: wake the whole
+ * arena instead (a thread woken without its page being shown just faults
+ * again and comes back here); if even that fails, say so on stderr and
+ * abort, since the alternative is a process that hangs without a word.
  */
 void uffd_wake(struct dpemu_space *s, void *addr)
 {
 	struct uffdio_range r = {
 		(uint64_t)(uintptr_t)addr & ~(uint64_t)(len_of(s, 1) - 1), len_of(s, 1)
 	};
+	bool whole = false;
 
-	ioctl(s->uffd, UFFDIO_WAKE, &r);
+	for (int tries = 0;; tries++) {
+		if (ioctl(s->uffd, UFFDIO_WAKE, &r) == 0)
+			return;
+		if ((errno == EINTR || errno == EAGAIN) && tries < 1000)
+			continue;
+		if (whole)
+			break;
+		r = (struct uffdio_range){ s->base, s->size };
+		whole = true;
+	}
+	char line[160];
+	size_t pos = fmt_str(line, sizeof line, 0, "dpemu: cannot wake the thread that faulted at ");
+	pos = fmt_hex(line, sizeof line, pos, (uintptr_t)addr);
+	pos = fmt_str(line, sizeof line, pos, ": UFFDIO_WAKE failed (");
+	pos = fmt_errno(line, sizeof line, pos, -errno);
+	pos = fmt_str(line, sizeof line, pos, "); it would wait for ever\n");
+	if (write(STDERR_FILENO, line, pos) < 0) {
+		/* nothing more can be done about a failed message */
+	}
+	abort();
 }
 
 /* Resolve a fault reported by userfaultfd; one dpemu cannot resolve is
