@@ -262,10 +262,12 @@ DPEMU_API dpemu_pool *dpemu_space_pool(const dpemu_space *space);
  *            a multiple of the page size, anonymous with fd != -1, FIXED
  *            with an unaligned addr or a range outside the arena;
  *   -EEXIST  FIXED and part of the range is already mapped;
- *   -EBADF   file mapping with an fd that is not open;
+ *   -EBADF   file mapping with an fd that is not open, or opened O_PATH;
  *   -EACCES  fd not open for reading, or SHARED with PROT_WRITE and fd not
- *            open for writing;
+ *            open for writing or open with O_APPEND (as mmap(2): an
+ *            append-only fd cannot write a page back at its offset);
  *   -ENODEV  fd is not a regular file;
+ *   -EOVERFLOW  offset + len (rounded up) passes the largest off_t;
  *   -ENOMEM  no free range of len bytes, or too many mappings (65535).
  * On failure nothing changes.
  */
@@ -286,7 +288,8 @@ DPEMU_API int dpemu_unmap(dpemu_space *space, void *addr, size_t len);
  * Change the protection of every page in [addr, addr+len).  -EINVAL: NULL
  * space, unaligned addr, zero len, unknown prot bits, range outside the
  * arena.  -ENOMEM: part of the range is not mapped (nothing is changed).
- * -EACCES: PROT_WRITE on a shared file mapping whose fd is read-only.
+ * -EACCES: PROT_WRITE on a shared file mapping whose fd is read-only or
+ * O_APPEND (as mprotect(2)).
  */
 DPEMU_API int dpemu_protect(dpemu_space *space, void *addr, size_t len,
                             int prot);

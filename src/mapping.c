@@ -291,9 +291,11 @@ static int set_pages(struct dpemu_space *s, uint64_t first, uint64_t n, int prot
 }
 
 struct shared_ro_check {
-	int bad;
+	uint32_t bad; /* the first mapping that may not become writable, or 0 */
 };
 
+/* Visitor for dpemu_protect(PROT_WRITE): stop at a shared file mapping
+ * whose fd cannot write pages back (read-only, or O_APPEND). */
 static int check_write_allowed(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
                                uint64_t npages, void *arg)
 {
@@ -302,7 +304,7 @@ static int check_write_allowed(struct dpemu_space *s, uint64_t *e, unsigned leve
 	if (id && !pte_is_table(*e)) {
 		const struct mapping *m = &s->maps[id - 1];
 		if ((m->flags & DPEMU_MAP_SHARED) && m->fd >= 0 && !m->fd_writable) {
-			((struct shared_ro_check *)arg)->bad = 1;
+			((struct shared_ro_check *)arg)->bad = id;
 			return 1;
 		}
 	}
@@ -310,6 +312,57 @@ static int check_write_allowed(struct dpemu_space *s, uint64_t *e, unsigned leve
 }
 
 /* ---- API ---------------------------------------------------------------- */
+
+/* The largest file offset: off_t is signed, and has no OFF_MAX in libc. */
+#define DPEMU_OFF_MAX ((off_t)(((uint64_t)1 << (sizeof(off_t) * 8 - 1)) - 1))
+
+/*
+ * The checks of dpemu_map's file descriptor, as mmap(2) makes them, for a
+ * file mapping of n pages at offset (non-negative, page-aligned) with prot
+ * and flags.  0 with *fd_flags set to fd's F_GETFL flags, or:
+ *   -EBADF      fd is not open, or was opened with O_PATH (no I/O through it);
+ *   -ENODEV     fd is not a regular file;
+ *   -EACCES     fd is not open for reading; SHARED with PROT_WRITE and fd not
+ *               open for reading and writing, or open with O_APPEND (an
+ *               append-only fd writes at the end of the file, never at a
+ *               page's offset);
+ *   -EOVERFLOW  offset + the mapping's length passes the largest file offset;
+ * with the message set.
+ */
+static int check_map_fd(const struct dpemu_space *s, int fd, off_t offset, uint64_t n,
+                        int prot, int flags, int *fd_flags)
+{
+	struct stat st;
+	int fl;
+
+	if (fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0)
+		return set_error(-EBADF, "dpemu_map: fd %d is not an open file descriptor", fd);
+	if (fl & O_PATH)
+		return set_error(-EBADF, "dpemu_map: fd %d was opened with O_PATH, which allows "
+		                 "no reading; open the file with O_RDONLY or O_RDWR", fd);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return set_error(-ENODEV, "dpemu_map: fd %d is not a regular file", fd);
+	if ((fl & O_ACCMODE) != O_RDONLY && (fl & O_ACCMODE) != O_RDWR)
+		return set_error(-EACCES, "dpemu_map: fd %d is not open for reading", fd);
+	if ((flags & DPEMU_MAP_SHARED) && (prot & PROT_WRITE)) {
+		if ((fl & O_ACCMODE) != O_RDWR)
+			return set_error(-EACCES, "dpemu_map: a shared writable mapping needs fd %d "
+			                 "open for reading and writing", fd);
+		if (fl & O_APPEND)
+			return set_error(-EACCES, "dpemu_map: fd %d is open with O_APPEND: a shared "
+			                 "writable mapping of it could not write pages back at "
+			                 "their offsets (map it read-only or private, or open the "
+			                 "file without O_APPEND)", fd);
+	}
+	if (n > (uint64_t)DPEMU_OFF_MAX >> s->page_shift ||
+	    offset > DPEMU_OFF_MAX - (off_t)(n << s->page_shift))
+		return set_error(-EOVERFLOW, "dpemu_map: offset %lld + %llu bytes passes the "
+		                 "largest file offset %lld", (long long)offset,
+		                 (unsigned long long)(n << s->page_shift),
+		                 (long long)DPEMU_OFF_MAX);
+	*fd_flags = fl;
+	return 0;
+}
 
 DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int flags, int fd,
                         off_t offset, void **out)
@@ -343,17 +396,9 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 		if (fd != -1)
 			return set_error(-EINVAL, "dpemu_map: anonymous mappings take fd -1, not %d", fd);
 	} else {
-		struct stat st;
-		if (fd < 0 || (fd_flags = fcntl(fd, F_GETFL)) < 0)
-			return set_error(-EBADF, "dpemu_map: fd %d is not an open file descriptor", fd);
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-			return set_error(-ENODEV, "dpemu_map: fd %d is not a regular file", fd);
-		if ((fd_flags & O_ACCMODE) == O_WRONLY)
-			return set_error(-EACCES, "dpemu_map: fd %d is not open for reading", fd);
-		if ((flags & DPEMU_MAP_SHARED) && (prot & PROT_WRITE) &&
-		    (fd_flags & O_ACCMODE) != O_RDWR)
-			return set_error(-EACCES, "dpemu_map: a shared writable mapping needs fd %d "
-			                 "open for reading and writing", fd);
+		err = check_map_fd(s, fd, offset, n, prot, flags, &fd_flags);
+		if (err)
+			return err;
 	}
 	if (flags & DPEMU_MAP_FIXED) {
 		err = check_range(s, "dpemu_map", addr, len, &first, &n);
@@ -397,7 +442,8 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 	s->maps[id - 1] = (struct mapping){
 		.flags = flags & ~DPEMU_MAP_FIXED,
 		.fd = dupfd,
-		.fd_writable = (fd_flags & O_ACCMODE) == O_RDWR,
+		/* An O_APPEND fd cannot write a page back at its offset. */
+		.fd_writable = (fd_flags & O_ACCMODE) == O_RDWR && !(fd_flags & O_APPEND),
 		.start = first,
 		.offset = offset,
 		.npages = n,
@@ -451,9 +497,13 @@ DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
 	} else if (prot & PROT_WRITE) {
 		struct shared_ro_check c = { 0 };
 		pt_walk(s, first, n, false, check_write_allowed, &c);
-		if (c.bad)
+		if (c.bad) {
+			int fl = fcntl(s->maps[c.bad - 1].fd, F_GETFL);
 			err = set_error(-EACCES, "dpemu_protect: PROT_WRITE on a shared file mapping "
-			                 "whose file was opened read-only");
+			                 "whose file was opened %s", fl >= 0 && (fl & O_APPEND)
+			                 ? "with O_APPEND (pages could not be written back at "
+			                   "their offsets)" : "read-only");
+		}
 	}
 	if (!err) {
 		err = set_pages(s, first, n, prot, 0);

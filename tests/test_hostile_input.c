@@ -1,0 +1,214 @@
+/*
+ * test_hostile_input.c - arguments a hostile or careless program passes,
+ * and host resources that cannot do what dpemu needs (issue 11):
+ *
+ *   - dpemu_map of a file past the largest file offset (-EOVERFLOW), of an
+ *     O_PATH descriptor (-EBADF), and shared and writable of an O_APPEND
+ *     descriptor (-EACCES, as mmap(2); dpemu_protect likewise).
+ */
+#include "testutil.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#define RW (PROT_READ | PROT_WRITE)
+#define ANON_PRIVATE (DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS)
+#define TEST_OFF_MAX ((off_t)(((uint64_t)1 << (sizeof(off_t) * 8 - 1)) - 1))
+
+static size_t ps;
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+struct env {
+	dpemu_pool *pool;
+	dpemu_space *space;
+	char path[64];
+	int fd; /* the test's own descriptor of the file at path, O_RDWR */
+};
+
+/* A pool, a space of 64 pages, and a file of `pages` pages of byte c. */
+static void env_open(struct env *e, size_t pages, unsigned char c)
+{
+	struct dpemu_pool_config pcfg = tu_pool_config(64, 0);
+	struct dpemu_space_config scfg = tu_space_config(64 * ps);
+	unsigned char *data = malloc(pages * ps);
+
+	assert_non_null(data);
+	memset(data, c, pages * ps);
+	e->fd = tu_temp_file(data, pages * ps, e->path);
+	free(data);
+	assert_true(e->fd >= 0);
+	assert_int_equal(dpemu_pool_create(&pcfg, &e->pool), 0);
+	assert_int_equal(dpemu_space_create(e->pool, &scfg, &e->space), 0);
+}
+
+static void env_close(struct env *e)
+{
+	assert_int_equal(dpemu_space_destroy(e->space), 0);
+	assert_int_equal(dpemu_pool_destroy(e->pool), 0);
+	close(e->fd);
+	unlink(e->path);
+}
+
+static struct dpemu_page_info query(dpemu_space *s, const void *addr)
+{
+	struct dpemu_page_info pi;
+
+	assert_int_equal(dpemu_query(s, addr, &pi), 0);
+	return pi;
+}
+
+/* Byte off of the test's file. */
+static unsigned char file_byte(const struct env *e, off_t off)
+{
+	unsigned char c;
+
+	assert_int_equal(tu_pread_all(e->fd, &c, 1, off), 0);
+	return c;
+}
+
+static void assert_error_mentions(const char *what)
+{
+	if (strstr(dpemu_last_error(), what) == NULL)
+		fail_msg("the message does not mention '%s': %s", what, dpemu_last_error());
+}
+
+/* ---- defect 10: dpemu_map's file descriptor and offset -------------------- */
+
+/* offset + len past the largest file offset is -EOVERFLOW, as mmap(2)
+ * says; the last mapping that fits is taken, and its page reads zeros
+ * (past the end of the file) instead of overflowing a signed off_t. */
+static void test_map_offset_overflow(void **state)
+{
+	struct env e;
+	void *out = (void *)&e;
+	off_t top = TEST_OFF_MAX - (off_t)ps + 1; /* the last page-aligned offset */
+	struct dpemu_fault f;
+	(void)state;
+
+	env_open(&e, 1, 'x');
+	/* The last page ends at OFF_MAX + 1: one byte too far. */
+	assert_int_equal(dpemu_map(e.space, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, e.fd, top,
+	                           &out), -EOVERFLOW);
+	assert_null(out);
+	assert_error_mentions("offset");
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * ps, PROT_READ, DPEMU_MAP_SHARED, e.fd,
+	                           top - 2 * (off_t)ps, &out), -EOVERFLOW);
+	/* Negative and unaligned offsets stay -EINVAL. */
+	assert_int_equal(dpemu_map(e.space, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, e.fd,
+	                           -(off_t)ps, &out), -EINVAL);
+	assert_int_equal(dpemu_map(e.space, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, e.fd,
+	                           TEST_OFF_MAX, &out), -EINVAL);
+	/* Nothing was mapped by the refusals. */
+	struct dpemu_stats st;
+	assert_int_equal(dpemu_space_stats(e.space, &st), 0);
+	assert_int_equal(st.mappings, 0);
+
+	/* The page before the last one fits exactly. */
+	assert_int_equal(dpemu_map(e.space, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, e.fd,
+	                           top - (off_t)ps, &out), 0);
+	assert_int_equal(query(e.space, out).file_offset, top - (off_t)ps);
+	struct tu_access a = { out, 0, 0x77, 0 };
+	assert_int_equal(dpemu_catch(tu_do_access, &a, &f), 0);
+	assert_int_equal(a.val, 0);
+	assert_int_equal(dpemu_unmap(e.space, out, ps), 0);
+	env_close(&e);
+}
+
+/* An O_PATH descriptor allows no I/O: -EBADF, not a mapping whose every
+ * access is a host fault. */
+static void test_map_o_path(void **state)
+{
+	struct env e;
+	void *out = (void *)&e;
+	(void)state;
+
+	env_open(&e, 2, 'p');
+	int pfd = open(e.path, O_PATH | O_CLOEXEC);
+	assert_true(pfd >= 0);
+	assert_int_equal(dpemu_map(e.space, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, pfd, 0, &out),
+	                 -EBADF);
+	assert_null(out);
+	assert_error_mentions("O_PATH");
+	assert_int_equal(dpemu_map(e.space, NULL, ps, PROT_READ, DPEMU_MAP_SHARED, pfd, 0, &out),
+	                 -EBADF);
+	assert_int_equal(dpemu_map(e.space, NULL, ps, PROT_NONE, DPEMU_MAP_PRIVATE, pfd, 0, &out),
+	                 -EBADF);
+	close(pfd);
+	env_close(&e);
+}
+
+/*
+ * An O_APPEND descriptor writes at the end of the file whatever the
+ * offset: a shared writable mapping of it is -EACCES (mmap(2) gives
+ * EACCES), and so is dpemu_protect adding PROT_WRITE to a shared
+ * read-only one (as mprotect(2)).  Read-only shared and private mappings
+ * of it work.  The file never changes.
+ */
+static void test_map_o_append(void **state)
+{
+	struct env e;
+	void *out = (void *)&e;
+	struct stat st;
+	(void)state;
+
+	env_open(&e, 2, 'a');
+	int afd = open(e.path, O_RDWR | O_APPEND | O_CLOEXEC);
+	assert_true(afd >= 0);
+	assert_int_equal(dpemu_map(e.space, NULL, 2 * ps, RW, DPEMU_MAP_SHARED, afd, 0, &out),
+	                 -EACCES);
+	assert_null(out);
+	assert_error_mentions("O_APPEND");
+
+	/* Shared, read-only: fine; it may not become writable. */
+	assert_int_equal(dpemu_map(e.space, NULL, 2 * ps, PROT_READ, DPEMU_MAP_SHARED, afd, 0,
+	                           &out), 0);
+	volatile unsigned char *p = out;
+	assert_int_equal(p[ps + 7], 'a');
+	assert_int_equal(dpemu_protect(e.space, out, 2 * ps, RW), -EACCES);
+	assert_error_mentions("O_APPEND");
+	assert_int_equal(query(e.space, out).prot, PROT_READ);
+	assert_int_equal(query(e.space, (char *)out + ps).prot, PROT_READ);
+	tu_assert_caught(e.space, (void *)(p + ps), 1, DPEMU_FAULT_PROTECTION);
+	assert_int_equal(dpemu_protect(e.space, out, 2 * ps, PROT_NONE), 0);
+	assert_int_equal(dpemu_protect(e.space, out, 2 * ps, PROT_READ), 0);
+	assert_int_equal(dpemu_sync(e.space, out, 2 * ps), 0);
+	assert_int_equal(dpemu_unmap(e.space, out, 2 * ps), 0);
+
+	/* Private, writable: fine; the writes stay in memory. */
+	assert_int_equal(dpemu_map(e.space, NULL, 2 * ps, RW, DPEMU_MAP_PRIVATE, afd, 0, &out), 0);
+	p = out;
+	p[0] = 'Z';
+	p[ps] = 'Y';
+	assert_int_equal(p[0], 'Z');
+	assert_int_equal(p[1], 'a');
+	assert_int_equal(dpemu_unmap(e.space, out, 2 * ps), 0);
+	close(afd);
+
+	assert_int_equal(fstat(e.fd, &st), 0);
+	assert_int_equal(st.st_size, (off_t)(2 * ps));
+	assert_int_equal(file_byte(&e, 0), 'a');
+	assert_int_equal(file_byte(&e, (off_t)ps), 'a');
+	env_close(&e);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	ps = tu_host_page();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_map_offset_overflow),
+		cmocka_unit_test(test_map_o_path),
+		cmocka_unit_test(test_map_o_append),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
