@@ -210,9 +210,11 @@ DPEMU_API int dpemu_space_create(dpemu_pool *pool,
                                  dpemu_space **out);
 
 /*
- * Destroy a space: write back dirty pages of shared file mappings, return
- * every frame to the pool and release the arena.  Touching the arena
- * afterwards is an ordinary segmentation fault.  -EINVAL on NULL.
+ * Destroy a space: write back dirty pages of shared file mappings (and
+ * fdatasync them, as dpemu_unmap does; its error is returned, the space is
+ * destroyed all the same), return every frame to the pool and release the
+ * arena.  Touching the arena afterwards is an ordinary segmentation fault.
+ * -EINVAL on NULL.
  */
 DPEMU_API int dpemu_space_destroy(dpemu_space *space);
 
@@ -276,11 +278,13 @@ DPEMU_API int dpemu_map(dpemu_space *space, void *addr, size_t len, int prot,
 
 /*
  * Remove mappings from [addr, addr+len): dirty pages of shared file mappings
- * are written back, frames are released (a frame returns to the pool when no
- * page maps it any more).  Parts of the range that are not mapped are
+ * are written back and made durable (one fdatasync(2) per mapping written,
+ * unlike munmap(2)), frames are released (a frame returns to the pool when
+ * no page maps it any more).  Parts of the range that are not mapped are
  * ignored, like munmap(2).  -EINVAL: NULL space, unaligned addr, zero len,
- * range outside the arena.  -EIO if a write-back failed (the pages are
- * unmapped all the same; the message says which).
+ * range outside the arena.  -EIO if a write-back failed, or fdatasync's
+ * error (-EIO, -ENOSPC, ...) if the file could not be made durable (the
+ * pages are unmapped all the same; the message says which).
  */
 DPEMU_API int dpemu_unmap(dpemu_space *space, void *addr, size_t len);
 
@@ -296,8 +300,13 @@ DPEMU_API int dpemu_protect(dpemu_space *space, void *addr, size_t len,
 
 /*
  * Write back the dirty pages of shared file mappings in [addr, addr+len)
- * (like msync(MS_SYNC)); they stay resident and become clean.  Other pages
- * are ignored.  -EINVAL as for dpemu_unmap; -EIO if a write failed.
+ * and make them durable, like msync(MS_SYNC): the pages are written, then
+ * each writable shared file mapping in the range is fdatasync'ed once (also
+ * pages written back earlier by eviction reach the disk).  They stay
+ * resident and become clean.  Other pages are ignored.  -EINVAL as for
+ * dpemu_unmap; -EIO if a write failed; fdatasync's error (-EIO, -ENOSPC,
+ * -EDQUOT, ...) if it failed: that mapping's resident pages in the range
+ * are then dirty again, so a later dpemu_sync writes them again.
  */
 DPEMU_API int dpemu_sync(dpemu_space *space, void *addr, size_t len);
 

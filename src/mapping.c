@@ -8,9 +8,14 @@
  * the page table (coarse entries for whole subtrees), which is also how a
  * fault finds it.  Every function checks all of its arguments before it
  * changes anything, so a bad call leaves the space as it was.
+ *
+ * Write-back (flush_range) is durable: dpemu_sync, dpemu_unmap and
+ * dpemu_space_destroy fdatasync(2) each shared file mapping after its
+ * pages are written, once per mapping.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h> /* snprintf */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -172,11 +177,121 @@ static int writeback(struct dpemu_space *s, const struct mapping *m, uint64_t pg
 	return 0;
 }
 
+/* What flush_range does with the dirty pages it writes back. */
+enum flush_mode {
+	FLUSH_SYNC,  /* dpemu_sync: they become clean (write-protected first,
+	                so a write during the write-back dirties them again) */
+	FLUSH_UNMAP, /* space_unmap_pages: they are about to go; left as they
+	                are, but unmap_visit will not write them again      */
+};
+
+struct flush_walk {
+	uint32_t id;         /* the mapping being flushed                     */
+	enum flush_mode mode;
+	uint64_t written;    /* pages written back                            */
+	int err;             /* the first failure, message set                */
+};
+
+/* Write back one dirty present page of mapping w->id. */
+static int flush_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                       uint64_t npages, void *arg)
+{
+	struct flush_walk *w = arg;
+	const struct mapping *m = &s->maps[w->id - 1];
+	int err = 0;
+
+	if (level > 0 || pte_map(*e) != w->id || !(*e & PTE_P) || !(*e & PTE_D))
+		return 0;
+	if (w->mode == FLUSH_SYNC) {
+		*e &= ~PTE_D;
+		err = host_reprotect(s, pg, e);
+		if (err)
+			set_error(err, "cannot write-protect page %p for its write-back: %s",
+			          space_page_addr(s, pg), strerror(-err));
+	}
+	if (!err)
+		err = writeback(s, m, pg, pte_frame(*e));
+	if (!err) {
+		w->written++;
+		if (w->mode == FLUSH_SYNC && atomic_load(&s->pool->frames[pte_frame(*e)].refs) == 1)
+			atomic_store(&s->pool->frames[pte_frame(*e)].dirty, 0); /* the file has it */
+	} else if (w->mode == FLUSH_SYNC) {
+		*e |= PTE_D;
+		host_reprotect(s, pg, e);
+	}
+	if (err && !w->err)
+		w->err = err;
+	return 0;
+}
+
+/* A flush of mapping w->id failed after its pages were cleaned: mark every
+ * present page of it dirty again, so that a later dpemu_sync retries. */
+static int redirty_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                         uint64_t npages, void *arg)
+{
+	struct flush_walk *w = arg;
+
+	if (level > 0 || pte_map(*e) != w->id || !(*e & PTE_P) || (*e & PTE_D))
+		return 0;
+	*e |= PTE_D;
+	host_reprotect(s, pg, e);
+	atomic_store(&s->pool->frames[pte_frame(*e)].dirty, 1);
+	return 0;
+}
+
+/*
+ * Write back the dirty pages of the shared file mappings in pages
+ * [first, first+n) and make them durable: one fdatasync(2) per mapping
+ * (per duplicate of a file descriptor), after all of its pages are
+ * written, never one per page.  The whole space is locked.
+ *
+ * FLUSH_SYNC (dpemu_sync, like msync(MS_SYNC)): every writable shared file
+ * mapping in the range is fdatasync'ed, also when none of its pages was
+ * dirty now (pages the evictor wrote back earlier become durable too); the
+ * pages written become clean.  If the fdatasync fails, the mapping's
+ * present pages in the range are all marked dirty again.
+ * FLUSH_UNMAP: only the mappings this call wrote pages of are
+ * fdatasync'ed; the pages stay as they are (the caller unmaps them).
+ *
+ * Returns 0 or the first failure's negative errno (-EIO for a failed
+ * write; fdatasync's error: -EIO, -ENOSPC, -EDQUOT, ...), message set.
+ */
+static int flush_range(struct dpemu_space *s, uint64_t first, uint64_t n,
+                       enum flush_mode mode)
+{
+	int err = 0;
+
+	for (uint32_t id = 1; id <= s->maps_cap; id++) {
+		const struct mapping *m = &s->maps[id - 1];
+		uint64_t lo = m->start > first ? m->start : first;
+		uint64_t hi = m->start + m->len < first + n ? m->start + m->len : first + n;
+		struct flush_walk w = { .id = id, .mode = mode };
+
+		if (m->npages == 0 || !mapping_tracks_dirty(m) || !m->fd_writable || lo >= hi)
+			continue;
+		pt_walk(s, lo, hi - lo, false, flush_visit, &w);
+		if (w.err && !err)
+			err = w.err;
+		if (mode == FLUSH_UNMAP && w.written == 0)
+			continue;
+		if (fdatasync(m->fd) < 0) {
+			int e = -errno;
+			if (mode == FLUSH_SYNC)
+				pt_walk(s, lo, hi - lo, false, redirty_visit, &w);
+			if (!err)
+				err = set_error(e, "fdatasync of the file of the shared mapping at %p "
+				                "failed: %s; %s", space_page_addr(s, m->start),
+				                strerror(-e), mode == FLUSH_SYNC
+				                ? "its pages stay dirty" : "the data may be lost");
+		}
+	}
+	return err;
+}
+
 /* ---- unmapping -------------------------------------------------------------- */
 
 struct unmap_walk {
 	struct host_batch hide;
-	int err;
 	uint32_t *dropped; /* frames to release once the host no longer shows them */
 	size_t ndropped, cap;
 };
@@ -197,13 +312,8 @@ static int unmap_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint6
 	if (pte_swapped(*e))
 		swap_put(s->pool, pte_frame(*e));
 	if (*e & PTE_P) {
-		struct mapping *m = &s->maps[id - 1];
+		/* (Dirty shared file pages were written back by flush_range.) */
 		uint32_t f = pte_frame(*e);
-		if ((*e & PTE_D) && mapping_tracks_dirty(m)) {
-			int err = writeback(s, m, pg, f);
-			if (err && !u->err)
-				u->err = err;
-		}
 		host_hide(s, &u->hide, pg, e);
 		if (u->ndropped == u->cap) {
 			size_t cap = u->cap ? u->cap * 2 : 256;
@@ -228,14 +338,23 @@ cleared:
 
 /*
  * Remove pages [first, first+n) from their mappings: write back dirty
- * shared file pages, hide the pages, then release their frames (only once
- * the host shows them nowhere, so no stale access can reach a reused
- * frame).  Returns 0, -EIO (a write-back failed) or -ENOMEM.
+ * shared file pages and fdatasync(2) the files written (flush_range), hide
+ * the pages, then release their frames (only once the host shows them
+ * nowhere, so no stale access can reach a reused frame).  The pages go
+ * even when their write-back failed.  Returns 0, -EIO (a write-back
+ * failed), fdatasync's error (-EIO, -ENOSPC, ...: the data written may not
+ * be on the disk) or -ENOMEM, with the message set.
  */
 int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
 {
 	struct unmap_walk u = { .hide = { 0, 0, 0 } };
-	int err = pt_walk(s, first, n, true, unmap_visit, &u);
+	int wb = flush_range(s, first, n, FLUSH_UNMAP);
+	char why[256];
+	int err;
+
+	if (wb)
+		snprintf(why, sizeof why, "%s", dpemu_last_error());
+	err = pt_walk(s, first, n, true, unmap_visit, &u);
 
 	host_flush(s, &u.hide);
 	for (size_t i = 0; i < u.ndropped; i++)
@@ -246,7 +365,9 @@ int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
 	if (u.hide.err)
 		return set_error(u.hide.err, "dpemu_unmap: the host refused to unmap pages: %s",
 		                 strerror(-u.hide.err));
-	return u.err;
+	if (wb)
+		return set_error(wb, "dpemu_unmap: %s (the pages are unmapped all the same)", why);
+	return 0;
 }
 
 /* ---- protection ---------------------------------------------------------- */
@@ -514,50 +635,20 @@ DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
 	return err;
 }
 
-struct sync_walk {
-	int err;
-	struct host_protbatch hp;
-};
-
-static int sync_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
-                      uint64_t npages, void *arg)
-{
-	struct sync_walk *w = arg;
-	uint32_t id = pte_map(*e);
-
-	if (level > 0 || id == 0 || !(*e & PTE_P) || !(*e & PTE_D))
-		return 0;
-	if (!mapping_tracks_dirty(&s->maps[id - 1]))
-		return 0;
-	/* Write-protect first, so a write during the write-back re-dirties. */
-	*e &= ~PTE_D;
-	int err = host_reprotect(s, pg, e);
-	if (!err)
-		err = writeback(s, &s->maps[id - 1], pg, pte_frame(*e));
-	if (!err && atomic_load(&s->pool->frames[pte_frame(*e)].refs) == 1)
-		atomic_store(&s->pool->frames[pte_frame(*e)].dirty, 0); /* the file has it all */
-	if (err) {
-		*e |= PTE_D;
-		host_reprotect(s, pg, e);
-		if (!w->err)
-			w->err = err;
-	}
-	return 0;
-}
-
 DPEMU_API int dpemu_sync(dpemu_space *s, void *addr, size_t len)
 {
 	uint64_t first, n;
-	struct sync_walk w = { 0 };
 	int err;
 
 	err = check_space_range(s, "dpemu_sync", addr, len, &first, &n);
 	if (err)
 		return err;
 	space_lock_all(s);
-	pt_walk(s, first, n, false, sync_visit, &w);
+	err = flush_range(s, first, n, FLUSH_SYNC);
 	space_unlock_all(s);
-	return w.err;
+	if (err)
+		set_error(err, "dpemu_sync: %s", dpemu_last_error());
+	return err;
 }
 
 DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_info *out)

@@ -4,7 +4,16 @@
  *
  *   - dpemu_map of a file past the largest file offset (-EOVERFLOW), of an
  *     O_PATH descriptor (-EBADF), and shared and writable of an O_APPEND
- *     descriptor (-EACCES, as mmap(2); dpemu_protect likewise).
+ *     descriptor (-EACCES, as mmap(2); dpemu_protect likewise);
+ *   - dpemu_sync and dpemu_unmap make their write-back durable: one
+ *     fdatasync(2) per mapping after its pages are written, and a failed
+ *     fdatasync is reported (dpemu_sync: the pages stay dirty).
+ *
+ * To watch the library's host calls this program defines its own
+ * fdatasync(2): the library's calls bind to it (an executable's definition
+ * comes first in the dynamic linker's search, and a static link takes it
+ * over libc's).  It passes every call through to the system call unless a
+ * test asks otherwise.
  */
 #include "testutil.h"
 
@@ -12,6 +21,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <cmocka.h>
 
 #define RW (PROT_READ | PROT_WRITE)
@@ -19,6 +29,31 @@
 #define TEST_OFF_MAX ((off_t)(((uint64_t)1 << (sizeof(off_t) * 8 - 1)) - 1))
 
 static size_t ps;
+
+/* ---- fdatasync(2), watched ------------------------------------------------ */
+
+static int fdatasync_calls;   /* calls seen                                    */
+static int fdatasync_errno;   /* non-zero: fail with it (nothing is synced)   */
+static ino_t fdatasync_ino;   /* the inode of the last call's file            */
+static unsigned char *fdatasync_snap; /* non-NULL: the file's first
+                                 fdatasync_snap_len bytes, read at the call */
+static size_t fdatasync_snap_len;
+
+int fdatasync(int fd)
+{
+	struct stat st;
+
+	fdatasync_calls++;
+	if (fstat(fd, &st) == 0)
+		fdatasync_ino = st.st_ino;
+	if (fdatasync_snap && pread(fd, fdatasync_snap, fdatasync_snap_len, 0) < 0)
+		memset(fdatasync_snap, 0xee, fdatasync_snap_len);
+	if (fdatasync_errno) {
+		errno = fdatasync_errno;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
 
 /* ---- helpers ------------------------------------------------------------------- */
 
@@ -195,6 +230,146 @@ static void test_map_o_append(void **state)
 	env_close(&e);
 }
 
+/* ---- defect 14: durable write-back ---------------------------------------- */
+
+/*
+ * dpemu_sync writes the dirty pages, then calls fdatasync once for the
+ * mapping (not once per page), on the mapping's file, after the writes:
+ * the file holds the new bytes when fdatasync runs.
+ */
+static void test_sync_is_durable(void **state)
+{
+	struct env e;
+	void *out = NULL, *anon = NULL;
+	struct stat st;
+	unsigned char snap[4 * 4096 * 4];
+	(void)state;
+
+	env_open(&e, 4, '.');
+	assert_true(4 * ps <= sizeof snap);
+	assert_int_equal(fstat(e.fd, &st), 0);
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * ps, RW, DPEMU_MAP_SHARED, e.fd, 0, &out), 0);
+	assert_int_equal(dpemu_map(e.space, NULL, ps, RW, ANON_PRIVATE, -1, 0, &anon), 0);
+	volatile unsigned char *p = out;
+	p[0] = 'A';
+	p[2 * ps + 5] = 'C';
+	p[3 * ps + 9] = 'D';
+	*(volatile char *)anon = 1;
+
+	int calls = fdatasync_calls;
+	fdatasync_snap = snap;
+	fdatasync_snap_len = 4 * ps;
+	assert_int_equal(dpemu_sync(e.space, out, 4 * ps), 0);
+	fdatasync_snap = NULL;
+	assert_int_equal(fdatasync_calls, calls + 1);
+	assert_int_equal(fdatasync_ino, st.st_ino);
+	/* The pages were in the file when fdatasync ran. */
+	assert_int_equal(snap[0], 'A');
+	assert_int_equal(snap[2 * ps + 5], 'C');
+	assert_int_equal(snap[3 * ps + 9], 'D');
+	assert_int_equal(snap[ps], '.');
+	assert_false(query(e.space, out).dirty);
+	assert_false(query(e.space, (char *)out + 3 * ps).dirty);
+
+	/* Anonymous memory has no file to sync. */
+	calls = fdatasync_calls;
+	assert_int_equal(dpemu_sync(e.space, anon, ps), 0);
+	assert_int_equal(fdatasync_calls, calls);
+	env_close(&e);
+}
+
+/*
+ * A failed fdatasync (EIO: the disk lost the write) is returned as the
+ * negative errno with a message, and the pages stay dirty, so that the
+ * next dpemu_sync writes them again; that one succeeds.
+ */
+static void test_sync_fdatasync_fails(void **state)
+{
+	struct env e;
+	void *out = NULL;
+	(void)state;
+
+	env_open(&e, 2, '.');
+	assert_int_equal(dpemu_map(e.space, NULL, 2 * ps, RW, DPEMU_MAP_SHARED, e.fd, 0, &out), 0);
+	volatile unsigned char *p = out;
+	p[ps + 1] = 'B';
+	assert_true(query(e.space, (char *)out + ps).dirty);
+
+	int calls = fdatasync_calls;
+	fdatasync_errno = EIO;
+	assert_int_equal(dpemu_sync(e.space, out, 2 * ps), -EIO);
+	fdatasync_errno = 0;
+	assert_int_equal(fdatasync_calls, calls + 1);
+	assert_error_mentions("fdatasync");
+	assert_error_mentions("dirty");
+	assert_true(query(e.space, (char *)out + ps).dirty);
+	/* The page still takes writes, and keeps them. */
+	p[ps + 2] = 'b';
+	assert_int_equal(p[ps + 1], 'B');
+
+	calls = fdatasync_calls;
+	assert_int_equal(dpemu_sync(e.space, out, 2 * ps), 0);
+	assert_int_equal(fdatasync_calls, calls + 1);
+	assert_false(query(e.space, (char *)out + ps).dirty);
+	assert_int_equal(file_byte(&e, (off_t)ps + 1), 'B');
+	assert_int_equal(file_byte(&e, (off_t)ps + 2), 'b');
+	env_close(&e);
+}
+
+/*
+ * dpemu_unmap (and dpemu_space_destroy) write dirty shared pages back and
+ * fdatasync what they wrote, once per mapping; a failure is reported (the
+ * pages are unmapped all the same).  A clean mapping costs no fdatasync.
+ */
+static void test_unmap_is_durable(void **state)
+{
+	struct env e;
+	void *out = NULL;
+	(void)state;
+
+	env_open(&e, 4, '.');
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * ps, RW, DPEMU_MAP_SHARED, e.fd, 0, &out), 0);
+	volatile unsigned char *p = out;
+	p[0] = 'u';
+	p[3 * ps] = 'v';
+	int calls = fdatasync_calls;
+	assert_int_equal(dpemu_unmap(e.space, out, 4 * ps), 0);
+	assert_int_equal(fdatasync_calls, calls + 1);
+	assert_int_equal(file_byte(&e, 0), 'u');
+	assert_int_equal(file_byte(&e, 3 * (off_t)ps), 'v');
+
+	/* Only read: nothing to write, nothing to sync. */
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * ps, RW, DPEMU_MAP_SHARED, e.fd, 0, &out), 0);
+	p = out;
+	assert_int_equal(p[0], 'u');
+	calls = fdatasync_calls;
+	assert_int_equal(dpemu_unmap(e.space, out, 4 * ps), 0);
+	assert_int_equal(fdatasync_calls, calls);
+
+	/* fdatasync fails: -EIO, a message, and the range is unmapped. */
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * ps, RW, DPEMU_MAP_SHARED, e.fd, 0, &out), 0);
+	p = out;
+	p[ps] = 'w';
+	fdatasync_errno = EIO;
+	assert_int_equal(dpemu_unmap(e.space, out, 4 * ps), -EIO);
+	fdatasync_errno = 0;
+	assert_error_mentions("fdatasync");
+	assert_false(query(e.space, out).mapped);
+	assert_false(query(e.space, (char *)out + ps).mapped);
+
+	/* dpemu_space_destroy writes back and syncs too. */
+	assert_int_equal(dpemu_map(e.space, NULL, 4 * ps, RW, DPEMU_MAP_SHARED, e.fd, 0, &out), 0);
+	p = out;
+	p[2 * ps] = 'z';
+	calls = fdatasync_calls;
+	assert_int_equal(dpemu_space_destroy(e.space), 0);
+	assert_int_equal(fdatasync_calls, calls + 1);
+	assert_int_equal(file_byte(&e, 2 * (off_t)ps), 'z');
+	assert_int_equal(dpemu_pool_destroy(e.pool), 0);
+	close(e.fd);
+	unlink(e.path);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -208,6 +383,9 @@ int main(void)
 		cmocka_unit_test(test_map_offset_overflow),
 		cmocka_unit_test(test_map_o_path),
 		cmocka_unit_test(test_map_o_append),
+		cmocka_unit_test(test_sync_is_durable),
+		cmocka_unit_test(test_sync_fdatasync_fails),
+		cmocka_unit_test(test_unmap_is_durable),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
