@@ -106,7 +106,10 @@ struct dpemu_pool_config {
 	                             zeroed, as a machine's physical memory
 	                             exists before it is used: first touches then
 	                             pay no host page allocation.  Commits
-	                             frames x page_size bytes at once.  false:
+	                             frames x page_size bytes at once, if the
+	                             host can (MemAvailable, tmpfs and memory
+	                             cgroup limits; else -ENOMEM, before
+	                             anything is committed).  false:
 	                             memory is committed as frames are first
 	                             written                                    */
 };
@@ -118,8 +121,9 @@ struct dpemu_pool_config {
  * policy, the swap store is opened (or created) now.
  * Returns 0 and sets *out, or -EINVAL (bad argument: zero frames, page_size
  * not a power-of-two multiple of the host page, too many frames, unknown
- * policy, swap_path or swap_slots without a policy), -ENOMEM (also: the host
- * could not populate the frames), or the error
+ * policy, swap_path or swap_slots without a policy), -ENOMEM (also: populate
+ * asks for more than the host can commit, or the host could not populate
+ * the frames), or the error
  * of the failing system call (opening swap_path: -EACCES, -ENOENT, ...).
  */
 DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg,

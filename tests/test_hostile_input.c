@@ -7,13 +7,15 @@
  *     descriptor (-EACCES, as mmap(2); dpemu_protect likewise);
  *   - dpemu_sync and dpemu_unmap make their write-back durable: one
  *     fdatasync(2) per mapping after its pages are written, and a failed
- *     fdatasync is reported (dpemu_sync: the pages stay dirty).
+ *     fdatasync is reported (dpemu_sync: the pages stay dirty);
+ *   - dpemu_pool_config.populate larger than the host can commit fails
+ *     with -ENOMEM before anything is committed.
  *
  * To watch the library's host calls this program defines its own
- * fdatasync(2): the library's calls bind to it (an executable's definition
- * comes first in the dynamic linker's search, and a static link takes it
- * over libc's).  It passes every call through to the system call unless a
- * test asks otherwise.
+ * fdatasync(2) and madvise(2): the library's calls bind to them (an
+ * executable's definition comes first in the dynamic linker's search, and
+ * a static link takes it over libc's).  Both pass every call through to
+ * the system call unless a test asks otherwise.
  */
 #include "testutil.h"
 
@@ -23,6 +25,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <cmocka.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 #define RW (PROT_READ | PROT_WRITE)
 #define ANON_PRIVATE (DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS)
@@ -53,6 +59,21 @@ int fdatasync(int fd)
 		return -1;
 	}
 	return (int)syscall(SYS_fdatasync, fd);
+}
+
+/* ---- madvise(2), watched -------------------------------------------------- */
+
+static int populate_forbidden; /* MADV_POPULATE_WRITE ends the process (exit 3) */
+
+int madvise(void *addr, size_t len, int advice)
+{
+	if (advice == MADV_POPULATE_WRITE && populate_forbidden) {
+		static const char msg[] = "MADV_POPULATE_WRITE was called: memory committed\n";
+		if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0)
+			_exit(4);
+		_exit(3);
+	}
+	return (int)syscall(SYS_madvise, addr, len, advice);
 }
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -370,6 +391,66 @@ static void test_unmap_is_durable(void **state)
 	unlink(e.path);
 }
 
+/* ---- defect 12: populate checks what the host can commit ------------------ */
+
+/* MemAvailable of /proc/meminfo in bytes, or 0. */
+static uint64_t mem_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	unsigned long long kib = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kib * 1024;
+}
+
+/* In a child: a populated pool of twice MemAvailable must fail with
+ * -ENOMEM and a message, and never reach MADV_POPULATE_WRITE. */
+static void populate_too_much(void *arg)
+{
+	uint64_t avail = mem_available();
+	struct dpemu_pool_config cfg;
+	dpemu_pool *pool = NULL;
+	int rc;
+
+	(void)arg;
+	alarm(60); /* a hang is a failure, not a stuck suite */
+	if (avail == 0)
+		_exit(77);
+	cfg = tu_pool_config((size_t)(2 * avail / ps + 1), 0);
+	cfg.populate = true;
+	populate_forbidden = 1;
+	rc = dpemu_pool_create(&cfg, &pool);
+	populate_forbidden = 0;
+	fprintf(stderr, "rc %d: %s\n", rc, dpemu_last_error());
+	if (rc != -ENOMEM)
+		_exit(5);
+	if (pool != NULL)
+		_exit(6);
+	if (!strstr(dpemu_last_error(), "populate") || !strstr(dpemu_last_error(), "MiB"))
+		_exit(7);
+	_exit(0);
+}
+
+static void test_populate_more_than_available(void **state)
+{
+	struct tu_child c;
+	(void)state;
+
+	assert_int_equal(tu_run_in_child(populate_too_much, NULL, &c), 0);
+	if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 77)
+		skip();
+	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
+		fail_msg("populate of twice MemAvailable: %s %d; %s",
+		         WIFEXITED(c.status) ? "exit" : "signal",
+		         WIFEXITED(c.status) ? WEXITSTATUS(c.status) : WTERMSIG(c.status), c.err);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -386,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_sync_is_durable),
 		cmocka_unit_test(test_sync_fdatasync_fails),
 		cmocka_unit_test(test_unmap_is_durable),
+		cmocka_unit_test(test_populate_more_than_available),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
