@@ -98,7 +98,8 @@ struct dpemu_pool_config {
 	const char *swap_path;    /* with a policy: the file evicted anonymous
 	                             and dirty private pages go to (created if
 	                             missing; its old contents are overwritten);
-	                             NULL: an unlinked temporary file          */
+	                             a regular file on a file system that stores
+	                             data; NULL: an unlinked temporary file    */
 	uint64_t seed;            /* DPEMU_POLICY_RANDOM: the generator's seed  */
 	size_t swap_slots;        /* with a policy: capacity of the swap store in
 	                             pages; 0: 16 x frames                      */
@@ -123,7 +124,10 @@ struct dpemu_pool_config {
  * not a power-of-two multiple of the host page, too many frames, unknown
  * policy, swap_path or swap_slots without a policy), -ENOMEM (also: populate
  * asks for more than the host can commit, or the host could not populate
- * the frames), or the error
+ * the frames), -EISDIR (swap_path is a directory), -ENODEV (the swap store
+ * cannot hold pages: not a regular file, or on procfs, sysfs and the like),
+ * -ENOSPC (the swap store cannot grow to swap_slots pages: RLIMIT_FSIZE,
+ * the file system's largest file), or the error
  * of the failing system call (opening swap_path: -EACCES, -ENOENT, ...).
  */
 DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg,

@@ -9,7 +9,9 @@
  *     fdatasync(2) per mapping after its pages are written, and a failed
  *     fdatasync is reported (dpemu_sync: the pages stay dirty);
  *   - dpemu_pool_config.populate larger than the host can commit fails
- *     with -ENOMEM before anything is committed.
+ *     with -ENOMEM before anything is committed;
+ *   - a swap store that cannot hold pages (a FIFO, /dev/null, a procfs
+ *     file, a directory, a file larger than RLIMIT_FSIZE allows) is refused.
  *
  * To watch the library's host calls this program defines its own
  * fdatasync(2) and madvise(2): the library's calls bind to them (an
@@ -22,6 +24,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <cmocka.h>
@@ -115,6 +118,14 @@ static struct dpemu_page_info query(dpemu_space *s, const void *addr)
 
 	assert_int_equal(dpemu_query(s, addr, &pi), 0);
 	return pi;
+}
+
+static int count_fds(void)
+{
+	int n = tu_count_dir("/proc/self/fd");
+
+	assert_true(n > 0);
+	return n;
 }
 
 /* Byte off of the test's file. */
@@ -451,6 +462,139 @@ static void test_populate_more_than_available(void **state)
 		         WIFEXITED(c.status) ? WEXITSTATUS(c.status) : WTERMSIG(c.status), c.err);
 }
 
+/* ---- defect 13: a swap store must be able to hold pages ------------------- */
+
+/* Create a FIFO-policy pool of 4 frames with swap_path and slots; its
+ * result (the pool is destroyed again on success). */
+static int swap_pool_try(const char *path, size_t slots)
+{
+	struct dpemu_pool_config cfg = tu_pool_config(4, 0);
+	dpemu_pool *pool = (dpemu_pool *)&cfg;
+	int rc;
+
+	cfg.policy = DPEMU_POLICY_FIFO;
+	cfg.swap_path = path;
+	cfg.swap_slots = slots;
+	rc = dpemu_pool_create(&cfg, &pool);
+	if (rc == 0)
+		assert_int_equal(dpemu_pool_destroy(pool), 0);
+	else
+		assert_null(pool);
+	return rc;
+}
+
+/* What cannot hold pages is refused with a message naming it, and leaves
+ * no descriptor open; a FIFO does not block the call. */
+static void test_swap_store_not_a_file(void **state)
+{
+	char dir[] = "/tmp/dpemu-hostile-XXXXXX";
+	char fifo[sizeof dir + 16];
+	int fds = count_fds(), rc;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+
+	alarm(30);
+	rc = swap_pool_try(fifo, 0);
+	alarm(0);
+	assert_int_equal(rc, -ENODEV);
+	assert_error_mentions(fifo);
+	assert_error_mentions("FIFO");
+
+	/* /dev/null would silently lose every page. */
+	assert_int_equal(swap_pool_try("/dev/null", 0), -ENODEV);
+	assert_error_mentions("/dev/null");
+
+	/* A procfs file is a regular file that holds nothing (root may open
+	 * it for writing; others are refused by open already). */
+	rc = swap_pool_try("/proc/self/status", 0);
+	assert_true(rc == -ENODEV || rc == -EACCES);
+	assert_error_mentions("/proc/self/status");
+
+	/* A directory. */
+	rc = swap_pool_try(dir, 0);
+	assert_true(rc == -EISDIR || rc == -EACCES);
+	assert_error_mentions(dir);
+
+	assert_int_equal(count_fds(), fds);
+	assert_int_equal(unlink(fifo), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* In a child (the limit is per process): a store larger than RLIMIT_FSIZE
+ * allows is refused, instead of a later swap-out killing the process with
+ * SIGXFSZ; one within the limit is taken. */
+static void swap_over_fsize(void *arg)
+{
+	const char *path = arg;
+	struct rlimit rl = { 64 * 4096, 64 * 4096 };
+	struct dpemu_pool_config cfg = tu_pool_config(4, 0);
+	dpemu_pool *pool = NULL;
+	int rc;
+
+	alarm(30);
+	signal(SIGXFSZ, SIG_DFL);
+	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+		_exit(77);
+	cfg.policy = DPEMU_POLICY_CLOCK;
+	cfg.swap_path = path;
+	cfg.swap_slots = 1024; /* 4 MiB or more: over the limit */
+	rc = dpemu_pool_create(&cfg, &pool);
+	fprintf(stderr, "rc %d: %s\n", rc, dpemu_last_error());
+	if (rc != -ENOSPC)
+		_exit(5);
+	if (!strstr(dpemu_last_error(), "RLIMIT_FSIZE"))
+		_exit(6);
+	cfg.swap_slots = 8;
+	if (ps * 8 > 64 * 4096)
+		_exit(0);
+	if (dpemu_pool_create(&cfg, &pool) != 0 || dpemu_pool_destroy(pool) != 0)
+		_exit(7);
+	_exit(0);
+}
+
+static void test_swap_store_file_size_limit(void **state)
+{
+	char dir[] = "/tmp/dpemu-hostile-XXXXXX";
+	char path[sizeof dir + 16];
+	struct tu_child c;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/swap", dir);
+	assert_int_equal(tu_run_in_child(swap_over_fsize, path, &c), 0);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+	if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 77)
+		skip();
+	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
+		fail_msg("swap store over RLIMIT_FSIZE: %s %d; %s",
+		         WIFEXITED(c.status) ? "exit" : "signal",
+		         WIFEXITED(c.status) ? WEXITSTATUS(c.status) : WTERMSIG(c.status), c.err);
+}
+
+/* A regular file is still a good store, and keeps its size until pages
+ * are evicted there. */
+static void test_swap_store_regular_file(void **state)
+{
+	char dir[] = "/tmp/dpemu-hostile-XXXXXX";
+	char path[sizeof dir + 16];
+	struct stat st;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/swap", dir);
+	assert_int_equal(swap_pool_try(path, 0), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(swap_pool_try(NULL, 0), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -468,6 +612,9 @@ int main(void)
 		cmocka_unit_test(test_sync_fdatasync_fails),
 		cmocka_unit_test(test_unmap_is_durable),
 		cmocka_unit_test(test_populate_more_than_available),
+		cmocka_unit_test(test_swap_store_not_a_file),
+		cmocka_unit_test(test_swap_store_file_size_limit),
+		cmocka_unit_test(test_swap_store_regular_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
