@@ -256,12 +256,36 @@ static int redirty_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uin
  * Returns 0 or the first failure's negative errno (-EIO for a failed
  * write; fdatasync's error: -EIO, -ENOSPC, -EDQUOT, ...), message set.
  */
+struct flush_ids {
+	uint32_t lo, hi; /* the least and greatest id of a file mapping met */
+};
+
+/* Visitor of flush_range's first pass: the ids of shared file mappings. */
+static int flush_scan(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                      uint64_t npages, void *arg)
+{
+	struct flush_ids *ids = arg;
+	uint32_t id = pte_map(*e);
+
+	if (id && !pte_is_table(*e) && mapping_tracks_dirty(&s->maps[id - 1])) {
+		if (id < ids->lo)
+			ids->lo = id;
+		if (id > ids->hi)
+			ids->hi = id;
+	}
+	return 0;
+}
+
 static int flush_range(struct dpemu_space *s, uint64_t first, uint64_t n,
                        enum flush_mode mode)
 {
+	struct flush_ids ids = { UINT32_MAX, 0 };
 	int err = 0;
 
-	for (uint32_t id = 1; id <= s->maps_cap; id++) {
+	/* Only the mappings the range meets, so that an unmap of anonymous
+	 * memory costs no look at every mapping of the space. */
+	pt_walk(s, first, n, false, flush_scan, &ids);
+	for (uint32_t id = ids.lo; id <= ids.hi; id++) {
 		const struct mapping *m = &s->maps[id - 1];
 		uint64_t lo = m->start > first ? m->start : first;
 		uint64_t hi = m->start + m->len < first + n ? m->start + m->len : first + n;
