@@ -239,23 +239,6 @@ static int redirty_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uin
 	return 0;
 }
 
-/*
- * Write back the dirty pages of the shared file mappings in pages
- * [first, first+n) and make them durable: one fdatasync(2) per mapping
- * (per duplicate of a file descriptor), after all of its pages are
- * written, never one per page.  The whole space is locked.
- *
- * FLUSH_SYNC (dpemu_sync, like msync(MS_SYNC)): every writable shared file
- * mapping in the range is fdatasync'ed, also when none of its pages was
- * dirty now (pages the evictor wrote back earlier become durable too); the
- * pages written become clean.  If the fdatasync fails, the mapping's
- * present pages in the range are all marked dirty again.
- * FLUSH_UNMAP: only the mappings this call wrote pages of are
- * fdatasync'ed; the pages stay as they are (the caller unmaps them).
- *
- * Returns 0 or the first failure's negative errno (-EIO for a failed
- * write; fdatasync's error: -EIO, -ENOSPC, -EDQUOT, ...), message set.
- */
 struct flush_ids {
 	uint32_t lo, hi; /* the least and greatest id of a file mapping met */
 };
@@ -276,6 +259,23 @@ static int flush_scan(struct dpemu_space *s, uint64_t *e, unsigned level, uint64
 	return 0;
 }
 
+/*
+ * Write back the dirty pages of the shared file mappings in pages
+ * [first, first+n) and make them durable: one fdatasync(2) per mapping
+ * (per duplicate of a file descriptor), after all of its pages are
+ * written, never one per page.  The whole space is locked.
+ *
+ * FLUSH_SYNC (dpemu_sync, like msync(MS_SYNC)): every writable shared file
+ * mapping in the range is fdatasync'ed, also when none of its pages was
+ * dirty now (pages the evictor wrote back earlier become durable too); the
+ * pages written become clean.  If the fdatasync fails, the mapping's
+ * present pages in the range are all marked dirty again.
+ * FLUSH_UNMAP: only the mappings this call wrote pages of are
+ * fdatasync'ed; the pages stay as they are (the caller unmaps them).
+ *
+ * Returns 0 or the first failure's negative errno (-EIO for a failed
+ * write; fdatasync's error: -EIO, -ENOSPC, -EDQUOT, ...), message set.
+ */
 static int flush_range(struct dpemu_space *s, uint64_t first, uint64_t n,
                        enum flush_mode mode)
 {
