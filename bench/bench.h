@@ -11,6 +11,21 @@
 #ifndef DPEMU_BENCH_H
 #define DPEMU_BENCH_H
 
+#include <stdint.h>
+
 int dpemu_bench_main(int argc, char **argv);
+
+/*
+ * The numeric option parser of the tool (dpemu and its bench): parse arg,
+ * the value of option opt (for example "--pages"), as an unsigned integer
+ * in [min, max], decimal or hexadecimal after "0x".  Refused: an empty
+ * string, a sign (a leading '-' would wrap around in strtoull), leading
+ * spaces, trailing characters, a value that overflows (ERANGE) or lies
+ * outside [min, max].  Returns 0 with *out set, or prints
+ * "argv0: bad OPT 'ARG': WHY (accepted: MIN to MAX)" on stderr and
+ * returns -1; the caller then exits with status 2, a usage error.
+ */
+int cli_parse_u64(const char *argv0, const char *opt, const char *arg, uint64_t min,
+                  uint64_t max, uint64_t *out);
 
 #endif

@@ -2813,39 +2813,85 @@ static void usage(FILE *f, const char *argv0)
 	        "floor, eviction counters per page, and the project's targets.\n"
 	        "\n"
 	        "  --pages N         pages per series and round (default 4096;\n"
-	        "                    a multiple of 64; reference faults: N/4)\n"
-	        "  --rounds R        rounds (default 5)\n"
+	        "                    a multiple of 64, at most 4194304;\n"
+	        "                    reference faults: N/4)\n"
+	        "  --rounds R        rounds (default 5; 1 to 1000)\n"
 	        "  --passes P        thread passes per round, each of 1 and 2\n"
-	        "                    threads (default 3)\n"
+	        "                    threads (default 3; 1 to 100)\n"
 	        "  --json FILE       also write every result to FILE as JSON\n"
 	        "  --svg FILE        also draw the latency distributions to FILE\n"
 	        "  --seed S          seed of the random orders and of the RANDOM\n"
-	        "                    policy (default fixed)\n"
+	        "                    policy (default fixed; 0 to 2^64-1)\n"
 	        "  --pretouch-mib M  block populated and freed, untimed, before\n"
 	        "                    each run (default 64; at least twice the\n"
-	        "                    run's own memory; 0: off)\n"
+	        "                    run's own memory; 0: off; at most the\n"
+	        "                    machine's memory)\n"
 	        "  --only LIST       only the series whose names start with one\n"
 	        "                    of the comma-separated prefixes; \"evict\"\n"
 	        "                    selects the eviction scans, \"ref\" the\n"
 	        "                    reference faults (kernel-w, trap-floor and\n"
 	        "                    timer always run)\n"
 	        "  --evict-frames N  frames of the eviction scans' pool (default\n"
-	        "                    %d; the scans map 2N and 4N pages)\n"
+	        "                    %d, 8 to 262144; the scans map 2N and 4N\n"
+	        "                    pages)\n"
 	        "  --evict-backend B backend of the eviction scans: segv, uffd or\n"
 	        "                    sigbus (default sigbus where the kernel\n"
 	        "                    allows userfaultfd, else segv)\n"
-	        "  --help            this text\n",
+	        "  --help            this text\n"
+	        "\n"
+	        "Numbers are decimal, or hexadecimal after 0x.  A bad option or\n"
+	        "value exits with status 2.\n",
 	        argv0, EV_FRAMES);
 }
 
-static int parse_size(const char *s, size_t *out)
+/* The machine's memory in MiB (at least 1). */
+static uint64_t phys_mib(void)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || v == 0)
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || size <= 0)
+		return 1;
+	return ((uint64_t)pages * (uint64_t)size) >> 20 ? ((uint64_t)pages * (uint64_t)size) >> 20
+	                                                 : 1;
+}
+
+int cli_parse_u64(const char *argv0, const char *opt, const char *arg, uint64_t min,
+                  uint64_t max, uint64_t *out)
+{
+	static const char dec[] = "0123456789", hex[] = "0123456789abcdefABCDEF";
+	const char *digits = arg, *set = dec;
+	const char *why = NULL;
+	unsigned long long v = 0;
+	int base = 10;
+
+	if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+		digits += 2;
+		base = 16;
+		set = hex;
+	}
+	/* Only digits reach strtoull: it would skip spaces and take a sign. */
+	if (arg[0] == '\0') {
+		why = "empty";
+	} else if (arg[0] == '-') {
+		why = "negative";
+	} else if (digits[0] == '\0' || strspn(digits, set) == 0) {
+		why = "not a number";
+	} else if (digits[strspn(digits, set)] != '\0') {
+		why = "not a number (trailing characters)";
+	} else {
+		errno = 0;
+		v = strtoull(digits, NULL, base);
+		if (errno == ERANGE)
+			why = "too large";
+		else if (v < min || v > max)
+			why = "out of range";
+	}
+	if (why) {
+		fprintf(stderr, "%s: bad %s '%s': %s (accepted: %" PRIu64 " to %" PRIu64 ")\n",
+		        argv0, opt, arg, why, min, max);
 		return -1;
-	*out = (size_t)v;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -2867,7 +2913,7 @@ int dpemu_bench_main(int argc, char **argv)
 	};
 	const char *argv0 = argc > 0 ? argv[0] : "bench";
 	int c, status = 0;
-	size_t v;
+	uint64_t v;
 
 	opt_pages = 4096;
 	opt_rounds = 5;
@@ -2882,26 +2928,24 @@ int dpemu_bench_main(int argc, char **argv)
 	       -1) {
 		switch (c) {
 		case 'p':
-			if (parse_size(optarg, &opt_pages) != 0 ||
-			    opt_pages > (1u << 22) || opt_pages % CHUNK) {
-				fprintf(stderr, "%s: bad --pages: %s (a multiple of "
-				        "%d, at most %u)\n", argv0, optarg, CHUNK,
-				        1u << 22);
+			if (cli_parse_u64(argv0, "--pages", optarg, CHUNK, 1u << 22, &v) != 0)
+				return 2;
+			if (v % CHUNK) {
+				fprintf(stderr, "%s: bad --pages '%s': not a multiple of %d "
+				        "(accepted: multiples of %d from %d to %u)\n", argv0,
+				        optarg, CHUNK, CHUNK, CHUNK, 1u << 22);
 				return 2;
 			}
+			opt_pages = (size_t)v;
 			break;
 		case 'r':
-			if (parse_size(optarg, &v) != 0 || v > 1000) {
-				fprintf(stderr, "%s: bad --rounds: %s\n", argv0, optarg);
+			if (cli_parse_u64(argv0, "--rounds", optarg, 1, 1000, &v) != 0)
 				return 2;
-			}
 			opt_rounds = (unsigned)v;
 			break;
 		case 'P':
-			if (parse_size(optarg, &v) != 0 || v > 100) {
-				fprintf(stderr, "%s: bad --passes: %s\n", argv0, optarg);
+			if (cli_parse_u64(argv0, "--passes", optarg, 1, 100, &v) != 0)
 				return 2;
-			}
 			opt_passes = (unsigned)v;
 			break;
 		case 'j':
@@ -2914,28 +2958,20 @@ int dpemu_bench_main(int argc, char **argv)
 			opt_only = optarg;
 			break;
 		case 's':
-			if (parse_size(optarg, &v) != 0) {
-				fprintf(stderr, "%s: bad --seed: %s\n", argv0, optarg);
+			if (cli_parse_u64(argv0, "--seed", optarg, 0, UINT64_MAX, &v) != 0)
 				return 2;
-			}
 			opt_seed = v;
 			break;
 		case 'm':
-			if (strcmp(optarg, "0") == 0)
-				opt_pretouch_mib = 0;
-			else if (parse_size(optarg, &opt_pretouch_mib) != 0) {
-				fprintf(stderr, "%s: bad --pretouch-mib: %s\n", argv0,
-				        optarg);
+			/* At most the machine's memory: the block is populated. */
+			if (cli_parse_u64(argv0, "--pretouch-mib", optarg, 0, phys_mib(), &v) != 0)
 				return 2;
-			}
+			opt_pretouch_mib = (size_t)v;
 			break;
 		case 'f':
-			if (parse_size(optarg, &opt_ev_frames) != 0 ||
-			    opt_ev_frames < HOT_DIV || opt_ev_frames > (1u << 18)) {
-				fprintf(stderr, "%s: bad --evict-frames: %s (%d to %u)\n",
-				        argv0, optarg, HOT_DIV, 1u << 18);
+			if (cli_parse_u64(argv0, "--evict-frames", optarg, HOT_DIV, 1u << 18, &v) != 0)
 				return 2;
-			}
+			opt_ev_frames = (size_t)v;
 			break;
 		case 'b':
 			opt_ev_bk = BK_NONE;

@@ -98,7 +98,8 @@ struct dpemu_pool_config {
 	const char *swap_path;    /* with a policy: the file evicted anonymous
 	                             and dirty private pages go to (created if
 	                             missing; its old contents are overwritten);
-	                             NULL: an unlinked temporary file          */
+	                             a regular file on a file system that stores
+	                             data; NULL: an unlinked temporary file    */
 	uint64_t seed;            /* DPEMU_POLICY_RANDOM: the generator's seed  */
 	size_t swap_slots;        /* with a policy: capacity of the swap store in
 	                             pages; 0: 16 x frames                      */
@@ -106,7 +107,10 @@ struct dpemu_pool_config {
 	                             zeroed, as a machine's physical memory
 	                             exists before it is used: first touches then
 	                             pay no host page allocation.  Commits
-	                             frames x page_size bytes at once.  false:
+	                             frames x page_size bytes at once, if the
+	                             host can (MemAvailable, tmpfs and memory
+	                             cgroup limits; else -ENOMEM, before
+	                             anything is committed).  false:
 	                             memory is committed as frames are first
 	                             written                                    */
 };
@@ -118,8 +122,12 @@ struct dpemu_pool_config {
  * policy, the swap store is opened (or created) now.
  * Returns 0 and sets *out, or -EINVAL (bad argument: zero frames, page_size
  * not a power-of-two multiple of the host page, too many frames, unknown
- * policy, swap_path or swap_slots without a policy), -ENOMEM (also: the host
- * could not populate the frames), or the error
+ * policy, swap_path or swap_slots without a policy), -ENOMEM (also: populate
+ * asks for more than the host can commit, or the host could not populate
+ * the frames), -EISDIR (swap_path is a directory), -ENODEV (the swap store
+ * cannot hold pages: not a regular file, or on procfs, sysfs and the like),
+ * -ENOSPC (the swap store cannot grow to swap_slots pages: RLIMIT_FSIZE,
+ * the file system's largest file), or the error
  * of the failing system call (opening swap_path: -EACCES, -ENOENT, ...).
  */
 DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg,
@@ -210,9 +218,11 @@ DPEMU_API int dpemu_space_create(dpemu_pool *pool,
                                  dpemu_space **out);
 
 /*
- * Destroy a space: write back dirty pages of shared file mappings, return
- * every frame to the pool and release the arena.  Touching the arena
- * afterwards is an ordinary segmentation fault.  -EINVAL on NULL.
+ * Destroy a space: write back dirty pages of shared file mappings (and
+ * fdatasync them, as dpemu_unmap does; its error is returned, the space is
+ * destroyed all the same), return every frame to the pool and release the
+ * arena.  Touching the arena afterwards is an ordinary segmentation fault.
+ * -EINVAL on NULL.
  */
 DPEMU_API int dpemu_space_destroy(dpemu_space *space);
 
@@ -262,10 +272,12 @@ DPEMU_API dpemu_pool *dpemu_space_pool(const dpemu_space *space);
  *            a multiple of the page size, anonymous with fd != -1, FIXED
  *            with an unaligned addr or a range outside the arena;
  *   -EEXIST  FIXED and part of the range is already mapped;
- *   -EBADF   file mapping with an fd that is not open;
+ *   -EBADF   file mapping with an fd that is not open, or opened O_PATH;
  *   -EACCES  fd not open for reading, or SHARED with PROT_WRITE and fd not
- *            open for writing;
+ *            open for writing or open with O_APPEND (as mmap(2): an
+ *            append-only fd cannot write a page back at its offset);
  *   -ENODEV  fd is not a regular file;
+ *   -EOVERFLOW  offset + len (rounded up) passes the largest off_t;
  *   -ENOMEM  no free range of len bytes, or too many mappings (65535).
  * On failure nothing changes.
  */
@@ -274,11 +286,13 @@ DPEMU_API int dpemu_map(dpemu_space *space, void *addr, size_t len, int prot,
 
 /*
  * Remove mappings from [addr, addr+len): dirty pages of shared file mappings
- * are written back, frames are released (a frame returns to the pool when no
- * page maps it any more).  Parts of the range that are not mapped are
+ * are written back and made durable (one fdatasync(2) per mapping written,
+ * unlike munmap(2)), frames are released (a frame returns to the pool when
+ * no page maps it any more).  Parts of the range that are not mapped are
  * ignored, like munmap(2).  -EINVAL: NULL space, unaligned addr, zero len,
- * range outside the arena.  -EIO if a write-back failed (the pages are
- * unmapped all the same; the message says which).
+ * range outside the arena.  -EIO if a write-back failed, or fdatasync's
+ * error (-EIO, -ENOSPC, ...) if the file could not be made durable (the
+ * pages are unmapped all the same; the message says which).
  */
 DPEMU_API int dpemu_unmap(dpemu_space *space, void *addr, size_t len);
 
@@ -286,15 +300,21 @@ DPEMU_API int dpemu_unmap(dpemu_space *space, void *addr, size_t len);
  * Change the protection of every page in [addr, addr+len).  -EINVAL: NULL
  * space, unaligned addr, zero len, unknown prot bits, range outside the
  * arena.  -ENOMEM: part of the range is not mapped (nothing is changed).
- * -EACCES: PROT_WRITE on a shared file mapping whose fd is read-only.
+ * -EACCES: PROT_WRITE on a shared file mapping whose fd is read-only or
+ * O_APPEND (as mprotect(2)).
  */
 DPEMU_API int dpemu_protect(dpemu_space *space, void *addr, size_t len,
                             int prot);
 
 /*
  * Write back the dirty pages of shared file mappings in [addr, addr+len)
- * (like msync(MS_SYNC)); they stay resident and become clean.  Other pages
- * are ignored.  -EINVAL as for dpemu_unmap; -EIO if a write failed.
+ * and make them durable, like msync(MS_SYNC): the pages are written, then
+ * each writable shared file mapping in the range is fdatasync'ed once (also
+ * pages written back earlier by eviction reach the disk).  They stay
+ * resident and become clean.  Other pages are ignored.  -EINVAL as for
+ * dpemu_unmap; -EIO if a write failed; fdatasync's error (-EIO, -ENOSPC,
+ * -EDQUOT, ...) if it failed: that mapping's resident pages in the range
+ * are then dirty again, so a later dpemu_sync writes them again.
  */
 DPEMU_API int dpemu_sync(dpemu_space *space, void *addr, size_t len);
 

@@ -8,9 +8,14 @@
  * the page table (coarse entries for whole subtrees), which is also how a
  * fault finds it.  Every function checks all of its arguments before it
  * changes anything, so a bad call leaves the space as it was.
+ *
+ * Write-back (flush_range) is durable: dpemu_sync, dpemu_unmap and
+ * dpemu_space_destroy fdatasync(2) each shared file mapping after its
+ * pages are written, once per mapping.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h> /* snprintf */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -172,11 +177,145 @@ static int writeback(struct dpemu_space *s, const struct mapping *m, uint64_t pg
 	return 0;
 }
 
+/* What flush_range does with the dirty pages it writes back. */
+enum flush_mode {
+	FLUSH_SYNC,  /* dpemu_sync: they become clean (write-protected first,
+	                so a write during the write-back dirties them again) */
+	FLUSH_UNMAP, /* space_unmap_pages: they are about to go; left as they
+	                are, but unmap_visit will not write them again      */
+};
+
+struct flush_walk {
+	uint32_t id;         /* the mapping being flushed                     */
+	enum flush_mode mode;
+	uint64_t written;    /* pages written back                            */
+	int err;             /* the first failure, message set                */
+};
+
+/* Write back one dirty present page of mapping w->id. */
+static int flush_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                       uint64_t npages, void *arg)
+{
+	struct flush_walk *w = arg;
+	const struct mapping *m = &s->maps[w->id - 1];
+	int err = 0;
+
+	if (level > 0 || pte_map(*e) != w->id || !(*e & PTE_P) || !(*e & PTE_D))
+		return 0;
+	if (w->mode == FLUSH_SYNC) {
+		*e &= ~PTE_D;
+		err = host_reprotect(s, pg, e);
+		if (err)
+			set_error(err, "cannot write-protect page %p for its write-back: %s",
+			          space_page_addr(s, pg), strerror(-err));
+	}
+	if (!err)
+		err = writeback(s, m, pg, pte_frame(*e));
+	if (!err) {
+		w->written++;
+		if (w->mode == FLUSH_SYNC && atomic_load(&s->pool->frames[pte_frame(*e)].refs) == 1)
+			atomic_store(&s->pool->frames[pte_frame(*e)].dirty, 0); /* the file has it */
+	} else if (w->mode == FLUSH_SYNC) {
+		*e |= PTE_D;
+		host_reprotect(s, pg, e);
+	}
+	if (err && !w->err)
+		w->err = err;
+	return 0;
+}
+
+/* A flush of mapping w->id failed after its pages were cleaned: mark every
+ * present page of it dirty again, so that a later dpemu_sync retries. */
+static int redirty_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                         uint64_t npages, void *arg)
+{
+	struct flush_walk *w = arg;
+
+	if (level > 0 || pte_map(*e) != w->id || !(*e & PTE_P) || (*e & PTE_D))
+		return 0;
+	*e |= PTE_D;
+	host_reprotect(s, pg, e);
+	atomic_store(&s->pool->frames[pte_frame(*e)].dirty, 1);
+	return 0;
+}
+
+struct flush_ids {
+	uint32_t lo, hi; /* the least and greatest id of a file mapping met */
+};
+
+/* Visitor of flush_range's first pass: the ids of shared file mappings. */
+static int flush_scan(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                      uint64_t npages, void *arg)
+{
+	struct flush_ids *ids = arg;
+	uint32_t id = pte_map(*e);
+
+	if (id && !pte_is_table(*e) && mapping_tracks_dirty(&s->maps[id - 1])) {
+		if (id < ids->lo)
+			ids->lo = id;
+		if (id > ids->hi)
+			ids->hi = id;
+	}
+	return 0;
+}
+
+/*
+ * Write back the dirty pages of the shared file mappings in pages
+ * [first, first+n) and make them durable: one fdatasync(2) per mapping
+ * (per duplicate of a file descriptor), after all of its pages are
+ * written, never one per page.  The whole space is locked.
+ *
+ * FLUSH_SYNC (dpemu_sync, like msync(MS_SYNC)): every writable shared file
+ * mapping in the range is fdatasync'ed, also when none of its pages was
+ * dirty now (pages the evictor wrote back earlier become durable too); the
+ * pages written become clean.  If the fdatasync fails, the mapping's
+ * present pages in the range are all marked dirty again.
+ * FLUSH_UNMAP: only the mappings this call wrote pages of are
+ * fdatasync'ed; the pages stay as they are (the caller unmaps them).
+ *
+ * Returns 0 or the first failure's negative errno (-EIO for a failed
+ * write; fdatasync's error: -EIO, -ENOSPC, -EDQUOT, ...), message set.
+ */
+static int flush_range(struct dpemu_space *s, uint64_t first, uint64_t n,
+                       enum flush_mode mode)
+{
+	struct flush_ids ids = { UINT32_MAX, 0 };
+	int err = 0;
+
+	/* Only the mappings the range meets, so that an unmap of anonymous
+	 * memory costs no look at every mapping of the space. */
+	pt_walk(s, first, n, false, flush_scan, &ids);
+	for (uint32_t id = ids.lo; id <= ids.hi; id++) {
+		const struct mapping *m = &s->maps[id - 1];
+		uint64_t lo = m->start > first ? m->start : first;
+		uint64_t hi = m->start + m->len < first + n ? m->start + m->len : first + n;
+		struct flush_walk w = { .id = id, .mode = mode };
+
+		if (m->npages == 0 || !mapping_tracks_dirty(m) || !m->fd_writable || lo >= hi)
+			continue;
+		pt_walk(s, lo, hi - lo, false, flush_visit, &w);
+		if (w.err && !err)
+			err = w.err;
+		if (mode == FLUSH_UNMAP && w.written == 0)
+			continue;
+		if (fdatasync(m->fd) < 0) {
+			int e = -errno;
+			if (mode == FLUSH_SYNC)
+				pt_walk(s, lo, hi - lo, false, redirty_visit, &w);
+			if (!err)
+				err = set_error(e, "fdatasync of the file of the shared mapping at %p "
+				                "failed: %s; %s", space_page_addr(s, m->start),
+				                strerror(-e), mode == FLUSH_SYNC
+				                ? "its pages stay dirty" : "the data may be lost");
+		}
+	}
+	return err;
+}
+
 /* ---- unmapping -------------------------------------------------------------- */
 
 struct unmap_walk {
 	struct host_batch hide;
-	int err;
 	uint32_t *dropped; /* frames to release once the host no longer shows them */
 	size_t ndropped, cap;
 };
@@ -197,13 +336,8 @@ static int unmap_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint6
 	if (pte_swapped(*e))
 		swap_put(s->pool, pte_frame(*e));
 	if (*e & PTE_P) {
-		struct mapping *m = &s->maps[id - 1];
+		/* (Dirty shared file pages were written back by flush_range.) */
 		uint32_t f = pte_frame(*e);
-		if ((*e & PTE_D) && mapping_tracks_dirty(m)) {
-			int err = writeback(s, m, pg, f);
-			if (err && !u->err)
-				u->err = err;
-		}
 		host_hide(s, &u->hide, pg, e);
 		if (u->ndropped == u->cap) {
 			size_t cap = u->cap ? u->cap * 2 : 256;
@@ -228,14 +362,23 @@ cleared:
 
 /*
  * Remove pages [first, first+n) from their mappings: write back dirty
- * shared file pages, hide the pages, then release their frames (only once
- * the host shows them nowhere, so no stale access can reach a reused
- * frame).  Returns 0, -EIO (a write-back failed) or -ENOMEM.
+ * shared file pages and fdatasync(2) the files written (flush_range), hide
+ * the pages, then release their frames (only once the host shows them
+ * nowhere, so no stale access can reach a reused frame).  The pages go
+ * even when their write-back failed.  Returns 0, -EIO (a write-back
+ * failed), fdatasync's error (-EIO, -ENOSPC, ...: the data written may not
+ * be on the disk) or -ENOMEM, with the message set.
  */
 int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
 {
 	struct unmap_walk u = { .hide = { 0, 0, 0 } };
-	int err = pt_walk(s, first, n, true, unmap_visit, &u);
+	int wb = flush_range(s, first, n, FLUSH_UNMAP);
+	char why[256];
+	int err;
+
+	if (wb)
+		snprintf(why, sizeof why, "%s", dpemu_last_error());
+	err = pt_walk(s, first, n, true, unmap_visit, &u);
 
 	host_flush(s, &u.hide);
 	for (size_t i = 0; i < u.ndropped; i++)
@@ -246,7 +389,9 @@ int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
 	if (u.hide.err)
 		return set_error(u.hide.err, "dpemu_unmap: the host refused to unmap pages: %s",
 		                 strerror(-u.hide.err));
-	return u.err;
+	if (wb)
+		return set_error(wb, "dpemu_unmap: %s (the pages are unmapped all the same)", why);
+	return 0;
 }
 
 /* ---- protection ---------------------------------------------------------- */
@@ -291,9 +436,11 @@ static int set_pages(struct dpemu_space *s, uint64_t first, uint64_t n, int prot
 }
 
 struct shared_ro_check {
-	int bad;
+	uint32_t bad; /* the first mapping that may not become writable, or 0 */
 };
 
+/* Visitor for dpemu_protect(PROT_WRITE): stop at a shared file mapping
+ * whose fd cannot write pages back (read-only, or O_APPEND). */
 static int check_write_allowed(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
                                uint64_t npages, void *arg)
 {
@@ -302,7 +449,7 @@ static int check_write_allowed(struct dpemu_space *s, uint64_t *e, unsigned leve
 	if (id && !pte_is_table(*e)) {
 		const struct mapping *m = &s->maps[id - 1];
 		if ((m->flags & DPEMU_MAP_SHARED) && m->fd >= 0 && !m->fd_writable) {
-			((struct shared_ro_check *)arg)->bad = 1;
+			((struct shared_ro_check *)arg)->bad = id;
 			return 1;
 		}
 	}
@@ -310,6 +457,57 @@ static int check_write_allowed(struct dpemu_space *s, uint64_t *e, unsigned leve
 }
 
 /* ---- API ---------------------------------------------------------------- */
+
+/* The largest file offset: off_t is signed, and has no OFF_MAX in libc. */
+#define DPEMU_OFF_MAX ((off_t)(((uint64_t)1 << (sizeof(off_t) * 8 - 1)) - 1))
+
+/*
+ * The checks of dpemu_map's file descriptor, as mmap(2) makes them, for a
+ * file mapping of n pages at offset (non-negative, page-aligned) with prot
+ * and flags.  0 with *fd_flags set to fd's F_GETFL flags, or:
+ *   -EBADF      fd is not open, or was opened with O_PATH (no I/O through it);
+ *   -ENODEV     fd is not a regular file;
+ *   -EACCES     fd is not open for reading; SHARED with PROT_WRITE and fd not
+ *               open for reading and writing, or open with O_APPEND (an
+ *               append-only fd writes at the end of the file, never at a
+ *               page's offset);
+ *   -EOVERFLOW  offset + the mapping's length passes the largest file offset;
+ * with the message set.
+ */
+static int check_map_fd(const struct dpemu_space *s, int fd, off_t offset, uint64_t n,
+                        int prot, int flags, int *fd_flags)
+{
+	struct stat st;
+	int fl;
+
+	if (fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0)
+		return set_error(-EBADF, "dpemu_map: fd %d is not an open file descriptor", fd);
+	if (fl & O_PATH)
+		return set_error(-EBADF, "dpemu_map: fd %d was opened with O_PATH, which allows "
+		                 "no reading; open the file with O_RDONLY or O_RDWR", fd);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return set_error(-ENODEV, "dpemu_map: fd %d is not a regular file", fd);
+	if ((fl & O_ACCMODE) != O_RDONLY && (fl & O_ACCMODE) != O_RDWR)
+		return set_error(-EACCES, "dpemu_map: fd %d is not open for reading", fd);
+	if ((flags & DPEMU_MAP_SHARED) && (prot & PROT_WRITE)) {
+		if ((fl & O_ACCMODE) != O_RDWR)
+			return set_error(-EACCES, "dpemu_map: a shared writable mapping needs fd %d "
+			                 "open for reading and writing", fd);
+		if (fl & O_APPEND)
+			return set_error(-EACCES, "dpemu_map: fd %d is open with O_APPEND: a shared "
+			                 "writable mapping of it could not write pages back at "
+			                 "their offsets (map it read-only or private, or open the "
+			                 "file without O_APPEND)", fd);
+	}
+	if (n > (uint64_t)DPEMU_OFF_MAX >> s->page_shift ||
+	    offset > DPEMU_OFF_MAX - (off_t)(n << s->page_shift))
+		return set_error(-EOVERFLOW, "dpemu_map: offset %lld + %llu bytes passes the "
+		                 "largest file offset %lld", (long long)offset,
+		                 (unsigned long long)(n << s->page_shift),
+		                 (long long)DPEMU_OFF_MAX);
+	*fd_flags = fl;
+	return 0;
+}
 
 DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int flags, int fd,
                         off_t offset, void **out)
@@ -343,17 +541,9 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 		if (fd != -1)
 			return set_error(-EINVAL, "dpemu_map: anonymous mappings take fd -1, not %d", fd);
 	} else {
-		struct stat st;
-		if (fd < 0 || (fd_flags = fcntl(fd, F_GETFL)) < 0)
-			return set_error(-EBADF, "dpemu_map: fd %d is not an open file descriptor", fd);
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-			return set_error(-ENODEV, "dpemu_map: fd %d is not a regular file", fd);
-		if ((fd_flags & O_ACCMODE) == O_WRONLY)
-			return set_error(-EACCES, "dpemu_map: fd %d is not open for reading", fd);
-		if ((flags & DPEMU_MAP_SHARED) && (prot & PROT_WRITE) &&
-		    (fd_flags & O_ACCMODE) != O_RDWR)
-			return set_error(-EACCES, "dpemu_map: a shared writable mapping needs fd %d "
-			                 "open for reading and writing", fd);
+		err = check_map_fd(s, fd, offset, n, prot, flags, &fd_flags);
+		if (err)
+			return err;
 	}
 	if (flags & DPEMU_MAP_FIXED) {
 		err = check_range(s, "dpemu_map", addr, len, &first, &n);
@@ -397,7 +587,8 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 	s->maps[id - 1] = (struct mapping){
 		.flags = flags & ~DPEMU_MAP_FIXED,
 		.fd = dupfd,
-		.fd_writable = (fd_flags & O_ACCMODE) == O_RDWR,
+		/* An O_APPEND fd cannot write a page back at its offset. */
+		.fd_writable = (fd_flags & O_ACCMODE) == O_RDWR && !(fd_flags & O_APPEND),
 		.start = first,
 		.offset = offset,
 		.npages = n,
@@ -451,9 +642,13 @@ DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
 	} else if (prot & PROT_WRITE) {
 		struct shared_ro_check c = { 0 };
 		pt_walk(s, first, n, false, check_write_allowed, &c);
-		if (c.bad)
+		if (c.bad) {
+			int fl = fcntl(s->maps[c.bad - 1].fd, F_GETFL);
 			err = set_error(-EACCES, "dpemu_protect: PROT_WRITE on a shared file mapping "
-			                 "whose file was opened read-only");
+			                 "whose file was opened %s", fl >= 0 && (fl & O_APPEND)
+			                 ? "with O_APPEND (pages could not be written back at "
+			                   "their offsets)" : "read-only");
+		}
 	}
 	if (!err) {
 		err = set_pages(s, first, n, prot, 0);
@@ -464,50 +659,20 @@ DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
 	return err;
 }
 
-struct sync_walk {
-	int err;
-	struct host_protbatch hp;
-};
-
-static int sync_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
-                      uint64_t npages, void *arg)
-{
-	struct sync_walk *w = arg;
-	uint32_t id = pte_map(*e);
-
-	if (level > 0 || id == 0 || !(*e & PTE_P) || !(*e & PTE_D))
-		return 0;
-	if (!mapping_tracks_dirty(&s->maps[id - 1]))
-		return 0;
-	/* Write-protect first, so a write during the write-back re-dirties. */
-	*e &= ~PTE_D;
-	int err = host_reprotect(s, pg, e);
-	if (!err)
-		err = writeback(s, &s->maps[id - 1], pg, pte_frame(*e));
-	if (!err && atomic_load(&s->pool->frames[pte_frame(*e)].refs) == 1)
-		atomic_store(&s->pool->frames[pte_frame(*e)].dirty, 0); /* the file has it all */
-	if (err) {
-		*e |= PTE_D;
-		host_reprotect(s, pg, e);
-		if (!w->err)
-			w->err = err;
-	}
-	return 0;
-}
-
 DPEMU_API int dpemu_sync(dpemu_space *s, void *addr, size_t len)
 {
 	uint64_t first, n;
-	struct sync_walk w = { 0 };
 	int err;
 
 	err = check_space_range(s, "dpemu_sync", addr, len, &first, &n);
 	if (err)
 		return err;
 	space_lock_all(s);
-	pt_walk(s, first, n, false, sync_visit, &w);
+	err = flush_range(s, first, n, FLUSH_SYNC);
 	space_unlock_all(s);
-	return w.err;
+	if (err)
+		set_error(err, "dpemu_sync: %s", dpemu_last_error());
+	return err;
 }
 
 DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_info *out)

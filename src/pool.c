@@ -11,9 +11,12 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -191,18 +194,159 @@ void frame_unpin(struct dpemu_pool *pool, uint32_t f)
 
 /* ---- API ---------------------------------------------------------------- */
 
+/* A bound on what the host can commit, and where it comes from. */
+struct room {
+	uint64_t bytes;
+	char src[160];
+};
+
+/* Lower r to bytes (from src) if that is less. */
+static void room_limit(struct room *r, uint64_t bytes, const char *src)
+{
+	if (bytes < r->bytes) {
+		size_t n = strlen(src) < sizeof r->src ? strlen(src) : sizeof r->src - 1;
+		r->bytes = bytes;
+		memcpy(r->src, src, n); /* (cut short if need be) */
+		r->src[n] = '\0';
+	}
+}
+
+/* The first number in file path ("max" reads as none): true if one. */
+static bool read_u64_file(const char *path, uint64_t *v)
+{
+	FILE *f = fopen(path, "re");
+	unsigned long long x;
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fscanf(f, "%llu", &x) == 1;
+	fclose(f);
+	if (ok)
+		*v = x;
+	return ok;
+}
+
 /*
- * Give every frame its host memory now (cfg->populate): one
+ * Lower r by the memory cgroup the process is in, and each of its
+ * ancestors: limit - usage, from cgroup v2's memory.max and memory.current
+ * or v1's memory.limit_in_bytes and memory.usage_in_bytes, where those
+ * files are readable under /sys/fs/cgroup (shared memory is charged to
+ * the cgroup that touches it).
+ */
+static void room_cgroup(struct room *r)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[1024];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		char *ctl = strchr(line, ':'), *rel = ctl ? strchr(ctl + 1, ':') : NULL;
+		const char *root, *max_name, *cur_name;
+		char dir[1200], path[1300], src[1400];
+
+		if (!rel)
+			continue;
+		*rel++ = '\0';
+		rel[strcspn(rel, "\n")] = '\0';
+		ctl++;
+		if (*ctl == '\0') { /* v2: "0::/path" */
+			root = "/sys/fs/cgroup";
+			max_name = "memory.max";
+			cur_name = "memory.current";
+		} else if (!strcmp(ctl, "memory") || !strncmp(ctl, "memory,", 7) ||
+		           strstr(ctl, ",memory")) { /* v1: "N:memory:/path" */
+			root = "/sys/fs/cgroup/memory";
+			max_name = "memory.limit_in_bytes";
+			cur_name = "memory.usage_in_bytes";
+		} else {
+			continue;
+		}
+		snprintf(dir, sizeof dir, "%s%s", root, strcmp(rel, "/") ? rel : "");
+		for (;;) {
+			uint64_t max, cur;
+			snprintf(path, sizeof path, "%s/%s", dir, max_name);
+			if (read_u64_file(path, &max)) {
+				snprintf(path, sizeof path, "%s/%s", dir, cur_name);
+				if (read_u64_file(path, &cur)) {
+					snprintf(src, sizeof src, "the memory cgroup's limit less its "
+					         "usage, %s/%s", dir, max_name);
+					room_limit(r, max > cur ? max - cur : 0, src);
+				}
+			}
+			char *slash = strrchr(dir, '/');
+			if (strlen(dir) <= strlen(root) || !slash)
+				break;
+			*slash = '\0';
+		}
+	}
+	fclose(f);
+}
+
+/*
+ * What the host can commit to populate pool (cfg->populate): the least of
+ * MemAvailable (/proc/meminfo; sysinfo(2)'s free and buffer memory where
+ * that is missing), the free space of the file system under the pool's
+ * memfd (a tmpfs with a size limit), and what the memory cgroups allow.
+ * Swap is not counted: populating frames into swap would defeat the
+ * purpose.  (RLIMIT_AS does not apply: the frames are mapped already.)
+ * 0 if need bytes fit, else -ENOMEM with a message naming the numbers:
+ * checked before anything is committed, so a pool larger than the host
+ * fails here instead of getting the process killed by the OOM killer.
+ */
+static int populate_check(const struct dpemu_pool *pool, uint64_t need)
+{
+	struct room r = { UINT64_MAX, "" };
+	struct statfs sfs;
+	struct sysinfo si;
+	FILE *f = fopen("/proc/meminfo", "re");
+	bool have_avail = false;
+	char line[256];
+
+	if (f) {
+		unsigned long long kib;
+		while (fgets(line, sizeof line, f))
+			if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+				room_limit(&r, (uint64_t)kib * 1024, "MemAvailable in /proc/meminfo");
+				have_avail = true;
+				break;
+			}
+		fclose(f);
+	}
+	if (!have_avail && sysinfo(&si) == 0)
+		room_limit(&r, ((uint64_t)si.freeram + si.bufferram) * si.mem_unit,
+		           "free and buffer memory from sysinfo(2)");
+	if (fstatfs(pool->memfd, &sfs) == 0 && sfs.f_blocks != 0)
+		room_limit(&r, (uint64_t)sfs.f_bavail * (uint64_t)sfs.f_bsize,
+		           "free space of the pool's shared-memory file system");
+	room_cgroup(&r);
+	if (need <= r.bytes)
+		return 0;
+	return set_error(-ENOMEM, "dpemu_pool_create: cannot populate %llu bytes (%llu MiB) of "
+	                 "frames: the host can commit %llu MiB; lower frames or leave populate "
+	                 "false (limit: %s)", (unsigned long long)need,
+	                 (unsigned long long)(need >> 20), (unsigned long long)(r.bytes >> 20),
+	                 r.src);
+}
+
+/*
+ * Give every frame its host memory now (cfg->populate), if the host can
+ * commit it (populate_check): one
  * MADV_POPULATE_WRITE over the direct map, or, on kernels before 5.14
  * (EINVAL), a write to every host page.  The new pages are zeros, so the
  * frames keep their "known zero" mark; only the zero frame, beyond the
- * direct map, stays a hole.  0, or -ENOMEM with the message set.
+ * direct map, stays a hole.  0, or -ENOMEM with the message set (the
+ * host cannot commit that much, or refused).
  */
 static int populate(struct dpemu_pool *pool)
 {
 	size_t len = pool->nframes * pool->page_size;
 	size_t host = (size_t)sysconf(_SC_PAGESIZE);
+	int err = populate_check(pool, len);
 
+	if (err)
+		return err;
 	if (madvise(pool->direct, len, MADV_POPULATE_WRITE) == 0) {
 		pool->populated = true;
 		return 0;

@@ -18,9 +18,9 @@
  *   - the frame is freed only after its contents are in the file, or once
  *     nothing names the slot any more (swap_put, swap_cache_release).
  *
- * Fault path: everything but swap_open and swap_close.  These functions
- * take pool->swap_lock (lock order: space, shared object, swap, pool) and
- * call pread/pwrite/fstat; no malloc, no stdio.  A swap-in reads with the
+ * Fault path: everything but swap_open (and its checks) and swap_close.
+ * These functions take pool->swap_lock (lock order: space, shared object,
+ * swap, pool) and call pread/pwrite/fstat; no malloc, no stdio.  A swap-in reads with the
  * swap lock held, so two pages racing for one slot never see a frame that
  * is still being filled.
  */
@@ -30,10 +30,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "internal.h"
+
+static int read_full(int fd, void *buf, size_t len, off_t off);
+static int write_full(int fd, const void *buf, size_t len, off_t off);
 
 /* ---- API side ------------------------------------------------------------- */
 
@@ -61,29 +66,136 @@ static int open_anonymous_file(void)
 }
 
 /*
+ * File systems whose regular files are kernel interfaces, not storage
+ * (statfs(2) f_type): a page written there is lost, or worse, is taken as
+ * a command (sysfs, procfs as root).  The swap store may not live there.
+ */
+static const struct {
+	unsigned long magic;
+	const char *name;
+} pseudo_fs[] = {
+	{ 0x9fa0, "proc" },           { 0x62656572, "sysfs" },
+	{ 0x64626720, "debugfs" },    { 0x74726163, "tracefs" },
+	{ 0x73636673, "securityfs" }, { 0x27e0eb, "cgroup" },
+	{ 0x63677270, "cgroup2" },    { 0x62656570, "configfs" },
+	{ 0xcafe4a11, "bpf" },        { 0xde5e81e4, "efivarfs" },
+	{ 0x6165676c, "pstore" },     { 0xf97cff8c, "selinuxfs" },
+	{ 0x43415d53, "smackfs" },    { 0x65735543, "fusectl" },
+	{ 0x42494e4d, "binfmt_misc" }, { 0x958458f6, "hugetlbfs" },
+};
+
+/* The refusal of a swap store that is not a regular file (mode). */
+static int not_regular(const char *what, mode_t mode)
+{
+	return set_error(-ENODEV, "dpemu_pool_create: the swap store %s is not a regular "
+	                 "file (a %s): it cannot hold pages; name a file on a disk or tmpfs",
+	                 what, S_ISFIFO(mode) ? "FIFO" : S_ISCHR(mode) ? "character device" :
+	                 S_ISBLK(mode) ? "block device" : S_ISSOCK(mode) ? "socket" :
+	                 "special file");
+}
+
+/*
+ * Check that the open swap store fd (named what, for messages) can hold
+ * nslots pages of page_size bytes: a regular file, on a file system that
+ * stores data, that may grow to nslots x page_size bytes (the file system's
+ * largest file, RLIMIT_FSIZE: a write past that limit would kill the
+ * process with SIGXFSZ), and that gives back what is written to it (a
+ * probe of a few bytes at offset 0, whose contents the store overwrites
+ * anyway; the file keeps its size).  No space is reserved: the store is
+ * sparse, and a full file system shows at eviction time as -ENOSPC.
+ * Returns 0, or with the message set -ENODEV (cannot hold pages), -ENOSPC
+ * (cannot grow that large), or the error of the failing system call.
+ */
+static int swap_check(int fd, const char *what, uint64_t nslots, size_t page_size)
+{
+	static const char probe[] = "dpemu swap store probe 0123456789abcdef";
+	char back[sizeof probe];
+	uint64_t need = nslots * page_size;
+	struct statfs sfs;
+	struct rlimit rl;
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st) < 0)
+		return set_error(-errno, "dpemu_pool_create: cannot stat the swap store %s: %s",
+		                 what, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return set_error(-EISDIR, "dpemu_pool_create: the swap store %s is a directory; "
+		                 "name a file", what);
+	if (!S_ISREG(st.st_mode))
+		return not_regular(what, st.st_mode);
+	if (fstatfs(fd, &sfs) == 0) {
+		for (size_t i = 0; i < sizeof pseudo_fs / sizeof pseudo_fs[0]; i++)
+			if ((unsigned long)sfs.f_type == pseudo_fs[i].magic)
+				return set_error(-ENODEV, "dpemu_pool_create: the swap store %s is on "
+				                 "a %s file system, which cannot hold pages; name a "
+				                 "file on a disk or tmpfs", what, pseudo_fs[i].name);
+	}
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    need > (uint64_t)rl.rlim_cur)
+		return set_error(-ENOSPC, "dpemu_pool_create: the swap store needs room for %llu "
+		                 "slots (%llu bytes), more than the file size limit RLIMIT_FSIZE "
+		                 "(%llu bytes); lower swap_slots or raise the limit",
+		                 (unsigned long long)nslots, (unsigned long long)need,
+		                 (unsigned long long)rl.rlim_cur);
+	/* The file system refuses to seek past its largest file (s_maxbytes). */
+	if (lseek(fd, (off_t)need, SEEK_SET) < 0) {
+		err = errno;
+		return set_error(err == EINVAL ? -ENOSPC : -err, "dpemu_pool_create: the swap "
+		                 "store %s cannot grow to %llu bytes (%llu slots): %s", what,
+		                 (unsigned long long)need, (unsigned long long)nslots,
+		                 strerror(err));
+	}
+	lseek(fd, 0, SEEK_SET);
+	err = write_full(fd, probe, sizeof probe, 0);
+	if (!err)
+		err = read_full(fd, back, sizeof back, 0);
+	if (err || memcmp(probe, back, sizeof probe))
+		return set_error(err == -ENOSPC || err == -EDQUOT ? -ENOSPC : -ENODEV, "dpemu_pool_create: the swap store %s does not give "
+		                 "back what is written to it (%s): it cannot hold pages", what,
+		                 err ? strerror(-err) : "the bytes differ");
+	if (st.st_size < (off_t)sizeof probe && ftruncate(fd, st.st_size) < 0)
+		return set_error(-errno, "dpemu_pool_create: cannot truncate the swap store %s: "
+		                 "%s", what, strerror(errno));
+	return 0;
+}
+
+/*
  * Open the swap store of pool: path (created if missing) or, for NULL, an
- * unlinked temporary file, with room for nslots pages.  The slot table is
- * reserved, not committed: it costs memory only for slots used.
- * Returns 0 or a negative errno with the message set.
+ * unlinked temporary file, with room for nslots pages (see swap_check:
+ * what cannot hold them is refused).  The slot table is reserved, not
+ * committed: it costs memory only for slots used.
+ * Returns 0 or a negative errno with the message set; nothing stays open
+ * on failure.
  */
 int swap_open(struct dpemu_pool *pool, const char *path, size_t nslots)
 {
 	struct swap_store *sw = &pool->swap;
+	const char *what = path ? path : "(a temporary file in $TMPDIR or /tmp)";
 	struct stat st;
 	int err;
 
-	sw->fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : open_anonymous_file();
+	/* A device is refused before it is opened: opening one may act
+	 * (a watchdog starts counting).  swap_check looks again after open. */
+	if (path && stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return not_regular(what, st.st_mode);
+	/* O_NONBLOCK: opening a FIFO or a device must not wait (it is refused
+	 * right after); O_NOCTTY: nor become the controlling terminal. */
+	sw->fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600)
+	              : open_anonymous_file();
 	if (sw->fd < 0) {
 		err = -errno;
 		return set_error(err, "dpemu_pool_create: cannot open the swap store %s: %s",
-		                 path ? path : "(a temporary file in $TMPDIR or /tmp)",
-		                 strerror(errno));
+		                 what, strerror(errno));
 	}
-	if (fstat(sw->fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+	err = swap_check(sw->fd, what, nslots, pool->page_size);
+	if (!err && path && fcntl(sw->fd, F_SETFL, 0) < 0) /* back to blocking I/O */
+		err = set_error(-errno, "dpemu_pool_create: fcntl on the swap store %s: %s", what,
+		                strerror(errno));
+	if (err) {
 		close(sw->fd);
 		sw->fd = -1;
-		return set_error(-EISDIR, "dpemu_pool_create: the swap store %s is a directory; "
-		                 "name a file", path);
+		return err;
 	}
 	sw->nslots = nslots;
 	sw->slots_bytes = nslots * sizeof sw->slots[0];

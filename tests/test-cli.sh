@@ -1,6 +1,6 @@
 #!/bin/sh
-# test-cli.sh - the dpemu command-line tool: --help, --version, demo, and an
-# unknown command.
+# test-cli.sh - the dpemu command-line tool: --help, --version, demo,
+# backends, bench (and its refusal of bad numbers), and an unknown command.
 #
 # Uses $DPEMU (set by the Makefile's TESTS_ENVIRONMENT), else
 # $top_builddir/dpemu.
@@ -78,6 +78,47 @@ grep -q 'targets' "$tmp/out" || fail "bench output has no targets section"
 "$dpemu" bench --no-such-option >/dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] || fail "bench with a bad option exited $rc, expected 2"
+
+# bench: every numeric option refuses what is not a number in its range
+# (a leading '-' must not wrap around, nor trailing characters, an empty
+# value, an overflow, or a value out of range pass): exit 2, before any
+# series runs, with a message naming the option and the accepted range.
+bad_number() { # OPTION VALUE
+	"$dpemu" bench "$1" "$2" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ $rc -ne 2 ]; then
+		fail "bench $1 '$2' exited $rc, expected 2"
+	elif ! grep -q -- "$1" "$tmp/err" || ! grep -q 'accepted' "$tmp/err"; then
+		fail "bench $1 '$2': the message does not name the option and the range: $(cat "$tmp/err")"
+	fi
+	[ -s "$tmp/out" ] && fail "bench $1 '$2' ran: $(head -3 "$tmp/out")"
+}
+for opt in --pages --rounds --passes --seed --pretouch-mib --evict-frames; do
+	for val in -1 -0 '' ' 5' +5 5x 0x 0x0x5 1e3 18446744073709551616 \
+		99999999999999999999999; do
+		bad_number "$opt" "$val"
+	done
+done
+bad_number --pages 0
+bad_number --pages 65        # not a multiple of 64
+bad_number --pages 4194368   # above 4194304
+bad_number --rounds 0
+bad_number --rounds 1001
+bad_number --passes 0
+bad_number --passes 101
+bad_number --evict-frames 7
+bad_number --evict-frames 262145
+bad_number --pretouch-mib 18446744073709551615
+bad_number --pretouch-mib 0x7fffffffffffffff
+"$dpemu" bench --rounds=-1 >/dev/null 2>&1
+rc=$?
+[ $rc -eq 2 ] || fail "bench --rounds=-1 exited $rc, expected 2"
+# ... while numbers in range, also in hexadecimal, are taken (--only
+# matching no series: nothing but the fixed series runs, quickly).
+"$dpemu" bench --pages 0x40 --rounds 1 --passes 1 --seed 0xffffffffffffffff \
+	--pretouch-mib 0 --evict-frames 8 --only no-such-series >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] || fail "bench with numbers in range exited $rc: $(tail -3 "$tmp/err")"
 
 # An unknown command: exit 2, a message on stderr.
 "$dpemu" no-such-command >"$tmp/out" 2>"$tmp/err"
