@@ -19,6 +19,9 @@
  *    zero field means the default.  They may grow at the end in later
  *    versions; always zero the whole struct before filling it.
  *  - All functions are thread-safe; faults may come from any thread.
+ *  - Structs passed by pointer (configs read, results and handles written)
+ *    may lie in an arena, also in a page that is not present: dpemu touches
+ *    them holding none of its locks, as an ordinary access that faults.
  */
 #ifndef DPEMU_H
 #define DPEMU_H

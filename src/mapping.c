@@ -316,7 +316,8 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 {
 	uint64_t first, n;
 	int err, fd_flags = 0, dupfd = -1;
-	uint32_t id;
+	void *where = NULL;
+	uint32_t id = 0;
 
 	if (!s || !out)
 		return set_error(-EINVAL, "dpemu_map: space and out must not be NULL");
@@ -413,11 +414,13 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 		err = set_error(saved, "dpemu_map: %s", dpemu_last_error());
 		goto out;
 	}
-	*out = space_page_addr(s, first);
+	where = space_page_addr(s, first);
 out:
 	if (dupfd >= 0)
 		close(dupfd);
 	space_unlock_all(s);
+	if (!err)
+		*out = where; /* no lock held: a fault here is an ordinary one */
 	return err;
 }
 
@@ -510,8 +513,15 @@ DPEMU_API int dpemu_sync(dpemu_space *s, void *addr, size_t len)
 	return w.err;
 }
 
+/*
+ * Describe the page that holds addr (dpemu.h).  The answer is built in a
+ * local under the space lock and the page's stripe and copied to *out
+ * only once both are released: *out may be in an arena, where the write
+ * may fault, and a fault cannot be resolved while its thread holds a lock.
+ */
 DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_info *out)
 {
+	struct dpemu_page_info info;
 	uint64_t pg, e;
 
 	if (!s || !out)
@@ -521,7 +531,7 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 	if ((uintptr_t)addr < s->base || (uintptr_t)addr >= s->base + s->size)
 		return set_error(-EINVAL, "dpemu_query: %p is not inside the arena [%p, %p)", addr,
 		                 (void *)s->base, (void *)(s->base + s->size));
-	memset(out, 0, sizeof *out);
+	memset(&info, 0, sizeof info);
 	pg = space_page_index(s, addr);
 	struct ptl *ptl = space_ptl(s, pg);
 	lock_acquire(&s->lock);
@@ -529,35 +539,36 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 	e = pt_peek(s, pg);
 	if (pte_map(e) != 0) {
 		const struct mapping *m = &s->maps[pte_map(e) - 1];
-		out->mapped = true;
-		out->prot = pte_prot(e);
-		out->shared = (m->flags & DPEMU_MAP_SHARED) != 0;
-		out->anonymous = m->fd < 0;
-		out->mapping_start = space_page_addr(s, m->start);
+		info.mapped = true;
+		info.prot = pte_prot(e);
+		info.shared = (m->flags & DPEMU_MAP_SHARED) != 0;
+		info.anonymous = m->fd < 0;
+		info.mapping_start = space_page_addr(s, m->start);
 		if (m->fd >= 0)
-			out->file_offset = m->offset + (off_t)((pg - m->start) << s->page_shift);
+			info.file_offset = m->offset + (off_t)((pg - m->start) << s->page_shift);
 		if (e & PTE_P) {
-			out->present = true;
-			out->dirty = (e & PTE_D) != 0;
-			out->cow = (e & PTE_C) != 0;
-			out->frame = pte_frame(e);
-			out->frame_refs = frame_pages(s->pool, pte_frame(e));
-			out->zero = pte_frame(e) == s->pool->zero_frame;
-			out->referenced = out->zero ||
+			info.present = true;
+			info.dirty = (e & PTE_D) != 0;
+			info.cow = (e & PTE_C) != 0;
+			info.frame = pte_frame(e);
+			info.frame_refs = frame_pages(s->pool, pte_frame(e));
+			info.zero = pte_frame(e) == s->pool->zero_frame;
+			info.referenced = info.zero ||
 			                  atomic_load(&s->pool->frames[pte_frame(e)].referenced) != 0;
 		} else if (pte_swapped(e)) {
-			out->swapped = true;
-			out->swap_slot = pte_frame(e);
+			info.swapped = true;
+			info.swap_slot = pte_frame(e);
 		} else if (m->shared) {
 			uint32_t slot;
 			lock_acquire(&m->shared->lock);
-			out->swapped = shared_swapped(m->shared, pg - m->start, &slot);
-			out->swap_slot = out->swapped ? slot : 0;
+			info.swapped = shared_swapped(m->shared, pg - m->start, &slot);
+			info.swap_slot = info.swapped ? slot : 0;
 			lock_release(&m->shared->lock);
 		}
 	}
 	lock_release(&ptl->lock);
 	lock_release(&s->lock);
+	*out = info; /* no lock held: a fault here is an ordinary one */
 	return 0;
 }
 
