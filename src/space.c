@@ -286,6 +286,14 @@ DPEMU_API int dpemu_space_create(dpemu_pool *pool, const struct dpemu_space_conf
 	return 0;
 }
 
+/*
+ * Destroy s (dpemu.h).  The space stays on its pool's list of spaces until
+ * its pages are unmapped and their frames released: an evictor running
+ * meanwhile (a fault in another space of the pool) must still find the
+ * pages that map those frames, or it would see frames held by nothing and
+ * report the pool out of frames.  It waits for s's locks while the pages
+ * go, and finds nothing mapped in s afterwards.
+ */
 DPEMU_API int dpemu_space_destroy(dpemu_space *s)
 {
 	int err;
@@ -297,10 +305,10 @@ DPEMU_API int dpemu_space_destroy(dpemu_space *s)
 		/* A copy inherited through fork(2): free it, touch nothing shared. */
 		err = 0;
 	} else {
-		pool_remove_space(s);
 		space_lock_all(s);
 		err = space_unmap_pages(s, 0, s->npages);
 		space_unlock_all(s);
+		pool_remove_space(s); /* every frame is back: no evictor needs s now */
 	}
 	atomic_fetch_sub(&s->pool->nspaces, 1);
 	space_free(s);

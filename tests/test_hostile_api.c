@@ -9,7 +9,10 @@
  *    from others (a call that wrote its result while holding dpemu's locks
  *    died, left the locks held, or deadlocked with the evictor);
  *  - the same calls under dpemu_catch with the result in a read-only page:
- *    an ordinary protection fault, nothing left locked.
+ *    an ordinary protection fault, nothing left locked;
+ *  - a space destroyed while another space of the same pool faults: never
+ *    an out-of-frames fault because the dying space's frames were briefly
+ *    invisible to the evictor.
  *
  * The cases that used to crash or hang run in a forked child with a
  * watchdog (alarm), which reports what went wrong with an exit code and a
@@ -557,6 +560,154 @@ static void test_results_in_page_evicted_meanwhile(void **state)
 	run_child(child_results_evicted_meanwhile, NULL, "result page evicted meanwhile");
 }
 
+/* ------------------------------------------------------------------------ */
+/* Defect 8: destroying a space while another space of the pool faults       */
+/* ------------------------------------------------------------------------ */
+
+#define DD_FRAMES 16
+#define DD_PAGES 48    /* space A's working set: three times the pool       */
+#define DD_THREADS 2
+#define DD_B_PAGES 32  /* space B fills the pool, and more, then goes       */
+#define DD_ROUNDS 100
+
+struct dd_shared {
+	dpemu_pool *pool;
+	unsigned char *a;
+	unsigned char *shadow;
+	atomic_int stop;
+	atomic_ulong failed;   /* accesses that faulted (out of frames)      */
+	atomic_ulong mismatch; /* bytes that read back wrong                 */
+	atomic_ulong ops;
+};
+
+struct dd_thread {
+	struct dd_shared *sh;
+	unsigned id;
+	uint64_t seed;
+};
+
+struct dd_access {
+	volatile unsigned char *p;
+	unsigned char val, got;
+	int write;
+};
+
+static void dd_do(void *arg)
+{
+	struct dd_access *x = arg;
+
+	if (x->write)
+		*x->p = x->val;
+	else
+		x->got = *x->p;
+}
+
+/* Each thread owns the pages p with p % DD_THREADS == id. */
+static void *dd_fault_main(void *arg)
+{
+	struct dd_thread *t = arg;
+	struct dd_shared *sh = t->sh;
+
+	while (!atomic_load(&sh->stop)) {
+		uint64_t r = tu_xorshift(&t->seed);
+		size_t pg = (size_t)(r % (DD_PAGES / DD_THREADS)) * DD_THREADS + t->id;
+		size_t off = pg * ps + (size_t)((r >> 16) % ps);
+		struct dd_access x = { sh->a + off, (unsigned char)(r >> 40), 0, (int)(r >> 8) & 1 };
+		struct dpemu_fault f;
+
+		if (dpemu_catch(dd_do, &x, &f) != 0) {
+			atomic_fetch_add(&sh->failed, 1);
+			continue;
+		}
+		if (x.write)
+			sh->shadow[off] = x.val;
+		else if (x.got != sh->shadow[off])
+			atomic_fetch_add(&sh->mismatch, 1);
+		atomic_fetch_add(&sh->ops, 1);
+	}
+	return NULL;
+}
+
+static void dd_run(enum dpemu_policy policy)
+{
+	struct dpemu_pool_config pcfg = tu_pool_config(DD_FRAMES, 0);
+	struct dpemu_space_config scfg = tu_space_config(DD_PAGES * ps);
+	struct dpemu_space_config bcfg = tu_space_config(DD_B_PAGES * ps);
+	struct dd_shared sh = { .a = NULL };
+	struct dd_thread t[DD_THREADS];
+	pthread_t th[DD_THREADS];
+	dpemu_space *a;
+	unsigned long b_failed = 0;
+	void *p;
+
+	pcfg.policy = policy;
+	pcfg.seed = 7;
+	CHECK(dpemu_pool_create(&pcfg, &sh.pool) == 0);
+	CHECK(dpemu_space_create(sh.pool, &scfg, &a) == 0);
+	CHECK(dpemu_map(a, NULL, DD_PAGES * ps, RW, ANON_PRIVATE, -1, 0, &p) == 0);
+	sh.a = p;
+	sh.shadow = calloc(DD_PAGES, ps);
+	CHECK(sh.shadow != NULL);
+	atomic_init(&sh.stop, 0);
+	for (unsigned i = 0; i < DD_THREADS; i++) {
+		t[i] = (struct dd_thread){ &sh, i, 0x51ed27ull * (i + 3) };
+		CHECK(pthread_create(&th[i], NULL, dd_fault_main, &t[i]) == 0);
+	}
+	for (int round = 0; round < DD_ROUNDS; round++) {
+		dpemu_space *b;
+		unsigned char *pb;
+
+		CHECK(dpemu_space_create(sh.pool, &bcfg, &b) == 0);
+		CHECK(dpemu_map(b, NULL, DD_B_PAGES * ps, RW, ANON_PRIVATE, -1, 0, &p) == 0);
+		pb = p;
+		for (size_t pg = 0; pg < DD_B_PAGES; pg++) {
+			struct dd_access x = { pb + pg * ps, (unsigned char)(round + pg), 0, 1 };
+			struct dpemu_fault f;
+			b_failed += (unsigned long)dpemu_catch(dd_do, &x, &f);
+		}
+		for (size_t pg = 0; pg < DD_B_PAGES; pg++) {
+			struct dd_access x = { pb + pg * ps, 0, 0, 0 };
+			struct dpemu_fault f;
+			if (dpemu_catch(dd_do, &x, &f) != 0)
+				b_failed++;
+			else if (x.got != (unsigned char)(round + pg))
+				atomic_fetch_add(&sh.mismatch, 1);
+		}
+		CHECK(dpemu_space_destroy(b) == 0);
+	}
+	atomic_store(&sh.stop, 1);
+	for (unsigned i = 0; i < DD_THREADS; i++)
+		CHECK(pthread_join(th[i], NULL) == 0);
+	if (atomic_load(&sh.failed) || b_failed || atomic_load(&sh.mismatch)) {
+		fprintf(stderr, "%s: %lu of %lu accesses of A and %lu of B's faulted, %lu bytes "
+		        "read back wrong\n", dpemu_policy_name(policy), atomic_load(&sh.failed),
+		        atomic_load(&sh.ops), b_failed, atomic_load(&sh.mismatch));
+		_exit(4);
+	}
+	for (size_t i = 0; i < DD_PAGES * ps; i++)
+		CHECK(sh.a[i] == sh.shadow[i]);
+	CHECK(dpemu_space_destroy(a) == 0);
+	struct dpemu_pool_stats st;
+	CHECK(dpemu_pool_stats(sh.pool, &st) == 0);
+	CHECK(st.frames_used == 0 && st.swap_slots_used == 0 && st.evictions > 0);
+	CHECK(dpemu_pool_destroy(sh.pool) == 0);
+	free(sh.shadow);
+}
+
+static void child_destroy_while_faulting(void *arg)
+{
+	(void)arg;
+	alarm(120);
+	for (int pol = DPEMU_POLICY_FIFO; pol <= DPEMU_POLICY_RANDOM; pol++)
+		dd_run((enum dpemu_policy)pol);
+}
+
+static void test_destroy_other_space_while_faulting(void **state)
+{
+	(void)state;
+	run_child(child_destroy_while_faulting, NULL, "destroy while another space faults");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_catch_result_in_readonly_page),
 		cmocka_unit_test(test_catch_result_in_evicted_page),
 		cmocka_unit_test(test_results_in_page_evicted_meanwhile),
+		cmocka_unit_test(test_destroy_other_space_while_faulting),
 	};
 
 	ps = tu_host_page();
