@@ -269,8 +269,10 @@ DPEMU_API dpemu_pool *dpemu_space_pool(const dpemu_space *space);
  *   -EACCES  fd not open for reading, or SHARED with PROT_WRITE and fd not
  *            open for writing;
  *   -ENODEV  fd is not a regular file;
- *   -ENOMEM  no free range of len bytes, or too many mappings (65535).
- * On failure nothing changes.
+ *   -ENOMEM  no free range of len bytes, too many mappings (65535), or
+ *            the host refused memory for the page or mapping table (the
+ *            message says which, and RLIMIT_AS with its value if set).
+ * On failure nothing changes (the count of live mappings included).
  */
 DPEMU_API int dpemu_map(dpemu_space *space, void *addr, size_t len, int prot,
                         int flags, int fd, off_t offset, void **out);

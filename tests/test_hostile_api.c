@@ -12,7 +12,10 @@
  *    an ordinary protection fault, nothing left locked;
  *  - a space destroyed while another space of the same pool faults: never
  *    an out-of-frames fault because the dying space's frames were briefly
- *    invisible to the evictor.
+ *    invisible to the evictor;
+ *  - dpemu_map failing with -ENOMEM under an address-space limit: the
+ *    count of live mappings, the mapping slot and its fd are given back,
+ *    the message names the true cause with its numbers.
  *
  * The cases that used to crash or hang run in a forked child with a
  * watchdog (alarm), which reports what went wrong with an exit code and a
@@ -25,6 +28,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <sys/resource.h>
 #include <cmocka.h>
 
 #define RW (PROT_READ | PROT_WRITE)
@@ -708,6 +712,172 @@ static void test_destroy_other_space_while_faulting(void **state)
 	run_child(child_destroy_while_faulting, NULL, "destroy while another space faults");
 }
 
+/* ------------------------------------------------------------------------ */
+/* Defect 11: dpemu_map failing with -ENOMEM under RLIMIT_AS                 */
+/* ------------------------------------------------------------------------ */
+
+/* Lower the address-space limit to what is in use plus slack bytes. */
+static void limit_address_space(size_t slack)
+{
+	long kib = tu_status_kib("VmSize:");
+	struct rlimit rl;
+
+	CHECK(kib > 0);
+	CHECK(getrlimit(RLIMIT_AS, &rl) == 0);
+	rl.rlim_cur = (rlim_t)kib * 1024 + slack;
+	CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
+}
+
+static void unlimit_address_space(void)
+{
+	struct rlimit rl;
+
+	CHECK(getrlimit(RLIMIT_AS, &rl) == 0);
+	rl.rlim_cur = rl.rlim_max;
+	CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
+}
+
+static uint64_t live_mappings(dpemu_space *s)
+{
+	struct dpemu_stats st;
+
+	CHECK(dpemu_space_stats(s, &st) == 0);
+	return st.mappings;
+}
+
+/*
+ * One-page mappings, each in a 512-page block of its own so that each
+ * needs a page-table node, until the node slab cannot be mapped: the
+ * failed map must give back its count, its slot and its fd.
+ */
+#define PT_BLOCK 512
+#define PT_BLOCKS 256
+
+static void child_map_enomem_page_table(void *arg)
+{
+	struct dpemu_pool_config pcfg = tu_pool_config(PT_BLOCKS, 0);
+	struct dpemu_space_config scfg = tu_space_config((size_t)PT_BLOCK * PT_BLOCKS * ps);
+	dpemu_pool *pool;
+	dpemu_space *s;
+	unsigned char *base;
+	char path[64];
+	void *p;
+	int fd, fds_before, k, rc = 0;
+
+	(void)arg;
+	alarm(60);
+	CHECK(dpemu_pool_create(&pcfg, &pool) == 0);
+	CHECK(dpemu_space_create(pool, &scfg, &s) == 0);
+	base = dpemu_space_base(s);
+	/* Grow the mapping table first (128 slots), so that the page table's
+	 * node slab is what the limit refuses. */
+	for (k = 0; k < 128; k++)
+		CHECK(dpemu_map(s, base + (size_t)k * ps, ps, RW, ANON_PRIVATE | DPEMU_MAP_FIXED, -1,
+		                0, &p) == 0);
+	CHECK(dpemu_unmap(s, base, 128 * ps) == 0);
+	CHECK(live_mappings(s) == 0);
+	fd = tu_temp_file("x", 1, path);
+	CHECK(fd >= 0);
+	unlink(path);
+	fds_before = tu_count_dir("/proc/self/fd");
+
+	limit_address_space(128 * 1024);
+	for (k = 0; k < PT_BLOCKS; k++) {
+		rc = dpemu_map(s, base + (size_t)k * PT_BLOCK * ps, ps, RW,
+		               ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &p);
+		if (rc != 0)
+			break;
+	}
+	CHECK(k > 0 && k < PT_BLOCKS);
+	CHECK(rc == -ENOMEM);
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s", dpemu_last_error());
+	CHECK(live_mappings(s) == (uint64_t)k);
+	if (!strstr(msg, "page table") || !strstr(msg, "RLIMIT_AS") || strstr(msg, "too many")) {
+		fprintf(stderr, "the message does not name the cause: %s\n", msg);
+		_exit(5);
+	}
+	/* A file mapping fails the same way and keeps no fd. */
+	CHECK(dpemu_map(s, base + (size_t)k * PT_BLOCK * ps, ps, PROT_READ,
+	                DPEMU_MAP_PRIVATE | DPEMU_MAP_FIXED, fd, 0, &p) == -ENOMEM);
+	CHECK(live_mappings(s) == (uint64_t)k);
+	struct dpemu_page_info pi;
+	CHECK(dpemu_query(s, base + (size_t)k * PT_BLOCK * ps, &pi) == 0 && !pi.mapped);
+	/* Unmapping one gives its node back: the next map fits in it. */
+	CHECK(dpemu_unmap(s, base + (size_t)(k - 1) * PT_BLOCK * ps, ps) == 0);
+	CHECK(live_mappings(s) == (uint64_t)k - 1);
+	CHECK(dpemu_map(s, base + (size_t)k * PT_BLOCK * ps, ps, RW,
+	                ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &p) == 0);
+	CHECK(live_mappings(s) == (uint64_t)k);
+	unlimit_address_space();
+	CHECK(tu_count_dir("/proc/self/fd") == fds_before);
+	/* With the limit gone, every block maps: as many as there should be. */
+	CHECK(dpemu_map(s, base + (size_t)(k - 1) * PT_BLOCK * ps, ps, RW,
+	                ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &p) == 0);
+	for (int j = k + 1; j < PT_BLOCKS; j++)
+		CHECK(dpemu_map(s, base + (size_t)j * PT_BLOCK * ps, ps, RW,
+		                ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &p) == 0);
+	CHECK(live_mappings(s) == PT_BLOCKS);
+	for (int j = 0; j < PT_BLOCKS; j++) /* each is a working mapping */
+		base[(size_t)j * PT_BLOCK * ps] = 1;
+	close(fd);
+	CHECK(dpemu_space_destroy(s) == 0);
+	CHECK(dpemu_pool_destroy(pool) == 0);
+}
+
+static void test_map_enomem_page_table(void **state)
+{
+	(void)state;
+	run_child(child_map_enomem_page_table, NULL, "dpemu_map -ENOMEM (page table)");
+}
+
+/*
+ * 16,384 mappings, then a limit that stops the mapping table from growing
+ * to 32,768 entries: -ENOMEM that says so, not "too many mappings".
+ */
+#define MT_MAPS 16384
+
+static void child_map_enomem_table(void *arg)
+{
+	struct dpemu_pool_config pcfg = tu_pool_config(16, 0);
+	struct dpemu_space_config scfg = tu_space_config((size_t)(MT_MAPS + 512) * ps);
+	dpemu_pool *pool;
+	dpemu_space *s;
+	unsigned char *base;
+	void *p;
+
+	(void)arg;
+	alarm(60);
+	CHECK(dpemu_pool_create(&pcfg, &pool) == 0);
+	CHECK(dpemu_space_create(pool, &scfg, &s) == 0);
+	base = dpemu_space_base(s);
+	for (size_t k = 0; k < MT_MAPS; k++)
+		CHECK(dpemu_map(s, base + k * ps, ps, RW, ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0,
+		                &p) == 0);
+	limit_address_space(128 * 1024);
+	CHECK(dpemu_map(s, base + MT_MAPS * ps, ps, RW, ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0,
+	                &p) == -ENOMEM);
+	const char *msg = dpemu_last_error();
+	if (strstr(msg, "65535") || strstr(msg, "too many") || !strstr(msg, "16384 mappings") ||
+	    !strstr(msg, "32768 entries") || !strstr(msg, "RLIMIT_AS")) {
+		fprintf(stderr, "the message does not name the cause: %s\n", msg);
+		_exit(5);
+	}
+	CHECK(live_mappings(s) == MT_MAPS);
+	unlimit_address_space();
+	CHECK(dpemu_map(s, base + MT_MAPS * ps, ps, RW, ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0,
+	                &p) == 0);
+	CHECK(live_mappings(s) == MT_MAPS + 1);
+	CHECK(dpemu_space_destroy(s) == 0);
+	CHECK(dpemu_pool_destroy(pool) == 0);
+}
+
+static void test_map_enomem_mapping_table(void **state)
+{
+	(void)state;
+	run_child(child_map_enomem_table, NULL, "dpemu_map -ENOMEM (mapping table)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,6 +889,8 @@ int main(void)
 		cmocka_unit_test(test_catch_result_in_evicted_page),
 		cmocka_unit_test(test_results_in_page_evicted_meanwhile),
 		cmocka_unit_test(test_destroy_other_space_while_faulting),
+		cmocka_unit_test(test_map_enomem_page_table),
+		cmocka_unit_test(test_map_enomem_mapping_table),
 	};
 
 	ps = tu_host_page();
