@@ -19,6 +19,9 @@
  *    zero field means the default.  They may grow at the end in later
  *    versions; always zero the whole struct before filling it.
  *  - All functions are thread-safe; faults may come from any thread.
+ *  - Structs passed by pointer (configs read, results and handles written)
+ *    may lie in an arena, also in a page that is not present: dpemu touches
+ *    them holding none of its locks, as an ordinary access that faults.
  */
 #ifndef DPEMU_H
 #define DPEMU_H
@@ -278,8 +281,10 @@ DPEMU_API dpemu_pool *dpemu_space_pool(const dpemu_space *space);
  *            append-only fd cannot write a page back at its offset);
  *   -ENODEV  fd is not a regular file;
  *   -EOVERFLOW  offset + len (rounded up) passes the largest off_t;
- *   -ENOMEM  no free range of len bytes, or too many mappings (65535).
- * On failure nothing changes.
+ *   -ENOMEM  no free range of len bytes, too many mappings (65535), or
+ *            the host refused memory for the page or mapping table (the
+ *            message says which, and RLIMIT_AS with its value if set).
+ * On failure nothing changes (the count of live mappings included).
  */
 DPEMU_API int dpemu_map(dpemu_space *space, void *addr, size_t len, int prot,
                         int flags, int fd, off_t offset, void **out);

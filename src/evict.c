@@ -102,7 +102,10 @@ void pool_add_space(struct dpemu_space *s)
 }
 
 /* s is going away: no evictor may look at it any more.  Call it without
- * holding s's lock. */
+ * holding s's lock, and only once s maps no frame (dpemu_space_destroy
+ * unmaps first): until then the evictor must see s's pages, or the frames
+ * they map would look held by nothing and a fault elsewhere in the pool
+ * could find no frame to evict. */
 void pool_remove_space(struct dpemu_space *s)
 {
 	struct dpemu_pool *pool = s->pool;

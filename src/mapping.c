@@ -18,6 +18,7 @@
 #include <stdio.h> /* snprintf */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -119,8 +120,45 @@ static uint64_t find_free(struct dpemu_space *s, uint64_t from, uint64_t n)
 
 /* ---- mapping ids ---------------------------------------------------------- */
 
+static void mapping_drop(struct dpemu_space *s, uint32_t id, uint64_t n);
+
+/*
+ * A note for a message about memory the host refused (-ENOMEM): the
+ * address-space limit and how much of it is in use, when a limit is set,
+ * since that is what usually runs out first (RLIMIT_AS counts every
+ * reservation, arenas included).  "" when there is no limit.
+ */
+static const char *host_memory_note(char *buf, size_t len)
+{
+	struct rlimit rl;
+	unsigned long long pages = 0;
+	FILE *f;
+
+	buf[0] = '\0';
+	if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return buf;
+	f = fopen("/proc/self/statm", "re");
+	if (f) {
+		if (fscanf(f, "%llu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	snprintf(buf, len, "; the process's address-space limit (RLIMIT_AS, ulimit -v) is %llu "
+	         "bytes and %llu are in use: raise it, or reserve smaller arenas",
+	         (unsigned long long)rl.rlim_cur, pages * (unsigned long long)sysconf(_SC_PAGESIZE));
+	return buf;
+}
+
+/*
+ * Find a free mapping id for a new mapping, growing the table if every
+ * slot is in use.  Returns 0 with *id set, or -ENOMEM with the message set
+ * (the table is full at MAX_MAPPINGS, or growing it failed); the table is
+ * unchanged on failure.
+ */
 static int mapping_new(struct dpemu_space *s, uint32_t *id)
 {
+	char note[160];
+
 	for (uint32_t i = 0; i < s->maps_cap; i++) {
 		if (s->maps[i].npages == 0) {
 			*id = i + 1;
@@ -128,18 +166,64 @@ static int mapping_new(struct dpemu_space *s, uint32_t *id)
 		}
 	}
 	if (s->maps_cap >= MAX_MAPPINGS)
-		return -ENOMEM;
+		return set_error(-ENOMEM, "dpemu_map: the space has %u mappings, the most a space "
+		                 "can have; unmap some first", s->maps_live);
 	uint32_t cap = s->maps_cap ? s->maps_cap * 2 : 16;
 	if (cap > MAX_MAPPINGS)
 		cap = MAX_MAPPINGS;
 	struct mapping *maps = realloc(s->maps, cap * sizeof *maps);
 	if (!maps)
-		return -ENOMEM;
+		return set_error(-ENOMEM, "dpemu_map: no memory to grow the mapping table from %u "
+		                 "to %u entries (%zu bytes) at %u mappings%s", s->maps_cap, cap,
+		                 cap * sizeof *maps, s->maps_live,
+		                 *host_memory_note(note, sizeof note) ? note
+		                 : "; the host is out of memory");
 	memset(maps + s->maps_cap, 0, (cap - s->maps_cap) * sizeof *maps);
 	*id = s->maps_cap + 1;
 	s->maps = maps;
 	s->maps_cap = cap;
 	return 0;
+}
+
+struct id_count {
+	uint32_t id;
+	uint64_t n;
+};
+
+static int count_id(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                    uint64_t npages, void *arg)
+{
+	struct id_count *c = arg;
+
+	(void)s;
+	(void)level;
+	(void)pg;
+	if (!pte_is_table(*e) && pte_map(*e) == c->id)
+		c->n += npages;
+	return 0;
+}
+
+/*
+ * Give up mapping id over pages [first, first+n), which a failed dpemu_map
+ * had filled in and then unmapped again: pages it never reached (the page
+ * table could not be split that far) still count in its npages, so it
+ * would never close by itself - a live mapping counted for ever, and its
+ * fd kept.  Close it now, unless an entry still names it (which the unmap
+ * should have made impossible): a slot kept is only a leak, a slot reused
+ * under a stale entry would hand those pages to the next mapping.
+ */
+static void mapping_discard(struct dpemu_space *s, uint32_t id, uint64_t first, uint64_t n)
+{
+	struct mapping *m = &s->maps[id - 1];
+	struct id_count c = { id, 0 };
+
+	if (m->npages == 0)
+		return; /* closed by the unmap */
+	pt_walk(s, first, n, false, count_id, &c);
+	if (c.n != 0)
+		return;
+	m->npages = 1;
+	mapping_drop(s, id, 1);
 }
 
 /* Page count of mapping id drops by n; the last page closes it. */
@@ -514,7 +598,8 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 {
 	uint64_t first, n;
 	int err, fd_flags = 0, dupfd = -1;
-	uint32_t id;
+	void *where = NULL;
+	uint32_t id = 0;
 
 	if (!s || !out)
 		return set_error(-EINVAL, "dpemu_map: space and out must not be NULL");
@@ -580,10 +665,8 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 		}
 	}
 	err = mapping_new(s, &id);
-	if (err) {
-		set_error(err, "dpemu_map: too many mappings in this space (at most %u)", MAX_MAPPINGS);
+	if (err)
 		goto out;
-	}
 	s->maps[id - 1] = (struct mapping){
 		.flags = flags & ~DPEMU_MAP_FIXED,
 		.fd = dupfd,
@@ -598,17 +681,23 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 	dupfd = -1;
 	err = set_pages(s, first, n, prot, id);
 	if (err) {
-		/* Roll back: the range is ours alone, unmapping it restores it. */
-		int saved = err;
+		/* Roll back: the range is ours alone, unmapping it restores it
+		 * (the message first: the unmap may set its own). */
+		char why[256], note[160];
+		snprintf(why, sizeof why, "%s", dpemu_last_error());
 		space_unmap_pages(s, first, n);
-		err = set_error(saved, "dpemu_map: %s", dpemu_last_error());
+		mapping_discard(s, id, first, n);
+		err = set_error(err, "dpemu_map: %s%s", why,
+		                err == -ENOMEM ? host_memory_note(note, sizeof note) : "");
 		goto out;
 	}
-	*out = space_page_addr(s, first);
+	where = space_page_addr(s, first);
 out:
 	if (dupfd >= 0)
 		close(dupfd);
 	space_unlock_all(s);
+	if (!err)
+		*out = where; /* no lock held: a fault here is an ordinary one */
 	return err;
 }
 
@@ -675,8 +764,15 @@ DPEMU_API int dpemu_sync(dpemu_space *s, void *addr, size_t len)
 	return err;
 }
 
+/*
+ * Describe the page that holds addr (dpemu.h).  The answer is built in a
+ * local under the space lock and the page's stripe and copied to *out
+ * only once both are released: *out may be in an arena, where the write
+ * may fault, and a fault cannot be resolved while its thread holds a lock.
+ */
 DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_info *out)
 {
+	struct dpemu_page_info info;
 	uint64_t pg, e;
 
 	if (!s || !out)
@@ -686,7 +782,7 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 	if ((uintptr_t)addr < s->base || (uintptr_t)addr >= s->base + s->size)
 		return set_error(-EINVAL, "dpemu_query: %p is not inside the arena [%p, %p)", addr,
 		                 (void *)s->base, (void *)(s->base + s->size));
-	memset(out, 0, sizeof *out);
+	memset(&info, 0, sizeof info);
 	pg = space_page_index(s, addr);
 	struct ptl *ptl = space_ptl(s, pg);
 	lock_acquire(&s->lock);
@@ -694,35 +790,36 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 	e = pt_peek(s, pg);
 	if (pte_map(e) != 0) {
 		const struct mapping *m = &s->maps[pte_map(e) - 1];
-		out->mapped = true;
-		out->prot = pte_prot(e);
-		out->shared = (m->flags & DPEMU_MAP_SHARED) != 0;
-		out->anonymous = m->fd < 0;
-		out->mapping_start = space_page_addr(s, m->start);
+		info.mapped = true;
+		info.prot = pte_prot(e);
+		info.shared = (m->flags & DPEMU_MAP_SHARED) != 0;
+		info.anonymous = m->fd < 0;
+		info.mapping_start = space_page_addr(s, m->start);
 		if (m->fd >= 0)
-			out->file_offset = m->offset + (off_t)((pg - m->start) << s->page_shift);
+			info.file_offset = m->offset + (off_t)((pg - m->start) << s->page_shift);
 		if (e & PTE_P) {
-			out->present = true;
-			out->dirty = (e & PTE_D) != 0;
-			out->cow = (e & PTE_C) != 0;
-			out->frame = pte_frame(e);
-			out->frame_refs = frame_pages(s->pool, pte_frame(e));
-			out->zero = pte_frame(e) == s->pool->zero_frame;
-			out->referenced = out->zero ||
+			info.present = true;
+			info.dirty = (e & PTE_D) != 0;
+			info.cow = (e & PTE_C) != 0;
+			info.frame = pte_frame(e);
+			info.frame_refs = frame_pages(s->pool, pte_frame(e));
+			info.zero = pte_frame(e) == s->pool->zero_frame;
+			info.referenced = info.zero ||
 			                  atomic_load(&s->pool->frames[pte_frame(e)].referenced) != 0;
 		} else if (pte_swapped(e)) {
-			out->swapped = true;
-			out->swap_slot = pte_frame(e);
+			info.swapped = true;
+			info.swap_slot = pte_frame(e);
 		} else if (m->shared) {
 			uint32_t slot;
 			lock_acquire(&m->shared->lock);
-			out->swapped = shared_swapped(m->shared, pg - m->start, &slot);
-			out->swap_slot = out->swapped ? slot : 0;
+			info.swapped = shared_swapped(m->shared, pg - m->start, &slot);
+			info.swap_slot = info.swapped ? slot : 0;
 			lock_release(&m->shared->lock);
 		}
 	}
 	lock_release(&ptl->lock);
 	lock_release(&s->lock);
+	*out = info; /* no lock held: a fault here is an ordinary one */
 	return 0;
 }
 

@@ -482,36 +482,44 @@ DPEMU_API int dpemu_pool_destroy(dpemu_pool *pool)
 	return 0;
 }
 
+/*
+ * Fill *out with the pool's counters.  They are gathered in a local under
+ * the pool's locks and copied out with none held, since *out may be in an
+ * arena whose page faults (a fault needs those locks).  0, -EINVAL (NULL
+ * argument) or -EPERM (inherited through fork(2)).
+ */
 DPEMU_API int dpemu_pool_stats(const dpemu_pool *cpool, struct dpemu_pool_stats *out)
 {
 	struct dpemu_pool *pool = (struct dpemu_pool *)cpool;
+	struct dpemu_pool_stats st;
 
 	if (!pool || !out)
 		return set_error(-EINVAL, "dpemu_pool_stats: pool and out must not be NULL");
 	if (pool_inherited(pool))
 		return set_error(-EPERM, "dpemu_pool_stats: this pool belongs to the parent "
 		                 "process of fork(2)");
-	memset(out, 0, sizeof *out);
+	memset(&st, 0, sizeof st);
 	lock_acquire(&pool->swap_lock);
-	out->swap_slots_used = pool->swap.used;
-	out->swap_ins = pool->swap_ins;
+	st.swap_slots_used = pool->swap.used;
+	st.swap_ins = pool->swap_ins;
 	lock_release(&pool->swap_lock);
 	lock_acquire(&pool->lock);
-	out->frames_free = pool->nfree;
-	out->frames_shared = atomic_load(&pool->nshared);
+	st.frames_free = pool->nfree;
+	st.frames_shared = atomic_load(&pool->nshared);
 	lock_release(&pool->lock);
 	lock_acquire(&pool->evict_lock);
-	out->evictions = pool->evictions;
-	out->swap_outs = pool->swap_outs;
-	out->writebacks = pool->writebacks;
+	st.evictions = pool->evictions;
+	st.swap_outs = pool->swap_outs;
+	st.writebacks = pool->writebacks;
 	lock_release(&pool->evict_lock);
-	out->policy = pool->policy;
-	out->swap_slots = pool->swap.nslots;
-	out->frames_total = pool->nframes;
-	out->frames_used = out->frames_total - out->frames_free;
-	out->page_size = pool->page_size;
-	out->spaces = (uint64_t)atomic_load(&pool->nspaces);
-	out->zero_maps = (uint64_t)atomic_load(&pool->zero_maps);
+	st.policy = pool->policy;
+	st.swap_slots = pool->swap.nslots;
+	st.frames_total = pool->nframes;
+	st.frames_used = st.frames_total - st.frames_free;
+	st.page_size = pool->page_size;
+	st.spaces = (uint64_t)atomic_load(&pool->nspaces);
+	st.zero_maps = (uint64_t)atomic_load(&pool->zero_maps);
+	*out = st; /* no lock held: a fault here is an ordinary one */
 	return 0;
 }
 

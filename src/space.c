@@ -286,6 +286,14 @@ DPEMU_API int dpemu_space_create(dpemu_pool *pool, const struct dpemu_space_conf
 	return 0;
 }
 
+/*
+ * Destroy s (dpemu.h).  The space stays on its pool's list of spaces until
+ * its pages are unmapped and their frames released: an evictor running
+ * meanwhile (a fault in another space of the pool) must still find the
+ * pages that map those frames, or it would see frames held by nothing and
+ * report the pool out of frames.  It waits for s's locks while the pages
+ * go, and finds nothing mapped in s afterwards.
+ */
 DPEMU_API int dpemu_space_destroy(dpemu_space *s)
 {
 	int err;
@@ -297,10 +305,10 @@ DPEMU_API int dpemu_space_destroy(dpemu_space *s)
 		/* A copy inherited through fork(2): free it, touch nothing shared. */
 		err = 0;
 	} else {
-		pool_remove_space(s);
 		space_lock_all(s);
 		err = space_unmap_pages(s, 0, s->npages);
 		space_unlock_all(s);
+		pool_remove_space(s); /* every frame is back: no evictor needs s now */
 	}
 	atomic_fetch_sub(&s->pool->nspaces, 1);
 	space_free(s);
@@ -327,35 +335,44 @@ DPEMU_API dpemu_pool *dpemu_space_pool(const dpemu_space *s)
 	return s ? s->pool : NULL;
 }
 
+/*
+ * Fill *out with the sum of the stripes' counters.  The snapshot is built
+ * in a local under space_lock_all and copied out only after the locks are
+ * released: *out may be in an arena (of this space or another), where the
+ * write may fault, and a fault taken with a lock held cannot be resolved.
+ * 0, -EINVAL (NULL argument) or -EPERM (inherited through fork(2)).
+ */
 DPEMU_API int dpemu_space_stats(const dpemu_space *cs, struct dpemu_stats *out)
 {
 	struct dpemu_space *s = (struct dpemu_space *)cs;
+	struct dpemu_stats st;
 
 	if (!s || !out)
 		return set_error(-EINVAL, "dpemu_space_stats: space and out must not be NULL");
 	if (pool_inherited(s->pool))
 		return set_error(-EPERM, "dpemu_space_stats: this space belongs to the parent "
 		                 "process of fork(2)");
-	memset(out, 0, sizeof *out);
+	memset(&st, 0, sizeof st);
 	space_lock_all(s);
 	for (unsigned i = 0; i < PTL_STRIPES; i++) {
 		const struct dpemu_stats *p = &s->ptl[i].stats;
-		out->faults += p->faults;
-		out->zero_fills += p->zero_fills;
-		out->file_reads += p->file_reads;
-		out->cow_copies += p->cow_copies;
-		out->cow_reuses += p->cow_reuses;
-		out->protection_faults += p->protection_faults;
-		out->writebacks += p->writebacks;
-		out->pages_resident += p->pages_resident;
-		out->evictions += p->evictions;
-		out->swap_outs += p->swap_outs;
-		out->swap_ins += p->swap_ins;
-		out->reference_faults += p->reference_faults;
+		st.faults += p->faults;
+		st.zero_fills += p->zero_fills;
+		st.file_reads += p->file_reads;
+		st.cow_copies += p->cow_copies;
+		st.cow_reuses += p->cow_reuses;
+		st.protection_faults += p->protection_faults;
+		st.writebacks += p->writebacks;
+		st.pages_resident += p->pages_resident;
+		st.evictions += p->evictions;
+		st.swap_outs += p->swap_outs;
+		st.swap_ins += p->swap_ins;
+		st.reference_faults += p->reference_faults;
 	}
-	out->mappings = s->maps_live;
-	out->metadata_bytes = sizeof *s + s->nodes_in_use * PT_NODE_BYTES +
-	                      (uint64_t)s->maps_cap * sizeof(struct mapping);
+	st.mappings = s->maps_live;
+	st.metadata_bytes = sizeof *s + s->nodes_in_use * PT_NODE_BYTES +
+	                    (uint64_t)s->maps_cap * sizeof(struct mapping);
 	space_unlock_all(s);
+	*out = st; /* no lock held: a fault here is an ordinary one */
 	return 0;
 }
