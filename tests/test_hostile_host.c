@@ -1,0 +1,290 @@
+/*
+ * test_hostile_host.c - dpemu when the host says no: a userfaultfd backend
+ * that cannot be set up, a fork(2) in the middle of faults, host calls
+ * that fail (vm.max_map_count reached, modelled by injected ENOMEM), and
+ * an access that needs more pages at once than the pool has frames.
+ *
+ * Host failures are injected by interposition: this program defines its
+ * own mmap, mprotect, madvise and ioctl, which the library's calls bind to
+ * (an executable's definition comes first in the dynamic linker's search,
+ * and a static link takes it over libc's).  Each passes the call through to
+ * the system call, except while a test has armed a failure for it (see
+ * struct inject).  Nothing here changes vm.max_map_count, which is
+ * system-wide.
+ *
+ * Every test that may hang or die runs in a forked child with an alarm.
+ */
+#include "testutil.h"
+
+#include <linux/userfaultfd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <cmocka.h>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+/* ---- failure injection ------------------------------------------------- */
+
+enum inject_call { INJ_MMAP, INJ_MPROTECT, INJ_MADVISE, INJ_IOCTL, INJ_KINDS };
+
+/*
+ * Armed failures, one per kind of call: while `left` > 0, each call of the
+ * kind that matches (see matches()) counts down `skip` first, then fails
+ * with `err`, and `left` counts the failures still to come (INJ_FOREVER:
+ * no end).  `seen` counts the matching calls.
+ */
+#define INJ_FOREVER 1000000000
+struct inject {
+	atomic_int skip, left, seen;
+	int err;
+	int filter; /* mmap: flags that must all be set; madvise: the advice
+	               (-1: any but the test's own); ioctl: the request
+	               (0: any); mprotect: the prot (-1: any) */
+};
+static struct inject inj[INJ_KINDS];
+
+__attribute__((unused)) static void inject_arm(enum inject_call k, int filter, int skip, int times, int err)
+{
+	atomic_store(&inj[k].left, 0);
+	inj[k].filter = filter;
+	inj[k].err = err;
+	atomic_store(&inj[k].seen, 0);
+	atomic_store(&inj[k].skip, skip);
+	atomic_store(&inj[k].left, times);
+}
+
+__attribute__((unused)) static void inject_off(void)
+{
+	for (int k = 0; k < INJ_KINDS; k++)
+		atomic_store(&inj[k].left, 0);
+}
+
+/* Whether this call fails; sets errno if so. */
+static int inject_fails(enum inject_call k, int match)
+{
+	if (atomic_load(&inj[k].left) <= 0 || !match)
+		return 0;
+	atomic_fetch_add(&inj[k].seen, 1);
+	if (atomic_load(&inj[k].skip) > 0 && atomic_fetch_sub(&inj[k].skip, 1) > 0)
+		return 0;
+	if (atomic_fetch_sub(&inj[k].left, 1) <= 0)
+		return 0;
+	errno = inj[k].err;
+	return 1;
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (inject_fails(INJ_MMAP, (flags & inj[INJ_MMAP].filter) == inj[INJ_MMAP].filter))
+		return MAP_FAILED;
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+int mprotect(void *addr, size_t len, int prot)
+{
+	if (inject_fails(INJ_MPROTECT, inj[INJ_MPROTECT].filter < 0 ||
+	                               inj[INJ_MPROTECT].filter == prot))
+		return -1;
+	return (int)syscall(SYS_mprotect, addr, len, prot);
+}
+
+int madvise(void *addr, size_t len, int advice)
+{
+	if (inject_fails(INJ_MADVISE, inj[INJ_MADVISE].filter < 0 ||
+	                              inj[INJ_MADVISE].filter == advice))
+		return -1;
+	return (int)syscall(SYS_madvise, addr, len, advice);
+}
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (inject_fails(INJ_IOCTL, inj[INJ_IOCTL].filter == 0 ||
+	                            (unsigned long)(unsigned)inj[INJ_IOCTL].filter ==
+	                            (req & 0xffffffffu)))
+		return -1;
+	return (int)syscall(SYS_ioctl, fd, req, arg);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+#define RW (PROT_READ | PROT_WRITE)
+#define ANON_PRIVATE (DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS)
+
+static size_t ps;
+
+/* Exit statuses of the children. */
+#define CHILD_SKIP 77
+
+/* Run fn in a child; fail with its messages unless it exits 0 (77: skip). */
+static void run_child(void (*fn)(void *), void *arg, const char *what)
+{
+	struct tu_child c;
+
+	assert_int_equal(tu_run_in_child(fn, arg, &c), 0);
+	if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == CHILD_SKIP) {
+		fprintf(stderr, "%s: skipped: %s", what, c.err);
+		skip();
+	}
+	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0) {
+		fprintf(stderr, "%s: child %s %d; its stderr:\n%s\n", what,
+		        WIFEXITED(c.status) ? "exited with" : "died of signal",
+		        WIFEXITED(c.status) ? WEXITSTATUS(c.status) : WTERMSIG(c.status), c.err);
+		fail_msg("%s failed in the child", what);
+	}
+}
+
+/* In a child: stop with a message and exit status code. */
+#define CHECK(cond, ...)                                                   \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			fprintf(stderr, "line %d: %s: ", __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__);                      \
+			fprintf(stderr, " (last error: %s)\n",             \
+			        dpemu_last_error());                       \
+			_exit(1);                                          \
+		}                                                          \
+	} while (0)
+
+static uint64_t space_faults(dpemu_space *s)
+{
+	struct dpemu_stats st;
+
+	if (dpemu_space_stats(s, &st) != 0)
+		return UINT64_MAX;
+	return st.faults;
+}
+
+__attribute__((unused)) static uint64_t pool_free(dpemu_pool *p)
+{
+	struct dpemu_pool_stats st;
+
+	if (dpemu_pool_stats(p, &st) != 0)
+		return UINT64_MAX;
+	return st.frames_free;
+}
+
+/* Read or write one byte under dpemu_catch: 0 if it completed, else the
+ * fault's kind (DPEMU_FAULT_*). */
+static int try_access(void *addr, int write, unsigned char val, unsigned char *got)
+{
+	struct dpemu_fault f;
+	struct tu_access a = { addr, write, val, 0 };
+
+	memset(&f, 0, sizeof f);
+	if (dpemu_catch(tu_do_access, &a, &f) == 0) {
+		if (got)
+			*got = a.val;
+		return 0;
+	}
+	return f.kind == DPEMU_FAULT_NONE ? -1 : (int)f.kind;
+}
+
+/* ---- defect 2: a userfaultfd open that fails leaves nothing behind ------- */
+
+#define THREAD_SPACES 1024 /* what the handler thread takes (uffd.c) */
+
+static void many_spaces_child(void *unused)
+{
+	struct dpemu_pool_config pcfg = tu_pool_config(64, 0);
+	struct dpemu_space_config ucfg = tu_space_config(ps);
+	struct dpemu_space_config acfg = tu_space_config(2 * ps);
+	static dpemu_space *spaces[THREAD_SPACES];
+	dpemu_space *extra = NULL, *fallback = NULL;
+	dpemu_pool *pool = NULL;
+	struct rlimit rl;
+	char why[256];
+	void *p = NULL;
+	int n = 0;
+
+	(void)unused;
+	alarm(120);
+	/* One fd per thread-mode space, and some to spare. */
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0, "getrlimit");
+	if (rl.rlim_cur < THREAD_SPACES + 64) {
+		rl.rlim_cur = rl.rlim_max < THREAD_SPACES + 256 ? rl.rlim_max : THREAD_SPACES + 256;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < THREAD_SPACES + 64) {
+		fprintf(stderr, "RLIMIT_NOFILE is %lu, cannot hold %d userfaultfds\n",
+		        (unsigned long)rl.rlim_cur, THREAD_SPACES);
+		_exit(CHILD_SKIP);
+	}
+	if (!tu_uffd_available(DPEMU_UFFD_THREAD, why, sizeof why)) {
+		fprintf(stderr, "no userfaultfd thread mode here: %s\n", why);
+		_exit(CHILD_SKIP);
+	}
+	/* AUTO may fall back to SIGSEGV only without DPEMU_BACKEND. */
+	unsetenv("DPEMU_BACKEND");
+	CHECK(dpemu_pool_create(&pcfg, &pool) == 0, "pool");
+	ucfg.backend = DPEMU_BACKEND_UFFD;
+	ucfg.uffd_mode = DPEMU_UFFD_THREAD;
+	for (n = 0; n < THREAD_SPACES; n++)
+		if (dpemu_space_create(pool, &ucfg, &spaces[n]) != 0)
+			break;
+	CHECK(n == THREAD_SPACES, "only %d thread-mode spaces", n);
+
+	/* AUTO: falls back to a SIGSEGV space that traps like any other. */
+	acfg.backend = DPEMU_BACKEND_AUTO;
+	acfg.uffd_mode = DPEMU_UFFD_THREAD;
+	CHECK(dpemu_space_create(pool, &acfg, &fallback) == 0, "AUTO space");
+	CHECK(dpemu_space_backend(fallback) == DPEMU_BACKEND_SIGSEGV, "fell back to SIGSEGV");
+	unsigned char *base = dpemu_space_base(fallback);
+	/* Before anything is mapped, the arena is not plain memory. */
+	CHECK(try_access(base, 1, 1, NULL) == DPEMU_FAULT_UNMAPPED, "unmapped write traps");
+	CHECK(dpemu_map(fallback, base, ps, RW, ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &p) == 0,
+	      "map");
+	uint64_t before = space_faults(fallback);
+	base[10] = 42;
+	CHECK(space_faults(fallback) == before + 1, "the first write is a fault (%llu -> %llu)",
+	      (unsigned long long)before, (unsigned long long)space_faults(fallback));
+	struct dpemu_page_info info;
+	CHECK(dpemu_query(fallback, base, &info) == 0 && info.present, "page present");
+	CHECK(try_access(base + ps, 0, 0, NULL) == DPEMU_FAULT_UNMAPPED, "unmapped read traps");
+	CHECK(dpemu_space_destroy(fallback) == 0, "destroy fallback");
+
+	/* Asked for by name: a clean failure, no space. */
+	int rc = dpemu_space_create(pool, &ucfg, &extra);
+	CHECK(rc < 0 && extra == NULL, "space %d: %d", n + 1, rc);
+	CHECK(strstr(dpemu_last_error(), "1024") != NULL, "message names the limit");
+
+	/* One space fewer: thread mode works again. */
+	CHECK(dpemu_space_destroy(spaces[--n]) == 0, "destroy");
+	CHECK(dpemu_space_create(pool, &ucfg, &spaces[n]) == 0, "thread mode again");
+	unsigned char *u = dpemu_space_base(spaces[n]);
+	CHECK(dpemu_map(spaces[n], u, ps, RW, ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &p) == 0, "map");
+	u[1] = 7;
+	CHECK(u[1] == 7 && space_faults(spaces[n]) == 1, "uffd space faults");
+	for (n = THREAD_SPACES; n-- > 0;)
+		CHECK(dpemu_space_destroy(spaces[n]) == 0, "destroy %d", n);
+	CHECK(dpemu_pool_destroy(pool) == 0, "pool destroy");
+}
+
+static void test_thread_spaces_full(void **state)
+{
+	(void)state;
+	run_child(many_spaces_child, NULL, "1025th thread-mode space");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_thread_spaces_full),
+	};
+
+	ps = tu_host_page();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
