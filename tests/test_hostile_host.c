@@ -17,6 +17,7 @@
 #include "testutil.h"
 
 #include <linux/userfaultfd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -279,10 +280,97 @@ static void test_thread_spaces_full(void **state)
 	run_child(many_spaces_child, NULL, "1025th thread-mode space");
 }
 
+/* ---- defect 6: fork(2) while other threads fault --------------------------- */
+
+#define FORK_THREADS 3
+#define FORK_PAGES 16
+
+struct fork_rig {
+	dpemu_pool *pool;
+	dpemu_space *space;
+	atomic_bool stop;
+	atomic_long rounds;
+};
+
+/* Map, touch and unmap a range of one's own, for ever: a fault at a time. */
+static void *fork_faulter(void *arg)
+{
+	struct fork_rig *r = arg;
+	static atomic_int next;
+	int me = atomic_fetch_add(&next, 1);
+	unsigned char *base = (unsigned char *)dpemu_space_base(r->space) +
+	                      (size_t)me * FORK_PAGES * ps;
+
+	while (!atomic_load(&r->stop)) {
+		void *p;
+		if (dpemu_map(r->space, base, FORK_PAGES * ps, RW, ANON_PRIVATE | DPEMU_MAP_FIXED,
+		              -1, 0, &p) != 0)
+			break;
+		for (size_t i = 0; i < FORK_PAGES; i++)
+			base[i * ps] = (unsigned char)i;
+		dpemu_unmap(r->space, base, FORK_PAGES * ps);
+		atomic_fetch_add(&r->rounds, 1);
+	}
+	return NULL;
+}
+
+static void fork_child_destroys(void *arg)
+{
+	struct fork_rig *r = arg;
+	pthread_t t[FORK_THREADS];
+	int bad = 0;
+
+	alarm(120);
+	struct dpemu_pool_config pcfg = tu_pool_config(FORK_THREADS * FORK_PAGES * 2, 0);
+	struct dpemu_space_config scfg = tu_space_config(FORK_THREADS * FORK_PAGES * ps);
+	CHECK(dpemu_pool_create(&pcfg, &r->pool) == 0, "pool");
+	CHECK(dpemu_space_create(r->pool, &scfg, &r->space) == 0, "space");
+	for (int i = 0; i < FORK_THREADS; i++)
+		CHECK(pthread_create(&t[i], NULL, fork_faulter, r) == 0, "thread");
+	while (atomic_load(&r->rounds) < 10)
+		sched_yield();
+	/* Fork many times: some forks land while a thread is inside a fault. */
+	for (int k = 0; k < 40 && !bad; k++) {
+		pid_t pid = fork();
+		CHECK(pid >= 0, "fork");
+		if (pid == 0) {
+			alarm(5); /* a spinning destroy dies of SIGALRM */
+			int rs = dpemu_space_destroy(r->space);
+			int rp = dpemu_pool_destroy(r->pool);
+			_exit(rs == 0 && rp == 0 ? 0 : 3);
+		}
+		int st;
+		CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "fork %d: the child's destroy %s %d\n", k,
+			        WIFEXITED(st) ? "exited with" : "died of signal",
+			        WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+			bad = 1;
+		}
+		usleep(1000);
+	}
+	atomic_store(&r->stop, true);
+	for (int i = 0; i < FORK_THREADS; i++)
+		pthread_join(t[i], NULL);
+	CHECK(!bad, "a child could not destroy what it inherited");
+	CHECK(dpemu_space_destroy(r->space) == 0, "destroy");
+	CHECK(dpemu_pool_destroy(r->pool) == 0, "pool destroy");
+}
+
+static void test_fork_while_faulting(void **state)
+{
+	struct fork_rig r;
+
+	(void)state;
+	memset(&r, 0, sizeof r);
+	run_child(fork_child_destroys, &r, "fork while faulting");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_thread_spaces_full),
+		cmocka_unit_test(test_fork_while_faulting),
 	};
 
 	ps = tu_host_page();
