@@ -354,10 +354,23 @@ int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n)
  * a way that retries (userfaultfd): make the page inaccessible, so that
  * the retry raises SIGSEGV and dpemu reports it there.  The next show
  * gives the page its protection back.
+ *
+ * Taking one page's rights splits its host mapping, which the host
+ * refuses once vm.max_map_count is reached - and waking the thread with
+ * its page still accessible would only fault again, for ever.  Then the
+ * whole arena is made PROT_NONE instead: its ends are ends of host
+ * mappings (a userfaultfd arena never merges with its neighbours), so
+ * this splits nothing and cannot fail for want of mappings.  Every other
+ * page of the space then traps too, and the SIGSEGV path gives each its
+ * rights back at its next access (host_refresh; HP is stale meanwhile, as
+ * after a revoke without the page's lock).  Narrowing only: no page is
+ * ever more accessible than its PTE allows.  0, or a negative errno if
+ * even that failed.
  */
 int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 {
-	if (mprotect(space_page_addr(s, pg), pages_bytes(s, 1), PROT_NONE) < 0)
+	if (mprotect(space_page_addr(s, pg), pages_bytes(s, 1), PROT_NONE) < 0 &&
+	    mprotect((void *)s->base, s->size, PROT_NONE) < 0)
 		return sys_err();
 	if (e)
 		*e = pte_with_hostprot(*e, PROT_NONE);

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -290,6 +291,49 @@ static int set_pages(struct dpemu_space *s, uint64_t first, uint64_t n, int prot
 	return 0;
 }
 
+/* The protections of a range, as runs of pages with the same one: what
+ * dpemu_protect puts back when it fails. */
+struct prot_run {
+	uint64_t first, n;
+	int prot;
+};
+
+struct prot_save {
+	uint64_t lo, hi;      /* the range                                  */
+	struct prot_run *runs;
+	size_t n, cap;
+	int err;
+};
+
+static int save_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                      uint64_t npages, void *arg)
+{
+	struct prot_save *sv = arg;
+	uint64_t lo = pg < sv->lo ? sv->lo : pg;
+	uint64_t hi = pg + npages > sv->hi ? sv->hi : pg + npages;
+	int prot = pte_prot(*e);
+
+	(void)s;
+	(void)level;
+	if (sv->n && sv->runs[sv->n - 1].first + sv->runs[sv->n - 1].n == lo &&
+	    sv->runs[sv->n - 1].prot == prot) {
+		sv->runs[sv->n - 1].n += hi - lo;
+		return 0;
+	}
+	if (sv->n == sv->cap) {
+		size_t cap = sv->cap ? sv->cap * 2 : 16;
+		struct prot_run *r = realloc(sv->runs, cap * sizeof *r);
+		if (!r) {
+			sv->err = -ENOMEM;
+			return 1;
+		}
+		sv->runs = r;
+		sv->cap = cap;
+	}
+	sv->runs[sv->n++] = (struct prot_run){ lo, hi - lo, prot };
+	return 0;
+}
+
 struct shared_ro_check {
 	int bad;
 };
@@ -435,6 +479,42 @@ DPEMU_API int dpemu_unmap(dpemu_space *s, void *addr, size_t len)
 	return err;
 }
 
+/*
+ * Give the mapped pages [first, first+n) protection prot, or change
+ * nothing: when the host refuses a change half way (-ENOMEM with
+ * vm.max_map_count reached), every page gets its old protection back, in
+ * the page table and in the host view, so that no PTE claims a protection
+ * the host does not enforce.  (Putting the old protections back only
+ * merges host mappings again, which needs none the host could refuse.)
+ * Returns 0 or a negative errno with the message set.
+ */
+static int protect_pages(struct dpemu_space *s, uint64_t first, uint64_t n, int prot)
+{
+	struct prot_save sv = { .lo = first, .hi = first + n };
+	char msg[256];
+	int err;
+
+	pt_walk(s, first, n, false, save_visit, &sv);
+	if (sv.err) {
+		free(sv.runs);
+		return set_error(-ENOMEM, "dpemu_protect: out of memory");
+	}
+	err = set_pages(s, first, n, prot, 0);
+	if (err) {
+		snprintf(msg, sizeof msg, "%s", dpemu_last_error());
+		int undo = 0;
+		for (size_t i = 0; i < sv.n; i++) {
+			int e = set_pages(s, sv.runs[i].first, sv.runs[i].n, sv.runs[i].prot, 0);
+			if (e && !undo)
+				undo = e;
+		}
+		err = set_error(err, "dpemu_protect: %s%s", msg, undo
+		                ? "; putting the old protections back failed too" : "; nothing was changed");
+	}
+	free(sv.runs);
+	return err;
+}
+
 DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
 {
 	uint64_t first, n;
@@ -455,11 +535,8 @@ DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
 			err = set_error(-EACCES, "dpemu_protect: PROT_WRITE on a shared file mapping "
 			                 "whose file was opened read-only");
 	}
-	if (!err) {
-		err = set_pages(s, first, n, prot, 0);
-		if (err)
-			set_error(err, "dpemu_protect: %s", dpemu_last_error());
-	}
+	if (!err)
+		err = protect_pages(s, first, n, prot);
 	space_unlock_all(s);
 	return err;
 }
