@@ -313,11 +313,34 @@ static int fault_around(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 }
 
 /*
+ * Showing copy, page pg's new frame, failed (PTE *e; before: the PTE as it
+ * was).  Give the page its old PTE and the copy back to the pool - but not
+ * while the host may show the copy at pg: map_alias leaves L set and V
+ * clear once its mmap has put the copy there, and a stale alias of a
+ * freed frame would show (or let the program write) whatever page gets it
+ * next.  Such a page is scrubbed (host_scrub: the alias is a host mapping
+ * of its own, so that splits nothing), which leaves it hidden and not
+ * backed - the next access shows the old frame again; if even that fails
+ * the copy is kept out of the pool for good.
+ */
+static void cow_unshow(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t before,
+                       uint32_t copy)
+{
+	bool aliased = (*e & PTE_L) && !(*e & PTE_V);
+
+	*e = before;
+	if (aliased && host_scrub(s, pg, e) != 0)
+		return; /* the copy may still be visible: never free it */
+	frame_put(s->pool, copy);
+}
+
+/*
  * A write to page pg whose frame is shared copy-on-write.  If this page
  * holds the frame's last reference it simply keeps it (cow_reuses);
  * otherwise it gets a private copy (cow_copies) and drops its reference to
  * the shared frame.  Returns 0, -ENOSPC (no frame for the copy), or a host
- * error with the page unchanged.
+ * error with the page's PTE unchanged and the copy hidden again and freed
+ * (cow_unshow).
  */
 static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 {
@@ -341,8 +364,7 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 		pool->frames[copy].zero = 0;
 		err = host_show(s, pg, e, true);
 		if (err) {
-			*e = before;
-			frame_put(pool, copy);
+			cow_unshow(s, pg, e, before, copy);
 			return err;
 		}
 		frame_put(pool, shared);
@@ -370,8 +392,7 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	mark_dirty(s, e);
 	err = host_show(s, pg, e, true);
 	if (err) {
-		*e = before;
-		frame_put(pool, copy);
+		cow_unshow(s, pg, e, before, copy);
 		return err;
 	}
 	frame_put(pool, shared);

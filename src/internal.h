@@ -490,6 +490,7 @@ struct host_batch {
 };
 void host_hide(struct dpemu_space *s, struct host_batch *b, uint64_t pg, uint64_t *e);
 void host_flush(struct dpemu_space *s, struct host_batch *b);
+int host_scrub(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 
 /* Batches of backed pages whose VMA protection is to become `prot`, or,
  * with prot -1, that are to be write-protected through userfaultfd. */

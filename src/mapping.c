@@ -175,12 +175,36 @@ static int writeback(struct dpemu_space *s, const struct mapping *m, uint64_t pg
 
 /* ---- unmapping -------------------------------------------------------------- */
 
+/* A frame to release once the host no longer shows it at page pg. */
+struct dropped {
+	uint64_t pg;
+	uint32_t f;
+};
+
 struct unmap_walk {
 	struct host_batch hide;
 	int err;
-	uint32_t *dropped; /* frames to release once the host no longer shows them */
+	struct dropped *dropped;
 	size_t ndropped, cap;
+	uint64_t kept;     /* frames kept out of the pool: still perhaps visible */
 };
+
+/*
+ * Frame f of page pg (just unmapped) goes back to the pool - unless hiding
+ * the page failed (hide_failed), when the host may still show it there:
+ * then the page is scrubbed first (host_scrub), and if even that fails the
+ * frame is kept, never to be handed out again, rather than let a stale
+ * host mapping show another page's data through pg.
+ */
+static void release_frame(struct dpemu_space *s, struct unmap_walk *u, uint64_t pg, uint32_t f,
+                          bool hide_failed)
+{
+	if (hide_failed && host_scrub(s, pg, pt_find(s, pg)) != 0) {
+		u->kept++;
+		return;
+	}
+	frame_put(s->pool, f);
+}
 
 static int unmap_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
                        uint64_t npages, void *arg)
@@ -208,18 +232,25 @@ static int unmap_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint6
 		host_hide(s, &u->hide, pg, e);
 		if (u->ndropped == u->cap) {
 			size_t cap = u->cap ? u->cap * 2 : 256;
-			uint32_t *d = realloc(u->dropped, cap * sizeof *d);
+			struct dropped *d = realloc(u->dropped, cap * sizeof *d);
 			if (!d) {
 				/* No room to defer: make this page unreachable now. */
+				int earlier = u->hide.err;
+				u->hide.err = 0;
 				host_flush(s, &u->hide);
-				frame_put(s->pool, f);
-				goto cleared;
+				bool failed = u->hide.err != 0;
+				if (earlier)
+					u->hide.err = earlier;
+				mapping_drop(s, id, 1);
+				*e &= PTE_HOST_BITS;
+				release_frame(s, u, pg, f, failed);
+				PG_STATS(s, pg).pages_resident--;
+				return 0;
 			}
 			u->dropped = d;
 			u->cap = cap;
 		}
-		u->dropped[u->ndropped++] = f;
-cleared:
+		u->dropped[u->ndropped++] = (struct dropped){ pg, f };
 		PG_STATS(s, pg).pages_resident--;
 	}
 	mapping_drop(s, id, 1);
@@ -231,7 +262,9 @@ cleared:
  * Remove pages [first, first+n) from their mappings: write back dirty
  * shared file pages, hide the pages, then release their frames (only once
  * the host shows them nowhere, so no stale access can reach a reused
- * frame).  Returns 0, -EIO (a write-back failed) or -ENOMEM.
+ * frame: a frame whose page could not be hidden is kept, see
+ * release_frame).  Returns 0, -EIO (a write-back failed), -ENOMEM, or the
+ * host's error when hiding failed; the pages are unmapped all the same.
  */
 int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
 {
@@ -240,10 +273,14 @@ int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
 
 	host_flush(s, &u.hide);
 	for (size_t i = 0; i < u.ndropped; i++)
-		frame_put(s->pool, u.dropped[i]);
+		release_frame(s, &u, u.dropped[i].pg, u.dropped[i].f, u.hide.err != 0);
 	free(u.dropped);
 	if (err)
 		return set_error(err, "dpemu_unmap: out of memory for the page table");
+	if (u.hide.err && u.kept)
+		return set_error(u.hide.err, "dpemu_unmap: the host refused to unmap pages (%s); "
+		                 "%llu frame(s) are kept out of the pool, as the host may still "
+		                 "show them", strerror(-u.hide.err), (unsigned long long)u.kept);
 	if (u.hide.err)
 		return set_error(u.hide.err, "dpemu_unmap: the host refused to unmap pages: %s",
 		                 strerror(-u.hide.err));
