@@ -576,8 +576,9 @@ void swap_forget(struct dpemu_pool *pool, uint32_t f);
 int file_write_page(int fd, off_t off, const void *data, size_t len);
 
 /* Take one frame back for the pool (no lock of a space held).  0: a frame was
- * freed; else a negative errno with why (a message) filled in. */
-int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen);
+ * freed (*victim: the frame evicted, or FRAME_NONE); else a negative errno
+ * with why (a message) filled in. */
+int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen, uint32_t *victim);
 
 /* ------------------------------------------------------------------------ */
 /* Errors (error.c)                                                          */

@@ -628,6 +628,112 @@ static void test_cow_show_fails(void **state)
 	run_child(cow_show_fails_child, NULL, "copy-on-write: showing the copy fails");
 }
 
+/* ---- defect 9: an access that needs more pages than the pool has frames ---- */
+
+struct straddle {
+	unsigned char *at; /* 4 bytes before a page boundary */
+	int kind;          /* see straddle_access */
+	uint64_t got;
+};
+
+/* One instruction that needs both pages around a->at at once: an
+ * unaligned 8-byte load or store, or (x86-64) a one-byte rep movsb from
+ * the first page to the second - or, kind 3, the same copy done as a load
+ * and a store, two instructions that each need one page. */
+static void straddle_access(void *arg)
+{
+	struct straddle *a = arg;
+
+	switch (a->kind) {
+	case 0:
+		a->got = *(volatile uint64_t *)(void *)a->at;
+		break;
+	case 1:
+		*(volatile uint64_t *)(void *)a->at = 0x0102030405060708ull;
+		break;
+	case 2: {
+#if defined(__x86_64__)
+		void *src = a->at, *dst = a->at + ps;
+		size_t n = 1;
+		__asm__ volatile("rep movsb" : "+S"(src), "+D"(dst), "+c"(n) : : "memory");
+#else
+		a->got = *(volatile uint64_t *)(void *)a->at;
+#endif
+		break;
+	}
+	default:
+		a->at[ps] = *(volatile unsigned char *)a->at;
+		break;
+	}
+}
+
+static void straddle_child(void *arg)
+{
+	enum dpemu_policy policy = (enum dpemu_policy)(intptr_t)arg;
+	static const char *const kinds[] = { "unaligned read", "unaligned write", "rep movsb" };
+
+	alarm(30);
+	for (int kind = 0; kind < 3; kind++) {
+		struct rig r;
+		struct dpemu_fault f;
+		rig_open(&r, 1, policy, 4, 4, RW);
+		struct straddle a = { r.base + ps - 4, kind, 0 };
+		memset(&f, 0, sizeof f);
+		int rc = dpemu_catch(straddle_access, &a, &f);
+		CHECK(rc == 1, "%s: %s straddling two pages of a one-frame pool completed",
+		      dpemu_policy_name(policy), kinds[kind]);
+		CHECK(f.kind == DPEMU_FAULT_OUT_OF_FRAMES, "%s: %s: fault kind %d",
+		      dpemu_policy_name(policy), kinds[kind], (int)f.kind);
+		/* The pool still works for accesses that fit. */
+		unsigned char v = 0;
+		CHECK(try_access(r.base + 2 * ps, 1, 5, NULL) == 0, "a one-page write");
+		CHECK(try_access(r.base + 3 * ps, 0, 0, &v) == 0 && v == 0, "a one-page read");
+		CHECK(try_access(r.base + 2 * ps, 0, 0, &v) == 0 && v == 5, "the write came back");
+		rig_close(&r);
+	}
+	/* Two frames hold both pages: the same accesses complete; with one, a
+	 * copy done one page at a time does. */
+	{
+		struct rig r;
+		struct dpemu_fault f;
+		rig_open(&r, 1, policy, 4, 4, RW);
+		struct straddle a = { r.base + ps - 4, 3, 0 };
+		CHECK(dpemu_catch(straddle_access, &a, &f) == 0, "%s: a load and a store",
+		      dpemu_policy_name(policy));
+		rig_close(&r);
+	}
+	for (int kind = 0; kind < 3; kind++) {
+		struct rig r;
+		struct dpemu_fault f;
+		rig_open(&r, 2, policy, 4, 4, RW);
+		struct straddle a = { r.base + ps - 4, kind, 0 };
+		CHECK(dpemu_catch(straddle_access, &a, &f) == 0, "%s: %s with two frames",
+		      dpemu_policy_name(policy), kinds[kind]);
+		rig_close(&r);
+	}
+	/* Legitimate thrashing is not a livelock: pages touched one at a time
+	 * in a cycle longer than the pool, each access evicting. */
+	{
+		struct rig r;
+		rig_open(&r, 2, policy, 8, 8, RW);
+		for (int round = 0; round < 200; round++)
+			for (int i = 0; i < 3; i++)
+				CHECK(try_access(r.base + (size_t)i * ps + 1, 1, (unsigned char)round, NULL) == 0,
+				      "%s: cyclic access, round %d page %d", dpemu_policy_name(policy), round, i);
+		rig_close(&r);
+	}
+}
+
+static void test_straddle_one_frame(void **state)
+{
+	static const enum dpemu_policy policies[] = { DPEMU_POLICY_FIFO, DPEMU_POLICY_CLOCK,
+	                                              DPEMU_POLICY_LRU, DPEMU_POLICY_RANDOM };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++)
+		run_child(straddle_child, (void *)(intptr_t)policies[i], dpemu_policy_name(policies[i]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -637,6 +743,7 @@ int main(void)
 		cmocka_unit_test(test_protect_fails),
 		cmocka_unit_test(test_unmap_hide_fails),
 		cmocka_unit_test(test_cow_show_fails),
+		cmocka_unit_test(test_straddle_one_frame),
 	};
 
 	ps = tu_host_page();
