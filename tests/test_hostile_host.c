@@ -645,22 +645,22 @@ static void straddle_access(void *arg)
 	struct straddle *a = arg;
 
 	switch (a->kind) {
+#if defined(__x86_64__)
+	/* (In assembly: one instruction for sure, and no misaligned access in
+	 * C for the sanitizers to object to.) */
 	case 0:
-		a->got = *(volatile uint64_t *)(void *)a->at;
+		__asm__ volatile("movq (%1), %0" : "=r"(a->got) : "r"(a->at) : "memory");
 		break;
 	case 1:
-		*(volatile uint64_t *)(void *)a->at = 0x0102030405060708ull;
+		__asm__ volatile("movq %1, (%0)" : : "r"(a->at), "r"(0x0102030405060708ull) : "memory");
 		break;
 	case 2: {
-#if defined(__x86_64__)
 		void *src = a->at, *dst = a->at + ps;
 		size_t n = 1;
 		__asm__ volatile("rep movsb" : "+S"(src), "+D"(dst), "+c"(n) : : "memory");
-#else
-		a->got = *(volatile uint64_t *)(void *)a->at;
-#endif
 		break;
 	}
+#endif
 	default:
 		a->at[ps] = *(volatile unsigned char *)a->at;
 		break;
@@ -673,6 +673,10 @@ static void straddle_child(void *arg)
 	static const char *const kinds[] = { "unaligned read", "unaligned write", "rep movsb" };
 
 	alarm(30);
+#if !defined(__x86_64__)
+	fprintf(stderr, "the straddling instructions are written for x86-64\n");
+	_exit(CHILD_SKIP);
+#endif
 	for (int kind = 0; kind < 3; kind++) {
 		struct rig r;
 		struct dpemu_fault f;
