@@ -5,8 +5,9 @@
  * Fault path: everything here runs inside the fault handler, with the
  * page's split page-table lock held (internal.h, struct ptl) - or the
  * whole space, API side.  Every host call stays inside the page's leaf,
- * which is what lets faults in other leaves run meanwhile.  It calls only mmap, mprotect, madvise and userfaultfd ioctls; no
- * malloc, no stdio.  Each function returns 0 or a negative errno and never
+ * which is what lets faults in other leaves run meanwhile (one exception,
+ * host_revoke's last resort, only ever takes rights away).  It calls only
+ * mmap, mprotect, madvise and userfaultfd ioctls; no malloc, no stdio.  Each function returns 0 or a negative errno and never
  * leaves a page more accessible than its PTE allows, not even for a moment:
  * rights are narrowed before anything is widened.
  *
@@ -370,8 +371,10 @@ int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n)
  * refuses once vm.max_map_count is reached - and waking the thread with
  * its page still accessible would only fault again, for ever.  Then the
  * whole arena is made PROT_NONE instead: its ends are ends of host
- * mappings (a userfaultfd arena never merges with its neighbours), so
- * this splits nothing and cannot fail for want of mappings.  Every other
+ * mappings (what is not PROT_NONE there already is registered with the
+ * space's userfaultfd, or an alias of one frame, and neither merges with
+ * a mapping outside the arena), so this splits nothing and cannot fail
+ * for want of mappings.  Every other
  * page of the space then traps too, and the SIGSEGV path gives each its
  * rights back at its next access (host_refresh; HP is stale meanwhile, as
  * after a revoke without the page's lock).  Narrowing only: no page is
