@@ -278,14 +278,17 @@ DPEMU_API int dpemu_map(dpemu_space *space, void *addr, size_t len, int prot,
  * page maps it any more).  Parts of the range that are not mapped are
  * ignored, like munmap(2).  -EINVAL: NULL space, unaligned addr, zero len,
  * range outside the arena.  -EIO if a write-back failed (the pages are
- * unmapped all the same; the message says which).
+ * unmapped all the same; the message says which).  -ENOMEM: the host
+ * refused to take pages out of its view (vm.max_map_count); they are
+ * unmapped all the same, and a frame it may still show is never reused.
  */
 DPEMU_API int dpemu_unmap(dpemu_space *space, void *addr, size_t len);
 
 /*
  * Change the protection of every page in [addr, addr+len).  -EINVAL: NULL
  * space, unaligned addr, zero len, unknown prot bits, range outside the
- * arena.  -ENOMEM: part of the range is not mapped (nothing is changed).
+ * arena.  -ENOMEM: part of the range is not mapped, or the host refused a
+ * change half way (vm.max_map_count); either way nothing is changed.
  * -EACCES: PROT_WRITE on a shared file mapping whose fd is read-only.
  */
 DPEMU_API int dpemu_protect(dpemu_space *space, void *addr, size_t len,
