@@ -297,14 +297,17 @@ DPEMU_API int dpemu_map(dpemu_space *space, void *addr, size_t len, int prot,
  * ignored, like munmap(2).  -EINVAL: NULL space, unaligned addr, zero len,
  * range outside the arena.  -EIO if a write-back failed, or fdatasync's
  * error (-EIO, -ENOSPC, ...) if the file could not be made durable (the
- * pages are unmapped all the same; the message says which).
+ * pages are unmapped all the same; the message says which).  -ENOMEM: the
+ * host refused to take pages out of its view (vm.max_map_count); they are
+ * unmapped all the same, and a frame it may still show is never reused.
  */
 DPEMU_API int dpemu_unmap(dpemu_space *space, void *addr, size_t len);
 
 /*
  * Change the protection of every page in [addr, addr+len).  -EINVAL: NULL
  * space, unaligned addr, zero len, unknown prot bits, range outside the
- * arena.  -ENOMEM: part of the range is not mapped (nothing is changed).
+ * arena.  -ENOMEM: part of the range is not mapped, or the host refused a
+ * change half way (vm.max_map_count); either way nothing is changed.
  * -EACCES: PROT_WRITE on a shared file mapping whose fd is read-only or
  * O_APPEND (as mprotect(2)).
  */

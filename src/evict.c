@@ -498,11 +498,14 @@ abandon:
  * Free a frame by the pool's policy, called by a fault that found the pool
  * empty, holding no lock of a space.  Returns 0 when a frame is free (this call
  * freed one, or another did meanwhile), else -ENOSPC or the write error
- * that prevented it, with why filled in.
+ * that prevented it, with why filled in.  *victim: the frame this call
+ * evicted, FRAME_NONE if none (fault.c watches it for livelocks).
  */
-int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen)
+int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen, uint32_t *victim)
 {
 	int err = -EAGAIN;
+
+	*victim = FRAME_NONE;
 
 	lock_acquire(&pool->evict_lock);
 	for (uint64_t tries = 0; err == -EAGAIN && tries <= pool->nframes; tries++) {
@@ -517,6 +520,8 @@ int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen)
 		if (f == FRAME_NONE)
 			continue; /* a frame is on its way to the free list: look again */
 		err = evict_frame(pool, f, why, whylen);
+		if (err == 0)
+			*victim = f;
 		if (err == -EAGAIN) {
 			/* Let the policy look elsewhere next time. */
 			lock_acquire(&pool->lock);

@@ -313,11 +313,34 @@ static int fault_around(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 }
 
 /*
+ * Showing copy, page pg's new frame, failed (PTE *e; before: the PTE as it
+ * was).  Give the page its old PTE and the copy back to the pool - but not
+ * while the host may show the copy at pg: map_alias leaves L set and V
+ * clear once its mmap has put the copy there, and a stale alias of a
+ * freed frame would show (or let the program write) whatever page gets it
+ * next.  Such a page is scrubbed (host_scrub: the alias is a host mapping
+ * of its own, so that splits nothing), which leaves it hidden and not
+ * backed - the next access shows the old frame again; if even that fails
+ * the copy is kept out of the pool for good.
+ */
+static void cow_unshow(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t before,
+                       uint32_t copy)
+{
+	bool aliased = (*e & PTE_L) && !(*e & PTE_V);
+
+	*e = before;
+	if (aliased && host_scrub(s, pg, e) != 0)
+		return; /* the copy may still be visible: never free it */
+	frame_put(s->pool, copy);
+}
+
+/*
  * A write to page pg whose frame is shared copy-on-write.  If this page
  * holds the frame's last reference it simply keeps it (cow_reuses);
  * otherwise it gets a private copy (cow_copies) and drops its reference to
  * the shared frame.  Returns 0, -ENOSPC (no frame for the copy), or a host
- * error with the page unchanged.
+ * error with the page's PTE unchanged and the copy hidden again and freed
+ * (cow_unshow).
  */
 static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 {
@@ -341,8 +364,7 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 		pool->frames[copy].zero = 0;
 		err = host_show(s, pg, e, true);
 		if (err) {
-			*e = before;
-			frame_put(pool, copy);
+			cow_unshow(s, pg, e, before, copy);
 			return err;
 		}
 		frame_put(pool, shared);
@@ -370,8 +392,7 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	mark_dirty(s, e);
 	err = host_show(s, pg, e, true);
 	if (err) {
-		*e = before;
-		frame_put(pool, copy);
+		cow_unshow(s, pg, e, before, copy);
 		return err;
 	}
 	frame_put(pool, shared);
@@ -383,19 +404,116 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
  * The pool is empty: if it has a replacement policy, evict a frame with
  * the fault's stripe ptl dropped (the evictor takes the locks of the pages
  * it takes back, perhaps this one).  True if a frame is free: the fault
- * must start over, and holds no lock now.  False with why saying what
+ * must start over, and holds no lock now; *victim is the frame evicted
+ * (FRAME_NONE: another fault freed one).  False with why saying what
  * stopped it, and ptl held.
  */
-static bool make_room(struct dpemu_space *s, struct ptl *ptl, char *why, size_t whylen)
+static bool make_room(struct dpemu_space *s, struct ptl *ptl, char *why, size_t whylen,
+                      uint32_t *victim)
 {
+	*victim = FRAME_NONE;
 	if (s->pool->policy == DPEMU_POLICY_NONE)
 		return false;
 	lock_release(&ptl->lock);
-	int err = pool_evict(s->pool, why, whylen);
+	int err = pool_evict(s->pool, why, whylen, victim);
 	if (err == 0)
 		return true;
 	lock_acquire(&ptl->lock);
 	return false;
+}
+
+/*
+ * Livelock: an access that needs more pages at once than the pool can hold
+ * (an unaligned load across two pages of a one-frame pool, a memcpy whose
+ * source and destination need three, ...) never completes: each page it
+ * faults in evicts the one it faulted in before, and the instruction
+ * retries for ever.  The host does not say whether an instruction
+ * retired, so dpemu watches the resolving thread's faults instead: when
+ * LIVELOCK_ROUNDS evicting faults in a row each evict the very frame the
+ * previous one brought in, at addresses that repeat with a period of at
+ * most LIVELOCK_PERIOD, the fault is reported as out of frames.  A policy
+ * never picks the frame just used while another one can go, so this
+ * happens only when a single frame is evictable - where a program that
+ * strictly alternates between the same few addresses, one access per
+ * page, looks the same and is stopped too (dpemu_policy(7)).
+ *
+ * The state is the resolving thread's: the faulting thread itself, but in
+ * DPEMU_UFFD_THREAD mode the handler thread, for every faulting thread.
+ * Plain thread-local words: no allocation, no lock.
+ */
+#define LIVELOCK_ROUNDS 64
+#define LIVELOCK_PERIOD 4
+
+struct progress {
+	const struct dpemu_pool *pool;
+	uintptr_t addr[LIVELOCK_PERIOD]; /* the last evicting faults, newest first */
+	uint32_t frame;                  /* what the newest one's page got           */
+	unsigned rounds;                 /* evictions in a row that fit the pattern  */
+};
+static __thread struct progress progress __attribute__((tls_model("initial-exec")));
+
+/* Whether addr is one of the addresses of this thread's last evicting
+ * faults, in s's pool. */
+static bool in_cycle(const struct progress *p, const struct dpemu_space *s, const void *addr)
+{
+	bool cycle = false;
+
+	for (unsigned i = 0; i < LIVELOCK_PERIOD; i++)
+		cycle |= p->addr[i] == (uintptr_t)addr;
+	return cycle && p->pool == s->pool;
+}
+
+/* A fault at addr (flags: fault_resolve's) just evicted victim: true if
+ * that makes it a livelock. */
+static bool livelock_found(const struct dpemu_space *s, const void *addr, uint32_t victim,
+                           unsigned flags)
+{
+	struct progress *p = &progress;
+
+	if (flags & RESOLVE_NO_TRAP)
+		return false;
+	if (victim != FRAME_NONE && victim == p->frame && in_cycle(p, s, addr))
+		p->rounds++;
+	else
+		p->rounds = 0;
+	return p->rounds >= LIVELOCK_ROUNDS;
+}
+
+/*
+ * A fault at addr needs a frame evicted: true if the pattern is found
+ * already and the fault fits it - then it is the livelock again, and
+ * evicting would only free a frame the retried instruction's other page
+ * takes without a fault this thread sees (in DPEMU_UFFD_THREAD mode the
+ * faulting thread retries on the SIGSEGV path, which must count its own
+ * rounds).
+ */
+static bool livelock_known(const struct dpemu_space *s, const void *addr, unsigned flags)
+{
+	const struct progress *p = &progress;
+
+	return !(flags & RESOLVE_NO_TRAP) && p->rounds >= LIVELOCK_ROUNDS && in_cycle(p, s, addr);
+}
+
+/*
+ * A fault at addr is resolved, its page in frame f; evicted: it took a
+ * frame from another page to get there.  Faults that evicted nothing are
+ * left out: they neither make nor break the pattern (when the pattern is
+ * found, the fault that ends it has freed a frame it does not use, and the
+ * retried instruction's first page takes that frame without evicting).
+ * Once found, the pattern stays found while the faults go on fitting it,
+ * so that the SIGSEGV path, which a userfaultfd fault left unresolved is
+ * retried on, reports it too.
+ */
+static void progress_note(const struct dpemu_space *s, const void *addr, bool evicted, uint32_t f)
+{
+	struct progress *p = &progress;
+
+	if (!evicted)
+		return;
+	memmove(&p->addr[1], &p->addr[0], (LIVELOCK_PERIOD - 1) * sizeof p->addr[0]);
+	p->addr[0] = (uintptr_t)addr;
+	p->frame = f;
+	p->pool = s->pool;
 }
 
 static void describe(char *why, size_t len, const char *what, uint64_t e)
@@ -428,7 +546,8 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 	int need = access_needs(access);
 	uint64_t *e, pte = 0;
 	struct ptl *ptl;
-	bool counted = false;
+	bool counted = false, evicted = false;
+	uint32_t victim;
 	int err = 0;
 
 	fault->kind = DPEMU_FAULT_NONE;
@@ -483,8 +602,14 @@ restart:
 		err = page_in(s, pg, e, access);
 		if (err == -ENOSPC) {
 			fmt_str(why, whylen, 0, "the pool has no free frame");
-			if (make_room(s, ptl, why, whylen))
+			if (livelock_known(s, addr, flags))
+				goto livelock_held;
+			if (make_room(s, ptl, why, whylen, &victim)) {
+				evicted = true;
+				if (livelock_found(s, addr, victim, flags))
+					goto livelock;
 				goto restart;
+			}
 			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
 			goto unresolved;
 		}
@@ -520,13 +645,19 @@ restart:
 			 * of one frame.  Pinned, it is no victim; the copy fails as
 			 * out-of-frames if nothing else can go. */
 			uint32_t src = pte_frame(pte);
+			if (livelock_known(s, addr, flags))
+				goto livelock_held;
 			bool pinned = frame_pin(s->pool, src);
 			fmt_str(why, whylen, 0, "no free frame for a copy-on-write copy");
-			bool room = make_room(s, ptl, why, whylen);
+			bool room = make_room(s, ptl, why, whylen, &victim);
 			if (pinned)
 				frame_unpin(s->pool, src);
-			if (room)
+			if (room) {
+				evicted = true;
+				if (livelock_found(s, addr, victim, flags))
+					goto livelock;
 				goto restart;
+			}
 			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
 			goto unresolved;
 		}
@@ -568,6 +699,8 @@ shown:
 		        : "the host refused to map the page");
 		goto unresolved;
 	}
+	if (!(flags & RESOLVE_NO_TRAP))
+		progress_note(s, addr, evicted, pte_frame(*e));
 	last_spurious = NULL;
 resolved:
 	if (flags & RESOLVE_RETRIED)
@@ -575,6 +708,18 @@ resolved:
 	lock_release(&ptl->lock);
 	return RESOLVED;
 
+livelock:
+	/* make_room let go of the stripe: take it back for the exit path */
+	lock_acquire(&ptl->lock);
+livelock_held:
+	/* Reported for good (not retried elsewhere): start counting afresh. */
+	if (!(flags & RESOLVE_RETRIED))
+		progress.rounds = 0;
+	fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
+	size_t pos = fmt_str(why, whylen, 0, "the access needs more pages at once than the pool "
+	                     "has frames (its pages evicted each other ");
+	pos = fmt_dec(why, whylen, pos, LIVELOCK_ROUNDS);
+	fmt_str(why, whylen, pos, " times)");
 unresolved:
 	if (!(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP)))
 		PG_STATS(s, pg).protection_faults++;

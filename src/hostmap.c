@@ -5,8 +5,9 @@
  * Fault path: everything here runs inside the fault handler, with the
  * page's split page-table lock held (internal.h, struct ptl) - or the
  * whole space, API side.  Every host call stays inside the page's leaf,
- * which is what lets faults in other leaves run meanwhile.  It calls only mmap, mprotect, madvise and userfaultfd ioctls; no
- * malloc, no stdio.  Each function returns 0 or a negative errno and never
+ * which is what lets faults in other leaves run meanwhile (one exception,
+ * host_revoke's last resort, only ever takes rights away).  It calls only
+ * mmap, mprotect, madvise and userfaultfd ioctls; no malloc, no stdio.  Each function returns 0 or a negative errno and never
  * leaves a page more accessible than its PTE allows, not even for a moment:
  * rights are narrowed before anything is widened.
  *
@@ -113,9 +114,11 @@ static int set_vma_prot(struct dpemu_space *s, uint64_t pg, uint64_t *e, int pro
 }
 
 /* Map pages [pg, pg+n) onto their identity frames with protection prot,
- * in as many mmaps as the wrap-around at the end of the pool needs. */
-static int map_identity(struct dpemu_space *s, uint64_t pg, uint64_t n, int prot)
+ * in as many mmaps as the wrap-around at the end of the pool needs; *done
+ * says how many pages were mapped (all of them, unless it fails). */
+static int map_identity(struct dpemu_space *s, uint64_t pg, uint64_t n, int prot, uint64_t *done)
 {
+	*done = 0;
 	while (n > 0) {
 		uint64_t f = space_identity_frame(s, pg);
 		uint64_t run = s->pool->nframes - f;
@@ -126,6 +129,7 @@ static int map_identity(struct dpemu_space *s, uint64_t pg, uint64_t n, int prot
 			return sys_err();
 		pg += run;
 		n -= run;
+		*done += run;
 	}
 	return 0;
 }
@@ -135,21 +139,29 @@ static int map_identity(struct dpemu_space *s, uint64_t pg, uint64_t n, int prot
  * frame: map them PROT_NONE, make them trap (guard markers, or userfaultfd
  * registration), then give them protection prot.  Sets B and HP, clears V,
  * L and U in the n PTEs from e.
+ *
+ * On failure the PTEs still say what the host shows: pages the host call
+ * never reached are as they were; pages it did reach are PROT_NONE
+ * identity mappings now, perhaps without their traps, and so are marked
+ * neither backed nor visible (any access to them raises SIGSEGV, and the
+ * fault backs them again).
  */
 static int back_hidden(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n, int prot)
 {
-	int err = map_identity(s, pg, n, PROT_NONE);
+	uint64_t done;
+	int err = map_identity(s, pg, n, PROT_NONE, &done);
 
-	if (err)
-		return err;
-	if (s->hostmode == HOSTMODE_UFFD)
+	if (!err && s->hostmode == HOSTMODE_UFFD)
 		err = uffd_register(s, pg, n);
-	else if (madvise(space_page_addr(s, pg), pages_bytes(s, n), MADV_GUARD_INSTALL) < 0)
+	else if (!err && madvise(space_page_addr(s, pg), pages_bytes(s, n), MADV_GUARD_INSTALL) < 0)
 		err = sys_err();
-	if (err)
+	if (!err && prot != PROT_NONE && mprotect(space_page_addr(s, pg), pages_bytes(s, n), prot) < 0)
+		err = sys_err();
+	if (err) {
+		for (uint64_t i = 0; i < done; i++)
+			e[i] &= ~(PTE_B | PTE_HP_MASK | PTE_V | PTE_L | PTE_U);
 		return err;
-	if (prot != PROT_NONE && mprotect(space_page_addr(s, pg), pages_bytes(s, n), prot) < 0)
-		return sys_err();
+	}
 	for (uint64_t i = 0; i < n; i++)
 		e[i] = pte_with_hostprot((e[i] & ~(PTE_V | PTE_L | PTE_U)) | PTE_B, prot);
 	return 0;
@@ -354,10 +366,25 @@ int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n)
  * a way that retries (userfaultfd): make the page inaccessible, so that
  * the retry raises SIGSEGV and dpemu reports it there.  The next show
  * gives the page its protection back.
+ *
+ * Taking one page's rights splits its host mapping, which the host
+ * refuses once vm.max_map_count is reached - and waking the thread with
+ * its page still accessible would only fault again, for ever.  Then the
+ * whole arena is made PROT_NONE instead: its ends are ends of host
+ * mappings (what is not PROT_NONE there already is registered with the
+ * space's userfaultfd, or an alias of one frame, and neither merges with
+ * a mapping outside the arena), so this splits nothing and cannot fail
+ * for want of mappings.  Every other
+ * page of the space then traps too, and the SIGSEGV path gives each its
+ * rights back at its next access (host_refresh; HP is stale meanwhile, as
+ * after a revoke without the page's lock).  Narrowing only: no page is
+ * ever more accessible than its PTE allows.  0, or a negative errno if
+ * even that failed.
  */
 int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 {
-	if (mprotect(space_page_addr(s, pg), pages_bytes(s, 1), PROT_NONE) < 0)
+	if (mprotect(space_page_addr(s, pg), pages_bytes(s, 1), PROT_NONE) < 0 &&
+	    mprotect((void *)s->base, s->size, PROT_NONE) < 0)
 		return sys_err();
 	if (e)
 		*e = pte_with_hostprot(*e, PROT_NONE);
@@ -379,6 +406,27 @@ int host_refresh(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 }
 
 /* ---- hiding pages --------------------------------------------------------- */
+
+/*
+ * Make page pg unreachable whatever the host showed there, when the usual
+ * way (host_hide, or a failed show) may have left a frame visible: map
+ * fresh PROT_NONE memory over it, which replaces an alias or an identity
+ * page alike.  The page is no longer backed (B, HP, V, L, U cleared in *e,
+ * if e): its next access traps as SIGSEGV (in every mode; a userfaultfd
+ * space handles it on that path), and the show that follows backs its
+ * leaf again.  0, or a negative errno (the host could not split the
+ * mapping: vm.max_map_count reached) - then the page may still show its
+ * frame, which its owner must then keep.
+ */
+int host_scrub(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+{
+	if (mmap(space_page_addr(s, pg), pages_bytes(s, 1), PROT_NONE,
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+		return sys_err();
+	if (e)
+		*e &= ~(PTE_B | PTE_HP_MASK | PTE_V | PTE_L | PTE_U);
+	return 0;
+}
 
 /* Hide the batched run [b->first, b->first + b->n) of visible identity pages
  * (guard and userfaultfd modes) or visible pages (mmap mode). */

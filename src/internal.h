@@ -490,6 +490,7 @@ struct host_batch {
 };
 void host_hide(struct dpemu_space *s, struct host_batch *b, uint64_t pg, uint64_t *e);
 void host_flush(struct dpemu_space *s, struct host_batch *b);
+int host_scrub(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 
 /* Batches of backed pages whose VMA protection is to become `prot`, or,
  * with prot -1, that are to be write-protected through userfaultfd. */
@@ -575,8 +576,9 @@ void swap_forget(struct dpemu_pool *pool, uint32_t f);
 int file_write_page(int fd, off_t off, const void *data, size_t len);
 
 /* Take one frame back for the pool (no lock of a space held).  0: a frame was
- * freed; else a negative errno with why (a message) filled in. */
-int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen);
+ * freed (*victim: the frame evicted, or FRAME_NONE); else a negative errno
+ * with why (a message) filled in. */
+int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen, uint32_t *victim);
 
 /* ------------------------------------------------------------------------ */
 /* Errors (error.c)                                                          */

@@ -398,11 +398,35 @@ static int flush_range(struct dpemu_space *s, uint64_t first, uint64_t n,
 
 /* ---- unmapping -------------------------------------------------------------- */
 
+/* A frame to release once the host no longer shows it at page pg. */
+struct dropped {
+	uint64_t pg;
+	uint32_t f;
+};
+
 struct unmap_walk {
 	struct host_batch hide;
-	uint32_t *dropped; /* frames to release once the host no longer shows them */
+	struct dropped *dropped;
 	size_t ndropped, cap;
+	uint64_t kept;     /* frames kept out of the pool: still perhaps visible */
 };
+
+/*
+ * Frame f of page pg (just unmapped) goes back to the pool - unless hiding
+ * the page failed (hide_failed), when the host may still show it there:
+ * then the page is scrubbed first (host_scrub), and if even that fails the
+ * frame is kept, never to be handed out again, rather than let a stale
+ * host mapping show another page's data through pg.
+ */
+static void release_frame(struct dpemu_space *s, struct unmap_walk *u, uint64_t pg, uint32_t f,
+                          bool hide_failed)
+{
+	if (hide_failed && host_scrub(s, pg, pt_find(s, pg)) != 0) {
+		u->kept++;
+		return;
+	}
+	frame_put(s->pool, f);
+}
 
 static int unmap_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
                        uint64_t npages, void *arg)
@@ -425,18 +449,25 @@ static int unmap_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint6
 		host_hide(s, &u->hide, pg, e);
 		if (u->ndropped == u->cap) {
 			size_t cap = u->cap ? u->cap * 2 : 256;
-			uint32_t *d = realloc(u->dropped, cap * sizeof *d);
+			struct dropped *d = realloc(u->dropped, cap * sizeof *d);
 			if (!d) {
 				/* No room to defer: make this page unreachable now. */
+				int earlier = u->hide.err;
+				u->hide.err = 0;
 				host_flush(s, &u->hide);
-				frame_put(s->pool, f);
-				goto cleared;
+				bool failed = u->hide.err != 0;
+				if (earlier)
+					u->hide.err = earlier;
+				mapping_drop(s, id, 1);
+				*e &= PTE_HOST_BITS;
+				release_frame(s, u, pg, f, failed);
+				PG_STATS(s, pg).pages_resident--;
+				return 0;
 			}
 			u->dropped = d;
 			u->cap = cap;
 		}
-		u->dropped[u->ndropped++] = f;
-cleared:
+		u->dropped[u->ndropped++] = (struct dropped){ pg, f };
 		PG_STATS(s, pg).pages_resident--;
 	}
 	mapping_drop(s, id, 1);
@@ -448,10 +479,12 @@ cleared:
  * Remove pages [first, first+n) from their mappings: write back dirty
  * shared file pages and fdatasync(2) the files written (flush_range), hide
  * the pages, then release their frames (only once the host shows them
- * nowhere, so no stale access can reach a reused frame).  The pages go
- * even when their write-back failed.  Returns 0, -EIO (a write-back
- * failed), fdatasync's error (-EIO, -ENOSPC, ...: the data written may not
- * be on the disk) or -ENOMEM, with the message set.
+ * nowhere, so no stale access can reach a reused frame: a frame whose page
+ * could not be hidden is kept, see release_frame).  The pages go even when
+ * their write-back failed.  Returns 0, -EIO (a write-back failed),
+ * fdatasync's error (-EIO, -ENOSPC, ...: the data written may not be on
+ * the disk), -ENOMEM, or the host's error when hiding failed, with the
+ * message set; the pages are unmapped all the same.
  */
 int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
 {
@@ -466,10 +499,14 @@ int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
 
 	host_flush(s, &u.hide);
 	for (size_t i = 0; i < u.ndropped; i++)
-		frame_put(s->pool, u.dropped[i]);
+		release_frame(s, &u, u.dropped[i].pg, u.dropped[i].f, u.hide.err != 0);
 	free(u.dropped);
 	if (err)
 		return set_error(err, "dpemu_unmap: out of memory for the page table");
+	if (u.hide.err && u.kept)
+		return set_error(u.hide.err, "dpemu_unmap: the host refused to unmap pages (%s); "
+		                 "%llu frame(s) are kept out of the pool, as the host may still "
+		                 "show them", strerror(-u.hide.err), (unsigned long long)u.kept);
 	if (u.hide.err)
 		return set_error(u.hide.err, "dpemu_unmap: the host refused to unmap pages: %s",
 		                 strerror(-u.hide.err));
@@ -516,6 +553,49 @@ static int set_pages(struct dpemu_space *s, uint64_t first, uint64_t n, int prot
 		return set_error(w.hp.err, "the host refused to change protections (%s)%s",
 		                 strerror(-w.hp.err), w.hp.err == -ENOMEM
 		                 ? "; raise vm.max_map_count" : "");
+	return 0;
+}
+
+/* The protections of a range, as runs of pages with the same one: what
+ * dpemu_protect puts back when it fails. */
+struct prot_run {
+	uint64_t first, n;
+	int prot;
+};
+
+struct prot_save {
+	uint64_t lo, hi;      /* the range                                  */
+	struct prot_run *runs;
+	size_t n, cap;
+	int err;
+};
+
+static int save_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                      uint64_t npages, void *arg)
+{
+	struct prot_save *sv = arg;
+	uint64_t lo = pg < sv->lo ? sv->lo : pg;
+	uint64_t hi = pg + npages > sv->hi ? sv->hi : pg + npages;
+	int prot = pte_prot(*e);
+
+	(void)s;
+	(void)level;
+	if (sv->n && sv->runs[sv->n - 1].first + sv->runs[sv->n - 1].n == lo &&
+	    sv->runs[sv->n - 1].prot == prot) {
+		sv->runs[sv->n - 1].n += hi - lo;
+		return 0;
+	}
+	if (sv->n == sv->cap) {
+		size_t cap = sv->cap ? sv->cap * 2 : 16;
+		struct prot_run *r = realloc(sv->runs, cap * sizeof *r);
+		if (!r) {
+			sv->err = -ENOMEM;
+			return 1;
+		}
+		sv->runs = r;
+		sv->cap = cap;
+	}
+	sv->runs[sv->n++] = (struct prot_run){ lo, hi - lo, prot };
 	return 0;
 }
 
@@ -715,6 +795,42 @@ DPEMU_API int dpemu_unmap(dpemu_space *s, void *addr, size_t len)
 	return err;
 }
 
+/*
+ * Give the mapped pages [first, first+n) protection prot, or change
+ * nothing: when the host refuses a change half way (-ENOMEM with
+ * vm.max_map_count reached), every page gets its old protection back, in
+ * the page table and in the host view, so that no PTE claims a protection
+ * the host does not enforce.  (Putting the old protections back only
+ * merges host mappings again, which needs none the host could refuse.)
+ * Returns 0 or a negative errno with the message set.
+ */
+static int protect_pages(struct dpemu_space *s, uint64_t first, uint64_t n, int prot)
+{
+	struct prot_save sv = { .lo = first, .hi = first + n };
+	char msg[256];
+	int err;
+
+	pt_walk(s, first, n, false, save_visit, &sv);
+	if (sv.err) {
+		free(sv.runs);
+		return set_error(-ENOMEM, "dpemu_protect: out of memory");
+	}
+	err = set_pages(s, first, n, prot, 0);
+	if (err) {
+		snprintf(msg, sizeof msg, "%s", dpemu_last_error());
+		int undo = 0;
+		for (size_t i = 0; i < sv.n; i++) {
+			int e = set_pages(s, sv.runs[i].first, sv.runs[i].n, sv.runs[i].prot, 0);
+			if (e && !undo)
+				undo = e;
+		}
+		err = set_error(err, "dpemu_protect: %s%s", msg, undo
+		                ? "; putting the old protections back failed too" : "; nothing was changed");
+	}
+	free(sv.runs);
+	return err;
+}
+
 DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
 {
 	uint64_t first, n;
@@ -739,11 +855,8 @@ DPEMU_API int dpemu_protect(dpemu_space *s, void *addr, size_t len, int prot)
 			                   "their offsets)" : "read-only");
 		}
 	}
-	if (!err) {
-		err = set_pages(s, first, n, prot, 0);
-		if (err)
-			set_error(err, "dpemu_protect: %s", dpemu_last_error());
-	}
+	if (!err)
+		err = protect_pages(s, first, n, prot);
 	space_unlock_all(s);
 	return err;
 }

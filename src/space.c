@@ -52,11 +52,22 @@ struct dpemu_space *registry_find(const void *addr)
 	return NULL;
 }
 
-/* In the child of fork(2): replace every arena by inaccessible private
- * memory (fork.c).  Only mmap: this runs in an atfork child handler. */
+/*
+ * In the child of fork(2) (fork.c, an atfork child handler: async-signal-
+ * safe calls only): replace every arena by inaccessible private memory, and
+ * start the registry's bookkeeping afresh.  Only the forking thread exists
+ * in the child, so the fault handlers that other threads of the parent were
+ * running when it forked will never leave (registry_inflight would stay
+ * above zero for ever, and every destroy would wait for it), and
+ * registry_mutex may have been held by one of them.
+ */
 void registry_revoke_all(void)
 {
 	int high = atomic_load(&registry_high);
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+
+	registry_mutex = fresh;
+	atomic_store(&registry_inflight, 0);
 
 	for (int i = 0; i < high; i++) {
 		struct dpemu_space *s = atomic_load(&registry[i]);

@@ -444,12 +444,33 @@ void uffd_forget_handler(void)
 /* ---- a space's userfaultfd ------------------------------------------------------ */
 
 /*
+ * Make s's arena plain reserve again: PROT_NONE, no userfaultfd
+ * registration (mmap over the whole arena, which replaces whatever the
+ * failed open left there and needs no new host mapping).  0 or -errno.
+ */
+static int arena_reset(struct dpemu_space *s)
+{
+	if (mmap((void *)s->base, s->size, PROT_NONE,
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
+/*
  * Give s a userfaultfd in `mode` and make it a HOSTMODE_UFFD space.
  * Returns 0, or -EPERM, -ENOSYS, -EMFILE, -ENOMEM (message set).
+ *
+ * A failure leaves nothing behind: s is the SIGSEGV space space_new made
+ * (backend, hostmode and uffd as they were, the arena PROT_NONE and not
+ * registered), so that DPEMU_BACKEND_AUTO can fall back to it.  To that
+ * end the space joins the handler thread (thread mode) before the arena
+ * is made accessible: nothing can fail after that but the registration,
+ * which is undone with the arena's protection.
  */
 int uffd_space_open(struct dpemu_space *s, enum dpemu_uffd_mode mode)
 {
-	int fd = uffd_create(mode, &s->uffd_wp);
+	bool wp = false;
+	int err, fd = uffd_create(mode, &wp);
 
 	if (fd < 0)
 		return set_error(fd, "userfaultfd: %s", fd == -EPERM
@@ -458,6 +479,17 @@ int uffd_space_open(struct dpemu_space *s, enum dpemu_uffd_mode mode)
 		                 : fd == -EMFILE ? "no file descriptor left"
 		                 : "this kernel lacks userfaultfd or its shared-memory "
 		                   "minor faults (Linux 5.14+)");
+	s->uffd = fd;
+	s->uffd_mode = mode;
+	s->uffd_wp = wp;
+	if (mode == DPEMU_UFFD_THREAD && (err = handler_add(s))) {
+		close(fd);
+		s->uffd = -1;
+		s->uffd_wp = false;
+		return set_error(err, "userfaultfd: %s", err == -ENOMEM
+		                 ? "too many thread-mode spaces (at most 1024)"
+		                 : "cannot start the handler thread");
+	}
 	/* The reserve: missing faults instead of PROT_NONE (see the top). */
 	struct uffdio_register r = {
 		.range = { s->base, s->size },
@@ -465,23 +497,18 @@ int uffd_space_open(struct dpemu_space *s, enum dpemu_uffd_mode mode)
 	};
 	if (mprotect((void *)s->base, s->size, PROT_READ | PROT_WRITE) < 0 ||
 	    ioctl(fd, UFFDIO_REGISTER, &r) < 0) {
-		int err = -errno;
-		mprotect((void *)s->base, s->size, PROT_NONE);
+		err = -errno;
+		if (mode == DPEMU_UFFD_THREAD)
+			handler_remove(s);
 		close(fd);
+		s->uffd = -1;
+		s->uffd_wp = false;
+		if (arena_reset(s) < 0)
+			mprotect((void *)s->base, s->size, PROT_NONE);
 		return set_error(err, "userfaultfd: cannot register the arena: %s", strerror(-err));
 	}
-	s->uffd = fd;
-	s->uffd_mode = mode;
 	s->hostmode = HOSTMODE_UFFD;
 	s->backend = DPEMU_BACKEND_UFFD;
-	if (mode == DPEMU_UFFD_THREAD) {
-		int err = handler_add(s);
-		if (err) {
-			close(fd);
-			s->uffd = -1;
-			return set_error(err, "userfaultfd: cannot start the handler thread");
-		}
-	}
 	return 0;
 }
 
