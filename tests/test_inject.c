@@ -1166,7 +1166,7 @@ static struct known known_failures[] = {
 /* The sweep (parent side)                                                   */
 /* ------------------------------------------------------------------------ */
 
-#define CHILD_TIMEOUT 2 /* seconds: a scenario takes milliseconds */
+#define CHILD_TIMEOUT 3 /* seconds: a scenario takes milliseconds */
 
 static const struct scenario *cur_scen;
 
@@ -1272,10 +1272,10 @@ static long total_points, total_known, total_skipped;
 
 /*
  * A known failure that hangs costs CHILD_TIMEOUT seconds; once one call
- * site (a libdpemu.so offset) has hung HANG_REPEAT times as a known
+ * site (a libdpemu.so offset) has hung HANG_REPEAT time(s) as a known
  * failure in a scenario, its later N are skipped (and counted as such).
  */
-#define HANG_REPEAT 2
+#define HANG_REPEAT 1
 
 static uint32_t count_sites[MAX_SITES];
 
@@ -1362,7 +1362,7 @@ static int sweep(const struct scenario *sc)
 		failures++;
 	}
 	if (skipped)
-		print_message("%-15s %ld N skipped: their call site hung %d times already "
+		print_message("%-15s %ld N skipped: their call site hung %d time(s) already "
 		              "(a known failure)\n", sc->name, skipped, HANG_REPEAT);
 	total_skipped += skipped;
 	return failures;
