@@ -787,8 +787,13 @@ static void scen_file(void)
 		rc = dpemu_unmap(s, os, 3 * ps);
 		if (rc == -EIO && !fb && fired())
 			eio_lost_page(fds, &rs, 0, "dpemu_unmap(shared half)");
-		else if (rc != 0)
-			api_failed(rc, fb, "dpemu_unmap(shared half)");
+		else if (rc != 0 && api_failed(rc, fb, "dpemu_unmap(shared half)")) {
+			disarm();
+			if ((rc = dpemu_unmap(s, os, 3 * ps)) != 0)
+				die("dpemu_unmap(shared half) failed again: %d %s", rc,
+				    dpemu_last_error());
+			arm();
+		}
 	}
 	API(dpemu_unmap(s, op, pages * ps));
 	destroy_space(s);
@@ -1307,8 +1312,12 @@ static int sweep(const struct scenario *sc)
 		if (by_kind[k])
 			used += (size_t)snprintf(counts + used, sizeof counts - used, " %s %ld",
 			                         kind_names[k], by_kind[k]);
-	print_message("%-15s %ld host calls%s%s (N 1..%ld)\n", sc->name, calls,
-	              only_kind == K_ANY ? "" : " counted:", counts, calls);
+	if (only_kind == K_ANY)
+		print_message("%-15s %ld host calls:%s (N 1..%ld)\n", sc->name, calls, counts,
+		              calls);
+	else
+		print_message("%-15s %ld %s calls (of all:%s) (N 1..%ld)\n", sc->name, calls,
+		              kind_names[only_kind], counts, calls);
 	for (long n = 1; n <= calls; n++) {
 		if (only_n && atol(only_n) != n)
 			continue;
