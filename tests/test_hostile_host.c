@@ -628,6 +628,148 @@ static void test_cow_show_fails(void **state)
 	run_child(cow_show_fails_child, NULL, "copy-on-write: showing the copy fails");
 }
 
+/*
+ * An eviction whose hiding of a page fails - the victim's, or one whose
+ * access the policy revokes to see its next use (CLOCK, LRU) - must not
+ * hand the frame to another page while the old page may still show it.
+ * A pool of EH_FRAMES frames, EH_PAGES pages written in turn for
+ * EH_ROUNDS rounds (every write past the first EH_FRAMES evicts), and
+ * one failure injected into the k-th matching host call, for every k: the
+ * call that hides a page (madvise, or in DPEMU_HOSTMAP=mmap mode the mmap
+ * over it) and, where pages have identity frames, the shared-memory mmap
+ * (which shows an alias, and puts an alias's identity mapping back when
+ * it is hidden).  An access may fail only as a host or
+ * out-of-frames fault, only while the injection fires, and then works
+ * once retried; in the end every byte of every page is what was last
+ * written, and every frame is back after destroy.
+ */
+#define EH_FRAMES 2
+#define EH_PAGES 5 /* odd: pages get frames other than their identity (aliases) */
+#define EH_ROUNDS 3
+
+struct eh_page {
+	unsigned char *page;
+	unsigned char seed;
+	int write;
+	size_t bad;           /* check: 1 + the first wrong byte's index */
+	unsigned char got;
+};
+
+static unsigned char eh_byte(unsigned char seed, size_t j)
+{
+	return (unsigned char)(seed + j * 7 + (j >> 8));
+}
+
+/* Fill a page with its pattern, or check every byte of it. */
+static void eh_access(void *arg)
+{
+	struct eh_page *a = arg;
+
+	for (size_t j = 0; j < ps; j++) {
+		if (a->write) {
+			a->page[j] = eh_byte(a->seed, j);
+		} else if (((volatile unsigned char *)a->page)[j] != eh_byte(a->seed, j)) {
+			a->bad = j + 1;
+			a->got = a->page[j];
+			return;
+		}
+	}
+}
+
+/* The seed of page i's contents in round r. */
+static unsigned char eh_seed(int i, int round)
+{
+	return (unsigned char)(1 + i * 0x25 + round * 0x51);
+}
+
+/* One run: inject one failure of kind k (filter) after skip matching calls
+ * (skip INJ_FOREVER: count only).  Returns the matching calls seen. */
+static int evict_hide_run(enum dpemu_policy policy, enum inject_call k, int filter, int skip)
+{
+	struct rig r;
+	struct dpemu_pool_stats st;
+	int seen;
+
+	rig_open(&r, EH_FRAMES, policy, EH_PAGES + 2, EH_PAGES, RW);
+	for (int round = 0; round < EH_ROUNDS; round++) {
+		for (int i = 0; i < EH_PAGES; i++) {
+			if (round == 0 && i == EH_FRAMES)
+				inject_arm(k, filter, skip, skip == INJ_FOREVER ? INJ_FOREVER : 1, ENOMEM);
+			struct eh_page a = { r.base + (size_t)i * ps, eh_seed(i, round), 1, 0, 0 };
+			struct dpemu_fault f;
+			int fired_before = atomic_load(&inj[k].left) <= 0;
+			memset(&f, 0, sizeof f);
+			if (dpemu_catch(eh_access, &a, &f) == 0)
+				continue;
+			int fired_now = !fired_before && atomic_load(&inj[k].left) <= 0;
+			CHECK(fired_now && (f.kind == DPEMU_FAULT_HOST ||
+			                    f.kind == DPEMU_FAULT_OUT_OF_FRAMES),
+			      "%s, skip %d: writing page %d (round %d): fault kind %d, error %d, "
+			      "injected now: %d", dpemu_policy_name(policy), skip, i, round,
+			      (int)f.kind, f.error, fired_now);
+			CHECK(dpemu_catch(eh_access, &a, &f) == 0, "%s, skip %d: page %d, retried",
+			      dpemu_policy_name(policy), skip, i);
+		}
+	}
+	seen = atomic_load(&inj[k].seen);
+	inject_off();
+	/* Every page holds what was last written to it: none shows another
+	 * page's frame. */
+	for (int i = 0; i < EH_PAGES; i++) {
+		struct eh_page a = { r.base + (size_t)i * ps, eh_seed(i, EH_ROUNDS - 1), 0, 0, 0 };
+		struct dpemu_fault f;
+		CHECK(dpemu_catch(eh_access, &a, &f) == 0, "%s, skip %d: reading page %d: fault %d",
+		      dpemu_policy_name(policy), skip, i, (int)f.kind);
+		CHECK(a.bad == 0, "%s, skip %d: page %d byte %zu is %#x, not %#x (another page's "
+		      "frame?)", dpemu_policy_name(policy), skip, i, a.bad - 1, a.got,
+		      eh_byte(eh_seed(i, EH_ROUNDS - 1), a.bad - 1));
+	}
+	/* Every frame is back once the space is gone. */
+	CHECK(dpemu_space_destroy(r.space) == 0, "destroy");
+	CHECK(dpemu_pool_stats(r.pool, &st) == 0 && st.frames_free == EH_FRAMES,
+	      "%s, skip %d: %llu of %d frames free after destroy", dpemu_policy_name(policy), skip,
+	      (unsigned long long)st.frames_free, EH_FRAMES);
+	CHECK(dpemu_pool_destroy(r.pool) == 0, "pool destroy");
+	return seen;
+}
+
+static void evict_hide_fails_child(void *arg)
+{
+	enum dpemu_policy policy = (enum dpemu_policy)(intptr_t)arg;
+	struct { enum inject_call k; int filter; } calls[2];
+	int ncalls = 0, injected = 0;
+	struct rig r;
+
+	alarm(60);
+	rig_open(&r, 2, DPEMU_POLICY_NONE, 2, 2, RW);
+	enum inject_call hide = hide_call(&r, r.base);
+	rig_close(&r);
+	calls[ncalls].k = hide;
+	calls[ncalls++].filter = hide == INJ_MMAP ? MAP_FIXED | MAP_ANONYMOUS : -1;
+	if (hide == INJ_MADVISE) {
+		calls[ncalls].k = INJ_MMAP;
+		calls[ncalls++].filter = MAP_FIXED | MAP_SHARED;
+	}
+	for (int c = 0; c < ncalls; c++) {
+		int n = evict_hide_run(policy, calls[c].k, calls[c].filter, INJ_FOREVER);
+		CHECK(n > 0, "%s: no matching host call to fail", dpemu_policy_name(policy));
+		for (int skip = 0; skip < n && skip < 64; skip++, injected++)
+			evict_hide_run(policy, calls[c].k, calls[c].filter, skip);
+	}
+	CHECK(injected > 0, "nothing injected");
+}
+
+static void test_evict_hide_fails(void **state)
+{
+	static const enum dpemu_policy policies[] = { DPEMU_POLICY_FIFO, DPEMU_POLICY_CLOCK,
+	                                              DPEMU_POLICY_LRU };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++)
+		run_child(evict_hide_fails_child, (void *)(intptr_t)policies[i],
+		          dpemu_policy_name(policies[i]));
+}
+
 /* ---- defect 9: an access that needs more pages than the pool has frames ---- */
 
 struct straddle {
@@ -747,6 +889,7 @@ int main(void)
 		cmocka_unit_test(test_protect_fails),
 		cmocka_unit_test(test_unmap_hide_fails),
 		cmocka_unit_test(test_cow_show_fails),
+		cmocka_unit_test(test_evict_hide_fails),
 		cmocka_unit_test(test_straddle_one_frame),
 	};
 
