@@ -19,13 +19,18 @@
  * Reference bits are emulated the way kernels without hardware accessed
  * bits do it: clearing a frame's bit also revokes every mapping page's
  * access (the host hides it, PTE_A is cleared), so the next access traps,
- * and the fault path sets the bit again (a reference fault, fault.c).
+ * and the fault path sets the bit again (a reference fault, fault.c).  A
+ * page the host will not hide stays visible, referenced (its PTE_A and
+ * the frame's bit set again).
  *
  * Evicting frame f (pinned, so nobody frees or reuses it meanwhile):
  *   1. hide every page that maps f (found through the reverse map: the
- *      page index f->rmap in each space of the pool) and find the shared
- *      object that holds it, if any; from the mapping, decide where the
- *      contents go:
+ *      page index f->rmap in each space of the pool), scrubbing one the
+ *      host refuses to hide (host_scrub); if even that fails, the page
+ *      keeps f and the eviction of f is abandoned as in 4 - f never
+ *      reaches another page while a host view may show it.  Find the
+ *      shared object that holds f, if any; from the mapping, decide where
+ *      the contents go:
  *        shared file mapping          its file, if dirty;
  *        clean, never swapped         nowhere: zero-fill or re-read it;
  *        anything else                a swap slot (its old one if it came
@@ -43,8 +48,8 @@
  * a time; it also guards the list of spaces), then one page's locks at a
  * time (its space's lock, then its split page-table lock), shared object
  * locks, the swap lock and pool->lock, in that order;
- * it calls madvise/mmap/ioctl (hostmap.c) and pread/pwrite/fstat, never
- * malloc or stdio.  The rest of the file is API side.
+ * it calls mmap/mprotect/madvise/ioctl (hostmap.c) and pread/pwrite/fstat,
+ * never malloc or stdio.  The rest of the file is API side.
  */
 #include <errno.h>
 #include <string.h>
@@ -133,6 +138,7 @@ struct evict {
 	bool written;            /* step 2 wrote the contents                   */
 	bool counted;            /* the swap-out is counted in a space          */
 	bool abandoned;          /* a page came back to f                       */
+	bool refused;            /* the host would not hide a page of f         */
 	uint32_t slot;           /* TO_SWAP: the slot                           */
 	int err;
 };
@@ -173,26 +179,56 @@ static bool maps_frame(const uint64_t *e, uint32_t f)
 	return e && (*e & PTE_P) && pte_frame(*e) == f;
 }
 
-/* Hide page pg (PTE *e) now. */
+/*
+ * Hide visible page pg (PTE *e) now, so that its frame can be taken from
+ * it.  When the host refuses (host_hide has already cleared V, and the
+ * page may still show its frame), the page is scrubbed instead
+ * (host_scrub: fresh PROT_NONE memory over it, not backed; its next access
+ * traps and shows it again).  Returns 0 when the host shows the frame at
+ * pg no more.  If even the scrub fails, the PTE is put back as it was -
+ * still visible, so that the next attempt hides it again - and the
+ * host's error is returned: the frame must stay with the page.
+ */
 static int hide_now(struct dpemu_space *t, uint64_t pg, uint64_t *e)
 {
 	struct host_batch b = { 0, 0, 0 };
+	uint64_t before = *e;
 
 	host_hide(t, &b, pg, e);
 	host_flush(t, &b);
+	if (b.err == 0 || host_scrub(t, pg, e) == 0)
+		return 0;
+	/* An alias whose hidden identity mapping back_hidden did put back
+	 * (B cleared: it reached the page) shows its frame no more, whatever
+	 * failed after; the PTE says so already. */
+	if (t->hostmode != HOSTMODE_MMAP && (before & (PTE_L | PTE_B)) == (PTE_L | PTE_B) &&
+	    !(*e & PTE_B))
+		return 0;
+	*e = before;
 	return b.err;
 }
 
 /* ---- reference bits -------------------------------------------------------------- */
 
+/*
+ * Revoke page ev->pg's access to frame ev->f so that its next use traps
+ * (and sets the bit again).  If the host refuses, the page stays visible
+ * and so counts as referenced: PTE_A and the frame's bit are set again
+ * (hide_now put the rest of the PTE back), rather than claim a hidden
+ * page whose uses nobody would see.
+ */
 static void clear_reference_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e,
                                   struct mapping *m)
 {
 	(void)m;
 	if (!maps_frame(e, ev->f))
 		return;
+	if (hide_now(t, ev->pg, e) != 0) {
+		*e |= PTE_A;
+		frame_referenced(ev->pool, ev->f);
+		return;
+	}
 	*e &= ~PTE_A;
-	hide_now(t, ev->pg, e);
 }
 
 /* Frame f's reference bit was cleared: make every page that maps it trap
@@ -315,13 +351,18 @@ static bool holds_frame(struct evict *ev, uint64_t *e, struct mapping *m)
 	return ours;
 }
 
-/* Step 1: hide the pages that map f; find out what backs it. */
+/* Step 1: hide the pages that map f (one the host will not hide, not even
+ * by a scrub, stays visible and keeps f: the eviction of f is abandoned);
+ * find out what backs it. */
 static void hide_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e, struct mapping *m)
 {
 	bool ours = holds_frame(ev, e, m);
 
-	if (maps_frame(e, ev->f) && hide_now(t, ev->pg, e) && !ev->err)
-		ev->err = -EAGAIN; /* still visible: leave f alone */
+	if (maps_frame(e, ev->f) && hide_now(t, ev->pg, e)) {
+		ev->refused = true;
+		if (!ev->err)
+			ev->err = -EAGAIN; /* still visible: leave f alone */
+	}
 	if (ours) {
 		ev->found = true;
 		ev->file_backed = (m->flags & DPEMU_MAP_SHARED) && m->fd >= 0;
@@ -412,12 +453,15 @@ static const char *errno_name(int err)
 
 /*
  * Evict pinned frame f (steps above).  Returns 0 (f is free), -EAGAIN (a
- * page came back to f, or nothing can be done with it: try another), or
+ * page came back to f, the host would not hide a page that maps it -
+ * *refused set then - or nothing can be done with it: try another), or
  * the error that stopped it - -ENOSPC (the swap store is full) or a write
  * error - with why filled in.  On every failure f stays usable: pages
- * that were turned into swap entries find it in the swap cache.
+ * that were turned into swap entries find it in the swap cache, and a
+ * page the host still shows it through keeps it.
  */
-static int evict_frame(struct dpemu_pool *pool, uint32_t f, char *why, size_t whylen)
+static int evict_frame(struct dpemu_pool *pool, uint32_t f, char *why, size_t whylen,
+                       bool *refused)
 {
 	struct frame *fr = &pool->frames[f];
 	struct evict ev = { .pool = pool, .f = f, .pg = fr->rmap };
@@ -425,6 +469,7 @@ static int evict_frame(struct dpemu_pool *pool, uint32_t f, char *why, size_t wh
 
 	/* 1 */
 	visit_spaces(&ev, hide_visit);
+	*refused = ev.refused;
 	if (ev.err)
 		goto abandon;
 	bool dirty = atomic_load(&fr->dirty);
@@ -504,6 +549,7 @@ abandon:
 int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen, uint32_t *victim)
 {
 	int err = -EAGAIN;
+	bool refused = false;
 
 	*victim = FRAME_NONE;
 
@@ -519,7 +565,9 @@ int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen, uint32_t *vict
 		uint32_t f = pick_victim(pool);
 		if (f == FRAME_NONE)
 			continue; /* a frame is on its way to the free list: look again */
-		err = evict_frame(pool, f, why, whylen);
+		bool this_refused = false;
+		err = evict_frame(pool, f, why, whylen, &this_refused);
+		refused |= this_refused;
 		if (err == 0)
 			*victim = f;
 		if (err == -EAGAIN) {
@@ -532,7 +580,10 @@ int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen, uint32_t *vict
 	}
 	lock_release(&pool->evict_lock);
 	if (err == -EAGAIN) {
-		say(why, whylen, "the pool has no free frame and no resident frame could be evicted",
+		say(why, whylen, refused
+		    ? "the pool has no free frame and no resident frame could be evicted: the host "
+		      "refused to hide pages (vm.max_map_count reached?)"
+		    : "the pool has no free frame and no resident frame could be evicted",
 		    0, NULL);
 		err = -ENOSPC;
 	}

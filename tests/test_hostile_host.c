@@ -54,6 +54,7 @@ struct inject {
 	               stop it */
 };
 static struct inject inj[INJ_KINDS];
+static atomic_int inj_failed; /* calls failed so far, all kinds */
 
 static void inject_arm(enum inject_call k, int filter, int skip, int times, int err)
 {
@@ -83,6 +84,7 @@ static int inject_fails(enum inject_call k, int match)
 	if (atomic_fetch_sub(&inj[k].left, 1) <= 0)
 		return 0;
 	errno = inj[k].err;
+	atomic_fetch_add(&inj_failed, 1);
 	return 1;
 }
 
@@ -628,6 +630,185 @@ static void test_cow_show_fails(void **state)
 	run_child(cow_show_fails_child, NULL, "copy-on-write: showing the copy fails");
 }
 
+/*
+ * An eviction whose hiding of a page fails - the victim's, or one whose
+ * access the policy revokes to see its next use (CLOCK, LRU) - must not
+ * hand the frame to another page while the old page may still show it.
+ * A pool of EH_FRAMES frames, EH_PAGES pages written in turn for
+ * EH_ROUNDS rounds (each write and each check of the pages written so far
+ * may evict), and
+ * one failure injected into the k-th matching host call, for every k: the
+ * call that hides a page (madvise, or in DPEMU_HOSTMAP=mmap mode the mmap
+ * over it) and, where pages have identity frames, the shared-memory mmap
+ * (which shows an alias, and puts an alias's identity mapping back when
+ * it is hidden).  The hiding call is also failed together with the scrub
+ * that follows it (host_scrub, an anonymous mmap), so that the page must
+ * keep its frame.  An access may fail only as a host or
+ * out-of-frames fault, only while the injection fires, and then works
+ * once retried; in the end every byte of every page is what was last
+ * written, and every frame is back after destroy.
+ */
+#define EH_FRAMES 2
+#define EH_PAGES 5 /* odd: pages get frames other than their identity (aliases) */
+#define EH_ROUNDS 3
+
+struct eh_page {
+	unsigned char *page;
+	unsigned char seed;
+	int write;
+	size_t bad;           /* check: 1 + the first wrong byte's index */
+	unsigned char got;
+};
+
+static unsigned char eh_byte(unsigned char seed, size_t j)
+{
+	return (unsigned char)(seed + j * 7 + (j >> 8));
+}
+
+/* Fill a page with its pattern, or check every byte of it. */
+static void eh_access(void *arg)
+{
+	struct eh_page *a = arg;
+
+	for (size_t j = 0; j < ps; j++) {
+		if (a->write) {
+			a->page[j] = eh_byte(a->seed, j);
+		} else if (((volatile unsigned char *)a->page)[j] != eh_byte(a->seed, j)) {
+			a->bad = j + 1;
+			a->got = a->page[j];
+			return;
+		}
+	}
+}
+
+/* The seed of page i's contents in round r (never 0 for the pages and
+ * rounds used: 0 marks a page not written yet). */
+static unsigned char eh_seed(int i, int round)
+{
+	return (unsigned char)(1 + i * 0x25 + round * 0x51);
+}
+
+/*
+ * Write page i of r with seed (read: check it holds seed) under
+ * dpemu_catch.  A fault is allowed only if an injected failure fired
+ * during the access, and only as a host or out-of-frames fault; the
+ * access is then retried and must work.  what/skip name the run.
+ */
+static void eh_step(struct rig *r, int i, unsigned char seed, int write, const char *what,
+                    int skip)
+{
+	struct eh_page a = { r->base + (size_t)i * ps, seed, write, 0, 0 };
+	struct dpemu_fault f;
+	int fired_before = atomic_load(&inj_failed);
+
+	memset(&f, 0, sizeof f);
+	if (dpemu_catch(eh_access, &a, &f) != 0) {
+		int fired_now = atomic_load(&inj_failed) != fired_before;
+		CHECK(fired_now && (f.kind == DPEMU_FAULT_HOST || f.kind == DPEMU_FAULT_OUT_OF_FRAMES),
+		      "%s, skip %d: %s page %d: fault kind %d, error %d, injected now: %d", what,
+		      skip, write ? "writing" : "reading", i, (int)f.kind, f.error, fired_now);
+		a.bad = 0;
+		CHECK(dpemu_catch(eh_access, &a, &f) == 0, "%s, skip %d: %s page %d, retried: "
+		      "fault kind %d", what, skip, write ? "writing" : "reading", i, (int)f.kind);
+	}
+	CHECK(a.bad == 0, "%s, skip %d: page %d byte %zu is %#x, not %#x (another page's frame?)",
+	      what, skip, i, a.bad - 1, a.got, eh_byte(seed, a.bad - 1));
+}
+
+/* One run: inject one failure of kind k (filter) after skip matching calls
+ * (skip INJ_FOREVER: count only) - and, with scrub, one of the next
+ * anonymous MAP_FIXED mmap (what scrubs a page).  Each write is followed
+ * by a check of every page written so far, so that a page whose frame
+ * was wrongly given away is seen before it is evicted again.  Returns the
+ * matching calls seen; *both: whether the second failure was injected
+ * too. */
+static int evict_hide_run(enum dpemu_policy policy, enum inject_call k, int filter, int skip,
+                          bool scrub, bool *both)
+{
+	const char *what = dpemu_policy_name(policy);
+	unsigned char model[EH_PAGES] = { 0 };
+	struct rig r;
+	struct dpemu_pool_stats st;
+	int seen, times = skip == INJ_FOREVER ? INJ_FOREVER : 1;
+
+	rig_open(&r, EH_FRAMES, policy, EH_PAGES + 2, EH_PAGES, RW);
+	for (int round = 0; round < EH_ROUNDS; round++) {
+		for (int i = 0; i < EH_PAGES; i++) {
+			if (round == 0 && i == EH_FRAMES) {
+				if (scrub && k == INJ_MMAP)
+					times = 2; /* (hiding is an anonymous mmap too) */
+				else if (scrub)
+					inject_arm(INJ_MMAP, MAP_FIXED | MAP_ANONYMOUS, 0, 1, ENOMEM);
+				inject_arm(k, filter, skip, times, ENOMEM);
+				atomic_store(&inj_failed, 0);
+			}
+			model[i] = eh_seed(i, round);
+			eh_step(&r, i, model[i], 1, what, skip);
+			for (int j = 0; j < EH_PAGES; j++)
+				if (model[j])
+					eh_step(&r, j, model[j], 0, what, skip);
+		}
+	}
+	seen = atomic_load(&inj[k].seen);
+	*both = scrub && atomic_load(&inj_failed) == 2;
+	inject_off();
+	/* Every page holds what was last written to it: none shows another
+	 * page's frame. */
+	for (int i = 0; i < EH_PAGES; i++)
+		eh_step(&r, i, model[i], 0, what, skip);
+	/* Every frame is back once the space is gone. */
+	CHECK(dpemu_space_destroy(r.space) == 0, "destroy");
+	CHECK(dpemu_pool_stats(r.pool, &st) == 0 && st.frames_free == EH_FRAMES,
+	      "%s, skip %d: %llu of %d frames free after destroy", what, skip,
+	      (unsigned long long)st.frames_free, EH_FRAMES);
+	CHECK(dpemu_pool_destroy(r.pool) == 0, "pool destroy");
+	return seen;
+}
+
+static void evict_hide_fails_child(void *arg)
+{
+	enum dpemu_policy policy = (enum dpemu_policy)(intptr_t)arg;
+	struct { enum inject_call k; int filter; } calls[2];
+	int ncalls = 0, injected = 0, doubled = 0;
+	bool both;
+	struct rig r;
+
+	alarm(120);
+	rig_open(&r, 2, DPEMU_POLICY_NONE, 2, 2, RW);
+	enum inject_call hide = hide_call(&r, r.base);
+	rig_close(&r);
+	calls[ncalls].k = hide;
+	calls[ncalls++].filter = hide == INJ_MMAP ? MAP_FIXED | MAP_ANONYMOUS : -1;
+	if (hide == INJ_MADVISE) {
+		calls[ncalls].k = INJ_MMAP;
+		calls[ncalls++].filter = MAP_FIXED | MAP_SHARED;
+	}
+	for (int c = 0; c < ncalls; c++) {
+		int n = evict_hide_run(policy, calls[c].k, calls[c].filter, INJ_FOREVER, false, &both);
+		CHECK(n > 0, "%s: no matching host call to fail", dpemu_policy_name(policy));
+		for (int skip = 0; skip < n && skip < 256; skip++, injected++) {
+			evict_hide_run(policy, calls[c].k, calls[c].filter, skip, false, &both);
+			if (c == 0) {
+				evict_hide_run(policy, calls[c].k, calls[c].filter, skip, true, &both);
+				doubled += both;
+			}
+		}
+	}
+	CHECK(injected > 0, "nothing injected");
+	CHECK(doubled > 0, "%s: no hide failed together with its scrub", dpemu_policy_name(policy));
+}
+
+static void test_evict_hide_fails(void **state)
+{
+	static const enum dpemu_policy policies[] = { DPEMU_POLICY_FIFO, DPEMU_POLICY_CLOCK,
+	                                              DPEMU_POLICY_LRU };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++)
+		run_child(evict_hide_fails_child, (void *)(intptr_t)policies[i],
+		          dpemu_policy_name(policies[i]));
+}
+
 /* ---- defect 9: an access that needs more pages than the pool has frames ---- */
 
 struct straddle {
@@ -747,6 +928,7 @@ int main(void)
 		cmocka_unit_test(test_protect_fails),
 		cmocka_unit_test(test_unmap_hide_fails),
 		cmocka_unit_test(test_cow_show_fails),
+		cmocka_unit_test(test_evict_hide_fails),
 		cmocka_unit_test(test_straddle_one_frame),
 	};
 

@@ -1104,21 +1104,6 @@ static struct known known_failures[] = {
 	 * UFFDIO_WAKE (uffd.c uffd_wake, from drain): when the wake fails the
 	 * faulting thread sleeps for ever. */
 	{ NULL, K_IOCTL, "uffd", "hang", "defect 15: unchecked UFFDIO_WAKE (uffd_wake)", 0 },
-	/* Defect 15, failed hides: host_hide clears PTE_V before host_flush's
-	 * madvise(MADV_GUARD_INSTALL / MADV_DONTNEED) or back_hidden's
-	 * mmap/madvise/UFFDIO_REGISTER is made, and a failure only sets
-	 * b->err.  The page stays visible while its PTE says hidden; the next
-	 * eviction of its frame (evict.c hide_visit, clear_reference_visit
-	 * ignores the error altogether) finds nothing to hide and reuses the
-	 * frame: the stale view shows another page's data. */
-	{ "evict-clock", K_MADVISE, NULL, "the model says", "defect 15: failed hide in eviction "
-	  "(host_flush; evict.c hide_now/clear_reference_visit) shows a reused frame", 0 },
-	{ "evict-fifo", K_MADVISE, NULL, "the model says", "defect 15: failed hide in eviction "
-	  "(host_flush; evict.c hide_now) shows a reused frame", 0 },
-	{ "evict-clock", K_MMAP, NULL, "the model says", "defect 15: failed hide of an alias "
-	  "in eviction (host_hide -> back_hidden) shows a reused frame", 0 },
-	{ "evict-fifo", K_MMAP, NULL, "the model says", "defect 15: failed hide of an alias "
-	  "in eviction (host_hide -> back_hidden) shows a reused frame", 0 },
 	{ "map-protect", K_MADVISE, NULL, "no fault, expected unmapped", "defect 15: "
 	  "space_unmap_pages forgets pages whose hide failed: an unmapped page stays "
 	  "readable", 0 },
