@@ -14,7 +14,7 @@ import os
 import sys
 
 CREATE, MAP, UNMAP, PROTECT, FORK, WRITE, READ, WMANY, RMANY, SYNC, DESTROY, \
-    QUERY, PREFAULT, BAD = 0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
+    QUERY, PREFAULT, BAD, SYSCALL = 0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 # map kind bits: 1 shared, 2 file, 0x10 fixed, 0x20 read-only fd, 0x40 half a page short
 ANON_P, ANON_S, FILE_P, FILE_S = 0x00, 0x01, 0x02, 0x03
 FIXED, RO = 0x10, 0x20
@@ -70,6 +70,16 @@ def faults():
             op(MAP, 0, 2, 0, FILE_S | RO, 0) + op(QUERY, 0, 3) + op(QUERY, 0, 4))
 
 
+def syscalls():
+    """read(2)/write(2) of lazy, shared-file, read-only and unmapped pages."""
+    return (op(MAP, 0, 0, 1, ANON_P | FIXED, 0) + op(MAP, 0, 2, 1, FILE_S | FIXED, 0) +
+            op(MAP, 0, 4, 0, ANON_P | FIXED, 1) +
+            op(SYSCALL, 0, 0, 3, 0x80 | 40, 7) + op(SYSCALL, 0, 0, 3, 40, 0) +
+            op(SYSCALL, 0, 2, 0x85, 0x80 | 60, 9) + op(SYSCALL, 0, 2, 0x85, 60, 0) +
+            op(SYSCALL, 0, 4, 0x90, 0x80 | 63, 3) + op(SYSCALL, 0, 4, 0x90, 63, 0) +
+            op(FORK, 0) + op(SYSCALL, 1, 0, 0, 0x80 | 20, 5) + op(UNMAP, 0, 2, 0))
+
+
 def bad():
     return b"".join(op(BAD, 0, w) for w in range(16))
 
@@ -87,6 +97,7 @@ def main():
         seeds["gen-%s-pressure-fa" % pname] = hdr(pol, 6, 1, 3, pol == 2) + pressure()
         seeds["gen-%s-fork" % pname] = hdr(pol, 5, pol % 2, 0) + forking()
         seeds["gen-%s-faults" % pname] = hdr(pol, 8, 0, 1) + faults()
+        seeds["gen-%s-syscalls" % pname] = hdr(pol, 4, pol % 2, 0) + syscalls()
         if pol:
             seeds["gen-%s-smallswap" % pname] = hdr(pol, 4, 0, 0, False, 2) + pressure()
     seeds["gen-none-bad"] = hdr(0, 4) + bad()

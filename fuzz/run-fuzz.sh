@@ -35,7 +35,7 @@ for b in ${FUZZ_BACKENDS:-sigsegv uffd uffd-sigbus}; do
 		-artifact_prefix="$out/crash-$b-" "$out/corpus-$b" "$corpus" \
 		> "$out/$b.log" 2>&1
 	rc=$?
-	runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$out/$b.log" | tail -1)
+	runs=$(sed -n "s/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p" "$out/$b.log" | tail -1)
 	ops=$(sed -n 's/^fuzz_api: \([0-9]*\) sequences, \([0-9]*\) operations.*/\2/p' "$out/$b.log" | tail -1)
 	line="fuzz: backend $b: ${runs:-?} runs (sequences), ${ops:-?} operations, exit $rc"
 	echo "$line" | tee -a "$log"
