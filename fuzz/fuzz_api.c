@@ -264,7 +264,9 @@ static void drop_pte(int i, int pg, int *file_checks, int *nchecks)
 	}
 	free(t->priv);
 	M.map[t->map].remaining--;
+	bool revoked = t->revoked; /* the host view outlives the mapping */
 	memset(t, 0, sizeof *t);
+	t->revoked = revoked;
 }
 
 static int mappings_of(int i)
@@ -955,6 +957,8 @@ static void op_syscall(void)
 		      "%zd of %zu bytes at %zu (%s), though the model says all are accessible (pages "
 		      "%zu-%zu)", i, kernel_writes ? "wrote" : "read", n, len, off,
 		      n < 0 ? strerror(err) : "short", off / M.ps, (off + len - 1) / M.ps);
+	if (got < len)
+		ms->pte[(off + got) / M.ps].revoked = true; /* it faulted there */
 	if (kernel_writes) {
 		for (size_t k = 0; k < got; k++)
 			mpage(i, (int)((off + k) / M.ps))[(off + k) % M.ps] = src[k];
