@@ -4,9 +4,10 @@
  * fuzzer's LLVMFuzzerTestOneInput (fuzz/fuzz_api.c), built with the normal
  * compiler against libdpemu.
  *
- *   fuzz_replay FILE|DIR...
+ *   fuzz_replay [FILE|DIR...]
  *
- * A directory means every regular file in it.  A mismatch aborts (the
+ * A directory means every regular file in it.  With no argument (as make
+ * check runs it, through tests/each-backend): $top_srcdir/fuzz/corpus.  A mismatch aborts (the
  * harness prints what differed); otherwise prints how many inputs and
  * operations ran and exits 0.
  */
@@ -106,10 +107,14 @@ static int run_dir(const char *dir)
 int main(int argc, char **argv)
 {
 	int rc = 0;
+	char corpus[4096];
+	char *deflt[] = { argv[0], corpus, NULL };
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s FILE|DIR...\n", argv[0]);
-		return 2;
+		const char *top = getenv("top_srcdir");
+		snprintf(corpus, sizeof corpus, "%s/fuzz/corpus", top ? top : ".");
+		argc = 2;
+		argv = deflt;
 	}
 	for (int i = 1; i < argc; i++) {
 		struct stat st;
