@@ -222,10 +222,16 @@ DPEMU_API int dpemu_space_create(dpemu_pool *pool,
 
 /*
  * Destroy a space: write back dirty pages of shared file mappings (and
- * fdatasync them, as dpemu_unmap does; its error is returned, the space is
- * destroyed all the same), return every frame to the pool and release the
- * arena.  Touching the arena afterwards is an ordinary segmentation fault.
- * -EINVAL on NULL.
+ * fdatasync them, as dpemu_unmap does), return every frame to the pool and
+ * release the arena.  Touching the arena afterwards is an ordinary
+ * segmentation fault.  Returns 0 (the space is gone: host calls that fail
+ * while it is torn down are not reported - the whole arena is unmapped,
+ * so no frame stays visible), -EINVAL on NULL, or, when the write-back
+ * fails, -EIO (a write failed) or fdatasync's error (-EIO, -ENOSPC,
+ * -EDQUOT, ...): then nothing is destroyed - the space is usable and its
+ * pages stay dirty - so that the caller can retry once the cause is
+ * fixed, or dpemu_unmap the mappings (which drops pages whose write-back
+ * fails) and destroy.
  */
 DPEMU_API int dpemu_space_destroy(dpemu_space *space);
 

@@ -510,6 +510,8 @@ void fork_guard_install(void);
 
 /* Remove pages from their mappings (mapping.c, API side). */
 int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n);
+int space_flush_pages(struct dpemu_space *s);
+void space_drop_pages(struct dpemu_space *s);
 
 /* The protection the host should give a present page (see fault.c). */
 int pte_effective_prot(const struct dpemu_space *s, uint64_t e);
