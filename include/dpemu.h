@@ -245,11 +245,13 @@ DPEMU_API size_t dpemu_space_size(const dpemu_space *space);
  * keeps the frame if no other page maps it any more); pages of shared
  * mappings stay shared; pages never touched stay lazy in both.  File
  * mappings get their own duplicate of the fd.
- * Returns 0, or -EINVAL (NULL argument), -ENOMEM (memory, address space or
- * too many spaces; the parent is unchanged but for pages turned
- * copy-on-write), -EPERM (the space was inherited through fork(2)), or,
- * for a userfaultfd parent, what opening the child's userfaultfd returned
- * (-EMFILE, -ENOSYS, -EPERM).
+ * Returns 0, or -EINVAL (NULL argument), -ENOMEM (memory, address space,
+ * too many spaces, or host mappings: write-protecting the parent's pages
+ * failed, another host error of that is returned as it is), -EPERM (the
+ * space was inherited through fork(2)), or, for a userfaultfd parent, what
+ * opening the child's userfaultfd returned (-EMFILE, -ENOSYS, -EPERM).  A
+ * failed fork leaves the parent as it was (its pages may take one more
+ * fault each) and makes no child.
  */
 DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **child);
 

@@ -407,6 +407,73 @@ static void test_destroy_hide_fails(void **state)
 	run_child(hide_fails_child, "destroy with failing hides");
 }
 
+/* ---- fork: a failed write-protection changes nothing -------------------- */
+
+/*
+ * The parent's private pages are present and writable; a fork whose
+ * write-protection of them fails (every short mprotect and every
+ * UFFDIO_WRITEPROTECT) must fail with a message and leave the parent as
+ * it was.  Then a fork that works must make them copy-on-write again: the
+ * parent's later writes must not show in the child.
+ */
+static void fork_wp_fails_child(void *unused)
+{
+	const size_t pages = 4;
+	dpemu_pool *pool = new_pool(32);
+	dpemu_space *s = new_space(pool, 64), *c = NULL;
+	struct dpemu_page_info info;
+	unsigned char *p = NULL;
+	int rc;
+
+	(void)unused;
+	alarm(20);
+	CHECK(dpemu_map(s, NULL, pages * ps, RW, ANON_PRIVATE, -1, 0, (void **)&p) == 0, "map");
+	for (size_t i = 0; i < pages; i++)
+		p[i * ps] = (unsigned char)(i + 1);
+
+	/* (short calls only: a userfaultfd child's arena is opened with one
+	 * mprotect of the whole arena, which must work) */
+	inject_arm(INJ_MPROTECT, ENOMEM, pages * ps, 0);
+	inject_arm(INJ_IOCTL, ENOMEM, 0, UFFDIO_WRITEPROTECT);
+	rc = dpemu_space_fork(s, &c);
+	int seen = atomic_load(&inj[INJ_MPROTECT].seen) + atomic_load(&inj[INJ_IOCTL].seen);
+	inject_off();
+	CHECK(seen > 0, "the fork did not write-protect anything");
+	CHECK(rc < 0 && c == NULL, "fork with a failing write-protection returned %d", rc);
+	CHECK(dpemu_last_error()[0] != '\0', "no message");
+	CHECK(pool_spaces(pool) == 1, "the failed fork left a space");
+	CHECK(dpemu_query(s, p, &info) == 0 && info.present, "page 0");
+	/* (info.cow is checked at the end: first, what a reader sees) */
+
+	/* The parent works as before. */
+	for (size_t i = 0; i < pages; i++)
+		CHECK(p[i * ps] == (unsigned char)(i + 1), "page %zu", i);
+	p[0] = 50;
+	p[ps] = 51;
+
+	/* A fork that works shares the frames copy-on-write. */
+	CHECK(dpemu_space_fork(s, &c) == 0, "fork");
+	unsigned char *cp = p - (unsigned char *)dpemu_space_base(s) +
+	                    (unsigned char *)dpemu_space_base(c);
+	for (size_t i = 0; i < pages; i++)
+		p[i * ps + 1] = 0xee; /* the parent writes every page */
+	CHECK(cp[0] == 50 && cp[ps] == 51 && cp[2 * ps] == 3 && cp[3 * ps] == 4,
+	      "the child's pages changed: %u %u %u %u", cp[0], cp[ps], cp[2 * ps], cp[3 * ps]);
+	for (size_t i = 0; i < pages; i++)
+		CHECK(cp[i * ps + 1] == 0, "the parent's write to page %zu shows in the child", i);
+	CHECK(!info.cow && info.frame_refs == 1, "the failed fork left page 0 copy-on-write "
+	      "(cow %d, refs %u)", info.cow, info.frame_refs);
+	CHECK(dpemu_space_destroy(c) == 0, "destroy child");
+	CHECK(dpemu_space_destroy(s) == 0, "destroy parent");
+	pool_done(pool);
+}
+
+static void test_fork_wp_fails(void **state)
+{
+	(void)state;
+	run_child(fork_wp_fails_child, "fork with a failing write-protection");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_destroy_fdatasync_fails),
 		cmocka_unit_test(test_destroy_after_unmap),
 		cmocka_unit_test(test_destroy_hide_fails),
+		cmocka_unit_test(test_fork_wp_fails),
 	};
 
 	ps = tu_host_page();

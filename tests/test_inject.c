@@ -1161,14 +1161,6 @@ static struct known known_failures[] = {
 	 * errors.  (dpemu_sync is being changed for defect 14.) */
 	{ "file", K_ANY, NULL, "dpemu_sync(s, os, pages * ps) returned -12 with no "
 	  "dpemu_last_error", "NEW: dpemu_sync fails -ENOMEM with no message", 0 },
-	/* NEW: dpemu_space_fork write-protects the parent's pages after
-	 * marking them copy-on-write (fork.c, host_narrow batch); when that
-	 * mprotect / UFFDIO_WRITEPROTECT fails, fork fails but the parent's
-	 * pages stay host-writable with PTE_C set: the parent's next write goes
-	 * straight into the frame the next child shares.  Cf. defect 15
-	 * (cow_break's error paths restore the PTE but not the host view). */
-	{ "cow-fork", K_ANY, NULL, "read child-private page", "NEW: failed write-protection "
-	  "in dpemu_space_fork lets the parent write a frame shared copy-on-write", 0 },
 	/* NEW (userfaultfd): after an injected UFFDIO_REGISTER failure
 	 * (uffd_register, from back_hidden or map_alias) in the eviction
 	 * scenario, a later access of another page, with nothing injected, is
