@@ -113,7 +113,7 @@ static int fork_undo_visit(struct dpemu_space *s, uint64_t *e, unsigned level, u
 }
 
 /*
- * Undo a fork that failed, parent locked whole: drop the child's pages
+ * Undo a fork that failed, parent and child locked whole: drop the child's pages
  * (and with them its references to the frames and swap slots; the child
  * is not published, and none of its pages is visible), then give the
  * parent's pages back what the fork took (fork_undo_visit).  revoke: a
@@ -184,9 +184,20 @@ DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **out)
 		return set_error(err, "dpemu_space_fork: %s", dpemu_last_error());
 	}
 
+	/*
+	 * The child goes on the pool's list of spaces before it shares a
+	 * frame, and stays locked until its page table is complete: an
+	 * evictor (a fault elsewhere in the pool) must find the child's pages
+	 * as well as the parent's, or a frame they share could never be
+	 * freed and the pool would look out of frames.  (evict_lock is taken
+	 * before any space lock: pool_add_space comes first.  Nothing else
+	 * knows the child, so locking it before the parent cannot deadlock.)
+	 */
+	pool_add_space(child);
+	space_lock_all(child);
 	space_lock_all(parent);
 	/* (No fault of the parent can race with shared_record here: the parent
-	 * is locked whole, and the child is not published yet.) */
+	 * is locked whole, and the child is not registered yet.) */
 	err = copy_mappings(parent, child);
 	if (!err)
 		err = pt_copy(parent, child, fork_pte, &w);
@@ -196,12 +207,17 @@ DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **out)
 	if (err)
 		fork_undo(parent, child, w.hp.err != 0);
 	space_unlock_all(parent);
+	space_unlock_all(child);
 
-	if (!err && (err = space_publish(child)) != 0) {
+	if (!err && (err = space_register(child)) != 0) {
+		space_lock_all(child);
 		space_lock_all(parent);
 		fork_undo(parent, child, false);
 		space_unlock_all(parent);
+		space_unlock_all(child);
 	}
+	if (err)
+		pool_remove_space(child); /* (it maps no frame any more) */
 	if (err) {
 		space_free(child);
 		return set_error(err, "dpemu_space_fork: %s; the parent is as it was", err == -ENOMEM

@@ -463,6 +463,7 @@ void space_unlock_all(struct dpemu_space *s);
 int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct dpemu_space **out);
 void space_free(struct dpemu_space *s);
 int space_publish(struct dpemu_space *s);
+int space_register(struct dpemu_space *s);
 
 /* Fault path: safe. */
 struct dpemu_space *registry_find(const void *addr);

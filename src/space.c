@@ -185,13 +185,25 @@ void space_free(struct dpemu_space *s)
 	free(s);
 }
 
-/* Make s's faults dpemu's, and count it as a user of its pool. */
-int space_publish(struct dpemu_space *s)
+/* Make s's faults dpemu's, and count it as a user of its pool (s is on
+ * the pool's list of spaces already: pool_add_space).  0 or -ENOMEM. */
+int space_register(struct dpemu_space *s)
 {
 	if (registry_add(s))
 		return set_error(-ENOMEM, "too many spaces (at most %d)", MAX_SPACES);
-	pool_add_space(s);
 	atomic_fetch_add(&s->pool->nspaces, 1);
+	return 0;
+}
+
+/* Put s on its pool's list of spaces (the evictor sees its pages) and
+ * register it.  0, or -ENOMEM with s as it was. */
+int space_publish(struct dpemu_space *s)
+{
+	pool_add_space(s);
+	if (space_register(s)) {
+		pool_remove_space(s);
+		return -ENOMEM;
+	}
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "testutil.h"
 
 #include <linux/userfaultfd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -81,6 +82,21 @@ static int fails(enum inject_call k, int match)
 	return 1;
 }
 
+/*
+ * A one-shot hook: the first mprotect of at most hook_maxlen bytes or
+ * UFFDIO_WRITEPROTECT made while hook_armed calls hook() first (and then
+ * goes through).
+ */
+static atomic_int hook_armed;
+static size_t hook_maxlen;
+static void (*hook)(void);
+
+static void maybe_hook(int match)
+{
+	if (match && atomic_load(&hook_armed) && atomic_exchange(&hook_armed, 0))
+		hook();
+}
+
 static int short_enough(enum inject_call k, size_t len)
 {
 	return inj[k].maxlen == 0 || len <= inj[k].maxlen;
@@ -95,6 +111,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 
 int mprotect(void *addr, size_t len, int prot)
 {
+	maybe_hook(len <= hook_maxlen);
 	if (fails(INJ_MPROTECT, short_enough(INJ_MPROTECT, len)))
 		return -1;
 	return (int)syscall(SYS_mprotect, addr, len, prot);
@@ -115,6 +132,7 @@ int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
+	maybe_hook((req & 0xffffffffu) == (UFFDIO_WRITEPROTECT & 0xffffffffu));
 	if (fails(INJ_IOCTL, inj[INJ_IOCTL].req == 0 ||
 	                     (inj[INJ_IOCTL].req & 0xffffffffu) == (req & 0xffffffffu)))
 		return -1;
@@ -474,6 +492,100 @@ static void test_fork_wp_fails(void **state)
 	run_child(fork_wp_fails_child, "fork with a failing write-protection");
 }
 
+/* ---- fork: the evictor sees the child's pages from the start ------------- */
+
+static struct {
+	dpemu_space *other;  /* a space of the same pool                  */
+	unsigned char *page; /* its page, not yet touched                  */
+	pthread_t thread;
+	int started;
+	int kind;            /* what the other thread's access met         */
+	char why[256];
+} ev;
+
+/* The other thread: write the other space's page, which needs a frame
+ * from a full pool, so an eviction. */
+static void *evicting_thread(void *unused)
+{
+	struct dpemu_fault f;
+	struct tu_access a = { ev.page, 1, 0x5a, 0 };
+
+	(void)unused;
+	memset(&f, 0, sizeof f);
+	if (dpemu_catch(tu_do_access, &a, &f) != 0) {
+		ev.kind = (int)f.kind;
+		snprintf(ev.why, sizeof ev.why, "error %d", f.error);
+	}
+	return NULL;
+}
+
+/* Called inside dpemu_space_fork, at its write-protection of the parent's
+ * pages (every page is copied to the child by then): start the evicting
+ * thread, and give it the time to reach the evictor, which waits for the
+ * locks the fork holds. */
+static void start_evicting(void)
+{
+	ev.started = pthread_create(&ev.thread, NULL, evicting_thread, NULL) == 0;
+	usleep(300 * 1000);
+}
+
+/*
+ * A full pool with a policy; a fork of a space that holds every frame;
+ * while the fork runs, another thread needs a frame.  Every resident frame
+ * is then shared by the parent and the child being made: the evictor must
+ * see the child's pages as well as the parent's, or no frame ever becomes
+ * free and the access fails as out of frames although the pool could
+ * evict.
+ */
+static void fork_evict_child(void *unused)
+{
+	const size_t pages = 8;
+	struct dpemu_pool_config cfg = tu_pool_config(pages, 0);
+	dpemu_pool *pool = NULL;
+	unsigned char *p = NULL;
+	dpemu_space *s, *c = NULL;
+
+	(void)unused;
+	alarm(30);
+	cfg.policy = DPEMU_POLICY_FIFO;
+	CHECK(dpemu_pool_create(&cfg, &pool) == 0, "pool");
+	s = new_space(pool, 64);
+	ev.other = new_space(pool, 64);
+	CHECK(dpemu_map(s, NULL, pages * ps, RW, ANON_PRIVATE, -1, 0, (void **)&p) == 0, "map");
+	CHECK(dpemu_map(ev.other, NULL, ps, RW, ANON_PRIVATE, -1, 0, (void **)&ev.page) == 0,
+	      "map other");
+	for (size_t i = 0; i < pages; i++)
+		p[i * ps] = (unsigned char)(i + 1);
+
+	hook = start_evicting;
+	hook_maxlen = pages * ps;
+	atomic_store(&hook_armed, 1);
+	CHECK(dpemu_space_fork(s, &c) == 0, "fork");
+	atomic_store(&hook_armed, 0);
+	CHECK(ev.started, "the fork made no write-protection call to hook (or no thread)");
+	pthread_join(ev.thread, NULL);
+	CHECK(ev.kind == 0, "the access during the fork failed: %s (%s)",
+	      dpemu_fault_kind_name((enum dpemu_fault_kind)ev.kind), ev.why);
+	CHECK(ev.page[0] == 0x5a, "the other page");
+
+	unsigned char *cp = p - (unsigned char *)dpemu_space_base(s) +
+	                    (unsigned char *)dpemu_space_base(c);
+	for (size_t i = 0; i < pages; i++) {
+		CHECK(p[i * ps] == (unsigned char)(i + 1), "parent page %zu", i);
+		CHECK(cp[i * ps] == (unsigned char)(i + 1), "child page %zu", i);
+	}
+	CHECK(dpemu_space_destroy(c) == 0, "destroy child");
+	CHECK(dpemu_space_destroy(ev.other) == 0, "destroy other");
+	CHECK(dpemu_space_destroy(s) == 0, "destroy parent");
+	CHECK(dpemu_pool_destroy(pool) == 0, "pool destroy");
+}
+
+static void test_fork_evict_sees_child(void **state)
+{
+	(void)state;
+	run_child(fork_evict_child, "an eviction during dpemu_space_fork");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_destroy_after_unmap),
 		cmocka_unit_test(test_destroy_hide_fails),
 		cmocka_unit_test(test_fork_wp_fails),
+		cmocka_unit_test(test_fork_evict_sees_child),
 	};
 
 	ps = tu_host_page();
