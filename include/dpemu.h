@@ -222,10 +222,16 @@ DPEMU_API int dpemu_space_create(dpemu_pool *pool,
 
 /*
  * Destroy a space: write back dirty pages of shared file mappings (and
- * fdatasync them, as dpemu_unmap does; its error is returned, the space is
- * destroyed all the same), return every frame to the pool and release the
- * arena.  Touching the arena afterwards is an ordinary segmentation fault.
- * -EINVAL on NULL.
+ * fdatasync them, as dpemu_unmap does), return every frame to the pool and
+ * release the arena.  Touching the arena afterwards is an ordinary
+ * segmentation fault.  Returns 0 (the space is gone: host calls that fail
+ * while it is torn down are not reported - the whole arena is unmapped,
+ * so no frame stays visible), -EINVAL on NULL, or, when the write-back
+ * fails, -EIO (a write failed) or fdatasync's error (-EIO, -ENOSPC,
+ * -EDQUOT, ...): then nothing is destroyed - the space is usable and its
+ * pages stay dirty - so that the caller can retry once the cause is
+ * fixed, or dpemu_unmap the mappings (which drops pages whose write-back
+ * fails) and destroy.
  */
 DPEMU_API int dpemu_space_destroy(dpemu_space *space);
 
@@ -239,11 +245,13 @@ DPEMU_API size_t dpemu_space_size(const dpemu_space *space);
  * keeps the frame if no other page maps it any more); pages of shared
  * mappings stay shared; pages never touched stay lazy in both.  File
  * mappings get their own duplicate of the fd.
- * Returns 0, or -EINVAL (NULL argument), -ENOMEM (memory, address space or
- * too many spaces; the parent is unchanged but for pages turned
- * copy-on-write), -EPERM (the space was inherited through fork(2)), or,
- * for a userfaultfd parent, what opening the child's userfaultfd returned
- * (-EMFILE, -ENOSYS, -EPERM).
+ * Returns 0, or -EINVAL (NULL argument), -ENOMEM (memory, address space,
+ * too many spaces, or host mappings: write-protecting the parent's pages
+ * failed, another host error of that is returned as it is), -EPERM (the
+ * space was inherited through fork(2)), or, for a userfaultfd parent, what
+ * opening the child's userfaultfd returned (-EMFILE, -ENOSYS, -EPERM).  A
+ * failed fork leaves the parent as it was (its pages may take one more
+ * fault each) and makes no child.
  */
 DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **child);
 

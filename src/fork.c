@@ -78,6 +78,55 @@ static uint64_t fork_pte(struct dpemu_space *parent, struct dpemu_space *child, 
 	return c | PTE_C;
 }
 
+struct fork_undo {
+	bool revoke; /* a write-protection of the parent's pages failed */
+};
+
+/*
+ * A failed fork, once the child's pages are gone: give back parent page
+ * *e what the fork took.  A private page whose frame no other page maps
+ * now was made copy-on-write by this fork (or by an earlier one whose
+ * child has gone): it is the parent's alone, so PTE_C goes.  If a
+ * write-protection batch failed, the host view of such a page is unknown
+ * (an mprotect or UFFDIO_WRITEPROTECT may have failed half way, while
+ * host_narrow already recorded the read-only rights in the PTE): it is
+ * revoked (host_revoke: PROT_NONE, recorded as such), and its next access
+ * gives it its rights back (fault.c, host_refresh) - so that no PTE
+ * records rights narrower than the host's, which would let the next fork
+ * skip the write-protection of a frame it shares.
+ */
+static int fork_undo_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                           uint64_t npages, void *arg)
+{
+	struct fork_undo *u = arg;
+	uint32_t f = pte_frame(*e);
+
+	(void)npages;
+	if (level > 0 || pte_map(*e) == 0 || !(*e & PTE_P) || !(*e & PTE_C))
+		return 0;
+	if (f == s->pool->zero_frame || frame_pages(s->pool, f) != 1)
+		return 0; /* still shared (with a child of an earlier fork) */
+	*e &= ~PTE_C;
+	if (u->revoke && (*e & PTE_V) && host_revoke(s, pg, e) != 0)
+		*e = pte_with_hostprot(*e, PROT_READ | PROT_WRITE | PROT_EXEC); /* unknown */
+	return 0;
+}
+
+/*
+ * Undo a fork that failed, parent and child locked whole: drop the child's pages
+ * (and with them its references to the frames and swap slots; the child
+ * is not published, and none of its pages is visible), then give the
+ * parent's pages back what the fork took (fork_undo_visit).  revoke: a
+ * write-protection of the parent's pages failed.
+ */
+static void fork_undo(struct dpemu_space *parent, struct dpemu_space *child, bool revoke)
+{
+	struct fork_undo u = { .revoke = revoke };
+
+	space_unmap_pages(child, 0, child->npages);
+	pt_walk(parent, 0, parent->npages, false, fork_undo_visit, &u);
+}
+
 /* Give child a copy of parent's mapping table, with its own fds; shared
  * mappings get (or keep) a shared object, used by both. */
 static int copy_mappings(struct dpemu_space *parent, struct dpemu_space *child)
@@ -135,23 +184,43 @@ DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **out)
 		return set_error(err, "dpemu_space_fork: %s", dpemu_last_error());
 	}
 
+	/*
+	 * The child goes on the pool's list of spaces before it shares a
+	 * frame, and stays locked until its page table is complete: an
+	 * evictor (a fault elsewhere in the pool) must find the child's pages
+	 * as well as the parent's, or a frame they share could never be
+	 * freed and the pool would look out of frames.  (evict_lock is taken
+	 * before any space lock: pool_add_space comes first.  Nothing else
+	 * knows the child, so locking it before the parent cannot deadlock.)
+	 */
+	pool_add_space(child);
+	space_lock_all(child);
 	space_lock_all(parent);
 	/* (No fault of the parent can race with shared_record here: the parent
-	 * is locked whole, and the child is not published yet.) */
+	 * is locked whole, and the child is not registered yet.) */
 	err = copy_mappings(parent, child);
 	if (!err)
 		err = pt_copy(parent, child, fork_pte, &w);
 	host_setprot_flush(parent, &w.hp);
-	space_unlock_all(parent);
-
 	if (!err && w.hp.err)
-		err = w.hp.err; /* the parent's pages are COW in its PTEs all the same */
-	if (!err)
-		err = space_publish(child);
+		err = w.hp.err;
+	if (err)
+		fork_undo(parent, child, w.hp.err != 0);
+	space_unlock_all(parent);
+	space_unlock_all(child);
+
+	if (!err && (err = space_register(child)) != 0) {
+		space_lock_all(child);
+		space_lock_all(parent);
+		fork_undo(parent, child, false);
+		space_unlock_all(parent);
+		space_unlock_all(child);
+	}
+	if (err)
+		pool_remove_space(child); /* (it maps no frame any more) */
 	if (err) {
-		space_unmap_pages(child, 0, child->npages);
 		space_free(child);
-		return set_error(err, "dpemu_space_fork: %s", err == -ENOMEM
+		return set_error(err, "dpemu_space_fork: %s; the parent is as it was", err == -ENOMEM
 		                 ? "out of memory (or host mappings: see vm.max_map_count)"
 		                 : strerror(-err));
 	}

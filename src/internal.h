@@ -463,6 +463,7 @@ void space_unlock_all(struct dpemu_space *s);
 int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct dpemu_space **out);
 void space_free(struct dpemu_space *s);
 int space_publish(struct dpemu_space *s);
+int space_register(struct dpemu_space *s);
 
 /* Fault path: safe. */
 struct dpemu_space *registry_find(const void *addr);
@@ -510,6 +511,8 @@ void fork_guard_install(void);
 
 /* Remove pages from their mappings (mapping.c, API side). */
 int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n);
+int space_flush_pages(struct dpemu_space *s);
+void space_drop_pages(struct dpemu_space *s);
 
 /* The protection the host should give a present page (see fault.c). */
 int pte_effective_prot(const struct dpemu_space *s, uint64_t e);

@@ -409,6 +409,7 @@ struct unmap_walk {
 	struct dropped *dropped;
 	size_t ndropped, cap;
 	uint64_t kept;     /* frames kept out of the pool: still perhaps visible */
+	bool host_gone;    /* the arena is gone from the host: nothing to hide */
 };
 
 /*
@@ -446,6 +447,14 @@ static int unmap_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint6
 	if (*e & PTE_P) {
 		/* (Dirty shared file pages were written back by flush_range.) */
 		uint32_t f = pte_frame(*e);
+		if (u->host_gone) {
+			/* No host view left anywhere: the frame can go now. */
+			mapping_drop(s, id, 1);
+			*e = 0;
+			frame_put(s->pool, f);
+			PG_STATS(s, pg).pages_resident--;
+			return 0;
+		}
 		host_hide(s, &u->hide, pg, e);
 		if (u->ndropped == u->cap) {
 			size_t cap = u->cap ? u->cap * 2 : 256;
@@ -513,6 +522,33 @@ int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
 	if (wb)
 		return set_error(wb, "dpemu_unmap: %s (the pages are unmapped all the same)", why);
 	return 0;
+}
+
+/*
+ * The first step of dpemu_space_destroy: write back the dirty pages of
+ * every shared file mapping of s and fdatasync(2) the files written
+ * (flush_range, as space_unmap_pages does).  The whole space is locked.
+ * Nothing is unmapped and the pages stay dirty, so that a failure changes
+ * nothing a retry needs.  0, or flush_range's error (-EIO, fdatasync's)
+ * with the message set.
+ */
+int space_flush_pages(struct dpemu_space *s)
+{
+	return flush_range(s, 0, s->npages, FLUSH_UNMAP);
+}
+
+/*
+ * The last step of dpemu_space_destroy, once the host no longer maps s's
+ * arena at all (it was unmapped whole, so no host view of any frame is
+ * left in it): unmap every page of s without a host call, releasing frames
+ * and swap slots at once.  Dirty pages are not written back (see
+ * space_flush_pages).  The whole space is locked.  Cannot fail.
+ */
+void space_drop_pages(struct dpemu_space *s)
+{
+	struct unmap_walk u = { .hide = { 0, 0, 0 }, .host_gone = true };
+
+	pt_walk(s, 0, s->npages, false, unmap_visit, &u); /* (no split: the whole range) */
 }
 
 /* ---- protection ---------------------------------------------------------- */

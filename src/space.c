@@ -172,7 +172,8 @@ void space_unlock_all(struct dpemu_space *s)
 void space_free(struct dpemu_space *s)
 {
 	uffd_space_close(s);
-	munmap((void *)s->base, s->size);
+	if (s->size) /* (0: the caller unmapped the arena already) */
+		munmap((void *)s->base, s->size);
 	pt_fini(s);
 	for (uint32_t i = 0; i < s->maps_cap; i++) {
 		if (s->maps[i].npages && s->maps[i].fd >= 0)
@@ -184,13 +185,25 @@ void space_free(struct dpemu_space *s)
 	free(s);
 }
 
-/* Make s's faults dpemu's, and count it as a user of its pool. */
-int space_publish(struct dpemu_space *s)
+/* Make s's faults dpemu's, and count it as a user of its pool (s is on
+ * the pool's list of spaces already: pool_add_space).  0 or -ENOMEM. */
+int space_register(struct dpemu_space *s)
 {
 	if (registry_add(s))
 		return set_error(-ENOMEM, "too many spaces (at most %d)", MAX_SPACES);
-	pool_add_space(s);
 	atomic_fetch_add(&s->pool->nspaces, 1);
+	return 0;
+}
+
+/* Put s on its pool's list of spaces (the evictor sees its pages) and
+ * register it.  0, or -ENOMEM with s as it was. */
+int space_publish(struct dpemu_space *s)
+{
+	pool_add_space(s);
+	if (space_register(s)) {
+		pool_remove_space(s);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -298,32 +311,64 @@ DPEMU_API int dpemu_space_create(dpemu_pool *pool, const struct dpemu_space_conf
 }
 
 /*
- * Destroy s (dpemu.h).  The space stays on its pool's list of spaces until
- * its pages are unmapped and their frames released: an evictor running
- * meanwhile (a fault in another space of the pool) must still find the
- * pages that map those frames, or it would see frames held by nothing and
- * report the pool out of frames.  It waits for s's locks while the pages
- * go, and finds nothing mapped in s afterwards.
+ * Destroy s (dpemu.h), in an order that loses no data and leaves no frame
+ * visible:
+ *  1. the dirty pages of shared file mappings are written back and their
+ *     files fdatasync'ed (space_flush_pages).  If that fails, nothing is
+ *     destroyed: s stays published and usable, its pages still dirty, and
+ *     the error is returned, so that the caller can retry (or dpemu_unmap
+ *     the mapping, which drops pages whose write-back fails, and then
+ *     destroy);
+ *  2. s leaves the registry (no fault handler looks at it any more);
+ *  3. with every lock of s held, its whole arena is unmapped from the host:
+ *     every host view of a frame in it goes at once, so the frames can go
+ *     back to the pool without a host call that could fail
+ *     (space_drop_pages).  Only if the host refuses even that munmap
+ *     (it cannot, for a whole mapping, on Linux) are the pages hidden one
+ *     by one (space_unmap_pages), which keeps out of the pool any frame it
+ *     could not hide.
+ * The space stays on its pool's list of spaces until its frames are
+ * released: an evictor running meanwhile (a fault in another space of the
+ * pool) must still find the pages that map those frames, or it would see
+ * frames held by nothing and report the pool out of frames.  It waits for
+ * s's locks while the pages go, and finds nothing mapped in s afterwards.
+ * Returns 0, -EINVAL (s is NULL), or step 1's error (-EIO, -ENOSPC, ...)
+ * with the message set and s untouched.
  */
 DPEMU_API int dpemu_space_destroy(dpemu_space *s)
 {
+	bool arena_gone = false;
 	int err;
 
 	if (!s)
 		return set_error(-EINVAL, "dpemu_space_destroy: space is NULL");
-	registry_remove(s);
-	if (pool_inherited(s->pool)) {
-		/* A copy inherited through fork(2): free it, touch nothing shared. */
-		err = 0;
-	} else {
+	if (!pool_inherited(s->pool)) {
 		space_lock_all(s);
-		err = space_unmap_pages(s, 0, s->npages);
+		err = space_flush_pages(s);
+		space_unlock_all(s);
+		if (err)
+			return set_error(err, "dpemu_space_destroy: %s; nothing was destroyed (the "
+			                 "pages stay dirty: retry, or dpemu_unmap the mapping to drop "
+			                 "them)", dpemu_last_error());
+	}
+	registry_remove(s);
+	if (!pool_inherited(s->pool)) {
+		space_lock_all(s);
+		arena_gone = munmap((void *)s->base, s->size) == 0;
+		if (arena_gone)
+			space_drop_pages(s);
+		else
+			space_unmap_pages(s, 0, s->npages); /* (already written back) */
 		space_unlock_all(s);
 		pool_remove_space(s); /* every frame is back: no evictor needs s now */
 	}
+	/* (A copy inherited through fork(2) is only freed: nothing shared is
+	 * touched.) */
 	atomic_fetch_sub(&s->pool->nspaces, 1);
+	if (arena_gone)
+		s->size = 0; /* space_free must not unmap the range again */
 	space_free(s);
-	return err;
+	return 0;
 }
 
 DPEMU_API void *dpemu_space_base(const dpemu_space *s)

@@ -634,13 +634,17 @@ static dpemu_space *make_space(dpemu_pool *pool, size_t pages, size_t fa)
 static char deferred[300];
 
 /*
- * dpemu_space_destroy frees the space whatever happens, so a failure
- * cannot be retried; dpemu.h documents only -EINVAL (NULL).  A negative
- * return is recorded as a broken promise (the data and leak checks still
- * run).
+ * Destroy s.  dpemu_space_destroy fails only when writing back dirty
+ * shared file pages fails (-EIO, or fdatasync's -EIO, -ENOSPC, -EDQUOT),
+ * and then destroys nothing: the space must still be usable - its
+ * pool still counts it, dpemu_space_stats answers, and the pages of
+ * `still` (if not NULL: a region still mapped in s) read back as the
+ * model says - and a retry, disarmed, must succeed (the caller then
+ * checks the file).
  */
-static void destroy_space(dpemu_space *s)
+static void destroy_space_checked(dpemu_space *s, struct region *still)
 {
+	struct dpemu_stats st;
 	int fb = fired();
 	int rc;
 
@@ -648,13 +652,26 @@ static void destroy_space(dpemu_space *s)
 	rc = dpemu_space_destroy(s);
 	if (rc == 0)
 		return;
-	if (fb || !fired())
-		die("dpemu_space_destroy returned %d without an injected failure", rc);
-	if (deferred[0] == '\0')
-		snprintf(deferred, sizeof deferred,
-		         "dpemu_space_destroy returned %d (%s) but freed the space; "
-		         "dpemu.h documents only -EINVAL: %s",
-		         rc, dpemu_strerror(rc), dpemu_last_error());
+	api_failed(rc, fb, "dpemu_space_destroy");
+	if (rc != -EIO && rc != -ENOSPC && rc != -EDQUOT)
+		die("dpemu_space_destroy returned %d (%s), not a write-back error: %s", rc,
+		    dpemu_strerror(rc), dpemu_last_error());
+	disarm();
+	set_step("after a failed dpemu_space_destroy");
+	if (dpemu_space_stats(s, &st) != 0)
+		die("dpemu_space_stats of a space whose destroy failed: %s", dpemu_last_error());
+	if (still)
+		region_check(still);
+	set_step("dpemu_space_destroy (retried)");
+	if ((rc = dpemu_space_destroy(s)) != 0)
+		die("dpemu_space_destroy failed again after the injected failure: %d (%s) %s", rc,
+		    dpemu_strerror(rc), dpemu_last_error());
+	arm();
+}
+
+static void destroy_space(dpemu_space *s)
+{
+	destroy_space_checked(s, NULL);
 }
 
 static void finish(dpemu_pool *pool)
@@ -796,7 +813,14 @@ static void scen_file(void)
 		}
 	}
 	API(dpemu_unmap(s, op, pages * ps));
-	destroy_space(s);
+	{
+		/* (what is still mapped: the second half of the shared file) */
+		struct region tail = rs;
+		tail.addr += 3 * ps;
+		tail.model += 3 * ps;
+		tail.pages = pages - 3;
+		destroy_space_checked(s, &tail);
+	}
 	disarm();
 	file_check(fds, rs.model, pages, "after unmap and destroy");
 	file_check(fdp, orig_p, pages, "private file after destroy");
@@ -1116,32 +1140,12 @@ static struct known known_failures[] = {
 	  "leaves the PTE read-only while writes succeed", 0 },
 	{ "map-protect", K_ANY, NULL, "but changed page", "defect 7: failed dpemu_protect "
 	  "changes the page table (\"nothing is changed\" broken)", 0 },
-	/* NEW (found by this sweep; close to defect 15): dpemu_space_destroy
-	 * returns space_unmap_pages' error (-ENOMEM when a hide failed, -EIO
-	 * when a write-back failed) for a space it has freed; dpemu.h and
-	 * dpemu_space_destroy(3) document only -EINVAL.  The caller cannot
-	 * retry (the space is gone).  Fix: document it, or return 0 once the
-	 * frames are safe. */
-	{ NULL, K_ANY, NULL, "dpemu_space_destroy returned", "NEW: dpemu_space_destroy "
-	  "returns an undocumented error for a space it freed", 0 },
-	/* NEW: a failed write-back of a dirty shared file page in
-	 * dpemu_space_destroy loses the page's data (nothing can retry it). */
-	{ "file", K_PWRITE, NULL, "after unmap and destroy: file page", "NEW: "
-	  "dpemu_space_destroy drops a dirty shared page whose write-back failed", 0 },
 	/* NEW: dpemu_sync returns host_reprotect's error (mprotect or
 	 * UFFDIO_WRITEPROTECT failed in sync_visit, mapping.c) with no
 	 * set_error message; -ENOMEM is not among dpemu_sync's documented
 	 * errors.  (dpemu_sync is being changed for defect 14.) */
 	{ "file", K_ANY, NULL, "dpemu_sync(s, os, pages * ps) returned -12 with no "
 	  "dpemu_last_error", "NEW: dpemu_sync fails -ENOMEM with no message", 0 },
-	/* NEW: dpemu_space_fork write-protects the parent's pages after
-	 * marking them copy-on-write (fork.c, host_narrow batch); when that
-	 * mprotect / UFFDIO_WRITEPROTECT fails, fork fails but the parent's
-	 * pages stay host-writable with PTE_C set: the parent's next write goes
-	 * straight into the frame the next child shares.  Cf. defect 15
-	 * (cow_break's error paths restore the PTE but not the host view). */
-	{ "cow-fork", K_ANY, NULL, "read child-private page", "NEW: failed write-protection "
-	  "in dpemu_space_fork lets the parent write a frame shared copy-on-write", 0 },
 	/* NEW (userfaultfd): after an injected UFFDIO_REGISTER failure
 	 * (uffd_register, from back_hidden or map_alias) in the eviction
 	 * scenario, a later access of another page, with nothing injected, is
