@@ -151,8 +151,10 @@ typedef void (*evict_visit_fn)(struct evict *ev, struct dpemu_space *t, uint64_t
  * with the page's stripe held (struct ptl): e is the page's PTE (NULL if
  * it has no leaf entry), m its mapping.  The space lock is held only to
  * walk the tree (a page's mapping changes only under space_lock_all, so
- * the id read then stays right); waiting for the stripe with it held is
- * allowed, since a stripe's holder never waits for the space lock.
+ * a coarse entry's id read then stays right); a PTE is read with the
+ * stripe held, which faults rewrite it under.  Waiting for the stripe with
+ * the space lock held is allowed, since a stripe's holder never waits for
+ * the space lock.
  */
 static void visit_spaces(struct evict *ev, evict_visit_fn fn)
 {
@@ -162,14 +164,18 @@ static void visit_spaces(struct evict *ev, evict_visit_fn fn)
 		struct ptl *ptl = space_ptl(t, ev->pg);
 		lock_acquire(&t->lock);
 		uint64_t *e = pt_find(t, ev->pg);
-		uint32_t id = pte_map(e ? *e : pt_peek(t, ev->pg));
-		if (id == 0) {
+		uint32_t id = e ? 0 : pte_map(pt_peek(t, ev->pg));
+		if (!e && id == 0) {
 			lock_release(&t->lock);
 			continue;
 		}
+		/* A PTE is read under its stripe only: faults rewrite it there. */
 		lock_acquire(&ptl->lock);
 		lock_release(&t->lock);
-		fn(ev, t, e, &t->maps[id - 1]);
+		if (e)
+			id = pte_map(*e);
+		if (id)
+			fn(ev, t, e, &t->maps[id - 1]);
 		lock_release(&ptl->lock);
 	}
 }

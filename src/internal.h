@@ -52,9 +52,12 @@ struct frame {
 	uint32_t next;     /* list links (frame numbers): the free list while
 	                      free, else the resident list in load order       */
 	uint32_t prev;
-	uint32_t zero : 1; /* contents known to be all zeros (never handed out):
-	                      a hole in the memfd, or a populated page      */
-	uint32_t free : 1; /* on the free list                                  */
+	atomic_uchar zero; /* contents known to be all zeros (never handed out):
+	                      a hole in the memfd, or a populated page; atomic:
+	                      two spaces faulting one shared frame read and
+	                      clear it under different stripe locks          */
+	atomic_uchar free; /* on the free list (written under pool->lock; the
+	                      RANDOM policy reads it as a hint without it)    */
 	atomic_uchar dirty;/* written since filled from its backing store (the
 	                      file, the swap slot, or zeros); exact only when
 	                      the pool has a replacement policy                */
@@ -62,9 +65,11 @@ struct frame {
 	uint8_t age;       /* DPEMU_POLICY_LRU: the aging counter (pool->lock)  */
 	uint32_t swap;     /* swap slot + 1 that holds (or is to hold) a copy
 	                      of the contents; 0: none (swap.c)                */
-	uint64_t rmap;     /* reverse map: page index of the page that took the
-	                      frame; every page sharing it (after a fork) sits at
-	                      the same index of a related space                 */
+	_Atomic uint64_t rmap; /* reverse map: page index of the page that took
+	                      the frame; every page sharing it (after a fork)
+	                      sits at the same index of a related space.  Set
+	                      under pool->lock; the evictor reads it without (a
+	                      hint: what it finds there is checked)             */
 };
 
 /* How a space's arena shows frames (hostmap.c). */

@@ -109,7 +109,7 @@ uint32_t frame_alloc(struct dpemu_pool *pool, uint64_t preferred, uint64_t rmap)
 		atomic_store(&fr->referenced, 1);
 		fr->age = 0;
 		fr->swap = 0;
-		fr->rmap = rmap;
+		atomic_store_explicit(&fr->rmap, rmap, memory_order_relaxed);
 	}
 	lock_release(&pool->lock);
 	return f;
