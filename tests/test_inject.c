@@ -1124,35 +1124,7 @@ struct known {
  * the run.
  */
 static struct known known_failures[] = {
-	/* Defect 15: the userfaultfd handler thread does not check
-	 * UFFDIO_WAKE (uffd.c uffd_wake, from drain): when the wake fails the
-	 * faulting thread sleeps for ever. */
-	{ NULL, K_IOCTL, "uffd", "hang", "defect 15: unchecked UFFDIO_WAKE (uffd_wake)", 0 },
-	{ "map-protect", K_MADVISE, NULL, "no fault, expected unmapped", "defect 15: "
-	  "space_unmap_pages forgets pages whose hide failed: an unmapped page stays "
-	  "readable", 0 },
-	{ "map-protect", K_MMAP, NULL, "no fault, expected unmapped", "defect 15: "
-	  "space_unmap_pages forgets pages whose hide failed: an unmapped page stays "
-	  "readable", 0 },
-	/* Defect 7: dpemu_protect that fails (host_setprot_flush's mprotect
-	 * or UFFDIO_WRITEPROTECT) has already changed the PTEs. */
-	{ "map-protect", K_ANY, NULL, "but a write succeeds", "defect 7: failed dpemu_protect "
-	  "leaves the PTE read-only while writes succeed", 0 },
-	{ "map-protect", K_ANY, NULL, "but changed page", "defect 7: failed dpemu_protect "
-	  "changes the page table (\"nothing is changed\" broken)", 0 },
-	/* NEW: dpemu_sync returns host_reprotect's error (mprotect or
-	 * UFFDIO_WRITEPROTECT failed in sync_visit, mapping.c) with no
-	 * set_error message; -ENOMEM is not among dpemu_sync's documented
-	 * errors.  (dpemu_sync is being changed for defect 14.) */
-	{ "file", K_ANY, NULL, "dpemu_sync(s, os, pages * ps) returned -12 with no "
-	  "dpemu_last_error", "NEW: dpemu_sync fails -ENOMEM with no message", 0 },
-	/* NEW (userfaultfd): after an injected UFFDIO_REGISTER failure
-	 * (uffd_register, from back_hidden or map_alias) in the eviction
-	 * scenario, a later access of another page, with nothing injected, is
-	 * a HOST fault -ENOENT: the error path leaves a page half made (an
-	 * alias or identity run not registered while its PTE says it is). */
-	{ "evict-clock", K_IOCTL, NULL, "without an injected failure", "NEW: state "
-	  "unusable after a failed UFFDIO_REGISTER (later HOST -ENOENT)", 0 },
+	/* (none: every failure this sweep found is fixed, each with its test) */
 	{ NULL, K_ANY, NULL, NULL, NULL, 0 }, /* end */
 };
 
