@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench_main.c - what a page fault costs under dpemu, next to what the kernel
  * itself and a bare SIGSEGV trap cost on the same machine, in one run.

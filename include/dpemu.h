@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dpemu.h - the public interface of libdpemu, a userspace demand-paging
  * emulator.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * error.c - error strings, the per-thread "last error" message, and the
  * small async-signal-safe formatters the fault path uses instead of stdio.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hostmap.c - how a space's arena shows frames to the program: the host
  * side of the page table.

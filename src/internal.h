@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * internal.h - dpemu's private types: the frame pool, the page table, the
  * lazy mappings and the space that ties them together.

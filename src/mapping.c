@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mapping.c - the lazy mappings: dpemu_map, dpemu_unmap, dpemu_protect,
  * dpemu_sync and dpemu_query.

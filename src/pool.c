@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pool.c - the simulated physical memory: frames carved from one shared
  * memory object, per-frame reference counts, and two lists threaded through

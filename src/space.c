@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * space.c - address spaces: creating and destroying arenas, the registry
  * that maps a faulting address to its space, and the space accessors.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test-cli.sh - the dpemu command-line tool: --help, --version, demo,
 # backends, bench (and its refusal of bad numbers), and an unknown command.
 #
