@@ -476,7 +476,7 @@ void registry_revoke_all(void);
 /* ------------------------------------------------------------------------ */
 
 struct host_protbatch;
-enum hostmode hostmap_probe(int memfd, size_t page_size);
+int hostmap_probe(int memfd, size_t page_size, enum hostmode *mode);
 int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 int host_refresh(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 void host_narrow(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, uint64_t *e);
