@@ -588,6 +588,7 @@ int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen, uint32_t *vict
 /* Record the calling thread's message and return err (negative errno). */
 int set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void clear_error(void);
+int wrap_error(int err, const char *fn);
 
 /* Async-signal-safe formatting for the fault path (no stdio). */
 size_t fmt_str(char *buf, size_t len, size_t pos, const char *s);
