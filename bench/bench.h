@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench.h - the fault-latency benchmark suite of dpemu, as a function.
  *
@@ -6,7 +7,8 @@
  * `--help` lists.  Returns the exit status: 0 when every series completed
  * (a backend the kernel refuses counts as unavailable, not as a failure),
  * 1 when a series failed or an output file could not be written, 2 on a
- * bad option.  Prints to stdout; uses only <dpemu.h>, libc and pthreads.
+ * bad option or argument, an output path that cannot be written (checked
+ * before measuring) or an environment the library rejects.  Prints to stdout; uses only <dpemu.h>, libc and pthreads.
  */
 #ifndef DPEMU_BENCH_H
 #define DPEMU_BENCH_H
@@ -27,5 +29,15 @@ int dpemu_bench_main(int argc, char **argv);
  */
 int cli_parse_u64(const char *argv0, const char *opt, const char *arg, uint64_t min,
                   uint64_t max, uint64_t *out);
+
+/*
+ * Whether the environment is one the library accepts (DPEMU_BACKEND,
+ * DPEMU_HOSTMAP), checked by every command before it does anything: a
+ * one-frame pool and a DPEMU_BACKEND_AUTO space are created and destroyed.
+ * Returns 0, or -1 after printing "argv0: MESSAGE" (the library's) on
+ * stderr when either is refused with -EINVAL; the caller then exits with
+ * status 2.  Other failures are left to the command to report.
+ */
+int cli_check_env(const char *argv0);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench_fault.c - `make bench`: the fault-latency suite of bench_main.c.
  * `bench_fault --help` lists the options; doc/performance.md describes the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench_main.c - what a page fault costs under dpemu, next to what the kernel
  * itself and a bare SIGSEGV trap cost on the same machine, in one run.
@@ -16,8 +17,9 @@
  *          touched; one sample per pass (kept in picoseconds, since a
  *          pass over plain memory costs a few nanoseconds a page).
  *
- * The series (B is segv, uffd or sigbus: the SIGSEGV backend, userfaultfd
- * with its handler thread, userfaultfd in SIGBUS mode):
+ * The series (B is segv, uffd or sigbus, the labels of the backends
+ * sigsegv, uffd and uffd-sigbus: the SIGSEGV backend, userfaultfd with its
+ * handler thread, userfaultfd in SIGBUS mode; bk_name, bk_backend):
  *
  *   kernel-w, kernel-seq-w, kernel-r
  *          the kernel's own anonymous first-touch fault (private anonymous
@@ -67,14 +69,14 @@
  *          (ascending writes, so every page has contents, then one of the
  *          scan), then timed passes; the space's eviction counters are
  *          recorded per pass.  One backend (--evict-backend; default
- *          sigbus where the kernel allows it, else segv); plain-S is the
+ *          uffd-sigbus where the kernel allows it, else sigsegv); plain-S is the
  *          same scan over populated anonymous memory, plain-first4x a
  *          first-touch ascending pass over freshly mmap'd memory;
  *   timer  a write to a resident page: what the timing adds to a sample.
  *
- * Method (see DESIGN-NOTES and doc/performance.md): all series run in every
- * round, in an order rotated from round to round, so drift of the host hits
- * them alike; before each run a large block is populated and freed, untimed,
+ * Method (see doc/performance.md, also for the host costs it cites): all
+ * series run in every round, in an order rotated from round to round, so
+ * drift of the host hits them alike; before each run a large block is populated and freed, untimed,
  * because on this VM memory left free is handed back to the host and its
  * next touch costs 12-20 us.  Every dpemu run gets a fresh pool and space.
  * Results are ratios between series of the same run.
@@ -104,6 +106,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -181,7 +184,12 @@ static const enum dpemu_policy ev_policies[] = {
 #define NPOLICIES ((int)(sizeof ev_policies / sizeof ev_policies[0]))
 
 enum bk { BK_NONE, BK_SEGV, BK_UFFD, BK_SIGBUS, BK_COUNT };
+/* bk_name: the short label that starts a series' name (segv-rand-w,
+ * sigbus-1thr: historic, kept so that results stay comparable);
+ * bk_backend: the backend's name as everywhere else in dpemu (DPEMU_BACKEND,
+ * dpemu backends, --evict-backend, the JSON's "backend" keys). */
 static const char *const bk_name[BK_COUNT] = { "kernel", "segv", "uffd", "sigbus" };
+static const char *const bk_backend[BK_COUNT] = { "kernel", "sigsegv", "uffd", "uffd-sigbus" };
 static const char *const bk_what[BK_COUNT] = {
 	"the kernel", "dpemu, SIGSEGV backend", "dpemu, userfaultfd handler thread",
 	"dpemu, userfaultfd SIGBUS mode",
@@ -384,7 +392,9 @@ static long minor_faults(void)
 
 /*
  * Populate and free a large block, untimed, so that the memory the next
- * run touches is backed by the host again (see DESIGN-NOTES).
+ * run touches is backed by the host again (on the reference VM, freed
+ * memory goes back to the host and its next touch costs 12-20 us a page;
+ * doc/performance.md, "Host costs measured on the reference machine").
  */
 static void pretouch(size_t need)
 {
@@ -1762,6 +1772,23 @@ static void run_one(struct series *s)
 	}
 }
 
+/* Whether the item p[0..l) of an --only list names series s: a prefix of
+ * its name (or of its one-thread partner's), its tag, or its backend's
+ * canonical name ("uffd-sigbus" selects the sigbus-* series). */
+static int only_item_matches(const struct series *s, const char *p, size_t l)
+{
+	if (l == 0)
+		return 0;
+	if (strncmp(s->name, p, l) == 0)
+		return 1;
+	if (s->tag && strlen(s->tag) == l && strncmp(s->tag, p, l) == 0)
+		return 1;
+	if (s->bk != BK_NONE && strlen(bk_backend[s->bk]) == l &&
+	    strncmp(bk_backend[s->bk], p, l) == 0)
+		return 1;
+	return s->threads == 2 && strncmp(s[-1].name, p, l) == 0;
+}
+
 /* Whether --only selected series s (a comma-separated list of prefixes). */
 static int selected(const struct series *s)
 {
@@ -1771,13 +1798,77 @@ static int selected(const struct series *s)
 	const char *p = opt_only;
 	while (*p) {
 		size_t l = strcspn(p, ",");
-		if (l && strncmp(s->name, p, l) == 0)
-			return 1;
-		if (l && s->tag && strlen(s->tag) == l && strncmp(s->tag, p, l) == 0)
-			return 1;
-		if (s->threads == 2 && l && strncmp(s[-1].name, p, l) == 0)
+		if (only_item_matches(s, p, l))
 			return 1;
 		p += l + (p[l] == ',');
+	}
+	return 0;
+}
+
+/*
+ * Check the --only list against the defined series, before anything runs:
+ * every item must select at least one series.  0, or -1 after printing on
+ * stderr the first item that selects nothing and every series name, the
+ * tags and the backend names that would (the caller exits with status 2).
+ */
+static int check_only(const char *argv0)
+{
+	const char *p = opt_only;
+
+	while (p && *p) {
+		size_t l = strcspn(p, ",");
+		int any = l == 0;
+		for (int i = 0; i < nser && !any; i++)
+			any = only_item_matches(&ser[i], p, l);
+		if (!any) {
+			fprintf(stderr, "%s: bad --only '%.*s': no series starts with it "
+			        "(accepted: \"evict\", \"ref\", a backend (sigsegv, uffd, "
+			        "uffd-sigbus) or a prefix of a series:", argv0, (int)l, p);
+			for (int i = 0; i < nser; i++)
+				fprintf(stderr, "%s%s", i % 8 ? " " : "\n  ", ser[i].name);
+			fprintf(stderr, ")\n");
+			return -1;
+		}
+		p += l + (p[l] == ',');
+	}
+	return 0;
+}
+
+/*
+ * Whether the file at path can be written, checked before a minute of
+ * measuring rather than after: an existing file must be writable and not
+ * a directory, a new one needs a writable directory.  Nothing is created.
+ * 0, or -1 after printing "argv0: OPT PATH: why" on stderr.
+ */
+static int check_output(const char *argv0, const char *opt, const char *path)
+{
+	struct stat st;
+	int err = 0;
+
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			err = EISDIR;
+		else if (access(path, W_OK) != 0)
+			err = errno;
+	} else if (errno == ENOENT) {
+		const char *slash = strrchr(path, '/');
+		char dir[4096];
+		if (!slash)
+			snprintf(dir, sizeof dir, ".");
+		else if (slash == path)
+			snprintf(dir, sizeof dir, "/");
+		else
+			snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+		if (!*path)
+			err = ENOENT;
+		else if (access(dir, W_OK | X_OK) != 0)
+			err = errno;
+	} else {
+		err = errno;
+	}
+	if (err) {
+		fprintf(stderr, "%s: %s %s: %s\n", argv0, opt, path, strerror(err));
+		return -1;
 	}
 	return 0;
 }
@@ -2012,7 +2103,7 @@ static void compute_targets(void)
 					continue;
 				pos += (size_t)snprintf(
 					t->detail + pos, sizeof t->detail - pos,
-					"; %s %.2f x (%.0f -> %.0f)", bk_name[s->bk],
+					"; %s %.2f x (%.0f -> %.0f)", bk_backend[s->bk],
 					ratio(throughput(s + 1), throughput(s)),
 					throughput(s) / 1000, throughput(s + 1) / 1000);
 			}
@@ -2163,7 +2254,7 @@ static void print_eviction(void)
 	printf("\neviction scans: a pool of %zu frames, %s backend; per run an "
 	       "ascending write pass and\none pass of the scan untimed, then %d "
 	       "timed passes; medians over the passes, counters\nper page touched:\n",
-	       opt_ev_frames, bk_name[ev_bk], EV_TIMED);
+	       opt_ev_frames, bk_backend[ev_bk], EV_TIMED);
 	printf("  %-15s %9s %8s %6s %6s %6s %6s %6s %6s %6s %6s %6s\n", "series",
 	       "pages/ms", "us/page", "/plain", "/first", "faults", "evict",
 	       "swpout", "swpin", "ref", "ref%", "alias%");
@@ -2465,7 +2556,7 @@ static int write_json(const char *path, const struct machine *mc, double secs)
 	        "\"chunk_pages\": %d, \"fault_around\": %d, \"evict_frames\": %zu, "
 	        "\"evict_backend\": \"%s\"},\n",
 	        opt_pages, opt_rounds, opt_passes, opt_seed, opt_pretouch_mib,
-	        CHUNK, FA_PAGES, opt_ev_frames, bk_name[ev_bk]);
+	        CHUNK, FA_PAGES, opt_ev_frames, bk_backend[ev_bk]);
 	fprintf(f, "  \"page_size\": %zu,\n  \"seconds\": %.3f,\n", page, secs);
 	fprintf(f, "  \"series\": {\n");
 	int first = 1;
@@ -2481,7 +2572,7 @@ static int write_json(const char *path, const struct machine *mc, double secs)
 		fprintf(f, ", \"what\": ");
 		json_str(f, s->what);
 		fprintf(f, ", \"backend\": ");
-		json_str(f, bk_name[s->bk]);
+		json_str(f, bk_backend[s->bk]);
 		fprintf(f, ", \"kind\": \"%s\", \"unit\": \"%s\", \"order\": \"%s\", "
 		        "\"access\": \"%s\", \"fault_around\": %zu, \"populate\": %d, "
 		        "\"populate_ns_per_frame\": %.1f, \"threads\": %d, "
@@ -2560,7 +2651,7 @@ static int write_json(const char *path, const struct machine *mc, double secs)
 	        "\"untimed_passes\": 2, \"timed_passes\": %d, "
 	        "\"plain_passes_per_sample\": %d, \"hot_percent\": %d, "
 	        "\"hot_pages_fraction\": %.4f, \"reference_fault_pool_frames\": %zu",
-	        bk_name[ev_bk], opt_ev_frames, EV_TIMED, PLAIN_REPS, HOT_PERCENT,
+	        bk_backend[ev_bk], opt_ev_frames, EV_TIMED, PLAIN_REPS, HOT_PERCENT,
 	        1.0 / HOT_DIV, ref_frames());
 	fprintf(f, "},\n  \"targets\": [");
 	for (int i = 0; i < ntg; i++) {
@@ -2829,18 +2920,26 @@ static void usage(FILE *f, const char *argv0)
 	        "  --only LIST       only the series whose names start with one\n"
 	        "                    of the comma-separated prefixes; \"evict\"\n"
 	        "                    selects the eviction scans, \"ref\" the\n"
-	        "                    reference faults (kernel-w, trap-floor and\n"
-	        "                    timer always run)\n"
+	        "                    reference faults, a backend (sigsegv, uffd,\n"
+	        "                    uffd-sigbus) its series (kernel-w,\n"
+	        "                    trap-floor and timer always run); an item\n"
+	        "                    that selects nothing is an error\n"
 	        "  --evict-frames N  frames of the eviction scans' pool (default\n"
 	        "                    %d, 8 to 262144; the scans map 2N and 4N\n"
 	        "                    pages)\n"
-	        "  --evict-backend B backend of the eviction scans: segv, uffd or\n"
-	        "                    sigbus (default sigbus where the kernel\n"
-	        "                    allows userfaultfd, else segv)\n"
+	        "  --evict-backend B backend of the eviction scans: sigsegv, uffd\n"
+	        "                    or uffd-sigbus (default uffd-sigbus where\n"
+	        "                    the kernel allows userfaultfd, else sigsegv)\n"
 	        "  --help            this text\n"
 	        "\n"
+	        "Series names start with a short label of their backend: segv-\n"
+	        "(sigsegv), uffd- (uffd), sigbus- (uffd-sigbus); the JSON gives\n"
+	        "each series' backend by its full name.\n"
+	        "\n"
 	        "Numbers are decimal, or hexadecimal after 0x.  A bad option or\n"
-	        "value exits with status 2.\n",
+	        "value, an output file that cannot be written, or a DPEMU_BACKEND\n"
+	        "or DPEMU_HOSTMAP the library rejects exits with status 2 before\n"
+	        "anything is measured.\n",
 	        argv0, EV_FRAMES);
 }
 
@@ -2853,6 +2952,33 @@ static uint64_t phys_mib(void)
 		return 1;
 	return ((uint64_t)pages * (uint64_t)size) >> 20 ? ((uint64_t)pages * (uint64_t)size) >> 20
 	                                                 : 1;
+}
+
+int cli_check_env(const char *argv0)
+{
+	struct dpemu_pool_config pc;
+	struct dpemu_space_config sc;
+	dpemu_pool *pool;
+	dpemu_space *sp;
+	int rc;
+
+	memset(&pc, 0, sizeof pc);
+	pc.frames = 1;
+	rc = dpemu_pool_create(&pc, &pool);
+	if (rc == 0) {
+		memset(&sc, 0, sizeof sc);
+		sc.reserve = 1;
+		sc.backend = DPEMU_BACKEND_AUTO;
+		rc = dpemu_space_create(pool, &sc, &sp);
+		if (rc == 0)
+			dpemu_space_destroy(sp);
+		else if (rc == -EINVAL)
+			fprintf(stderr, "%s: %s\n", argv0, dpemu_last_error());
+		dpemu_pool_destroy(pool);
+	} else if (rc == -EINVAL) {
+		fprintf(stderr, "%s: %s\n", argv0, dpemu_last_error());
+	}
+	return rc == -EINVAL ? -1 : 0;
 }
 
 int cli_parse_u64(const char *argv0, const char *opt, const char *arg, uint64_t min,
@@ -2976,11 +3102,11 @@ int dpemu_bench_main(int argc, char **argv)
 		case 'b':
 			opt_ev_bk = BK_NONE;
 			for (int b = BK_SEGV; b < BK_COUNT; b++)
-				if (strcmp(optarg, bk_name[b]) == 0)
+				if (strcmp(optarg, bk_backend[b]) == 0)
 					opt_ev_bk = (enum bk)b;
 			if (opt_ev_bk == BK_NONE) {
-				fprintf(stderr, "%s: bad --evict-backend: %s (segv, uffd "
-				        "or sigbus)\n", argv0, optarg);
+				fprintf(stderr, "%s: bad --evict-backend '%s' (accepted: "
+				        "sigsegv, uffd, uffd-sigbus)\n", argv0, optarg);
 				return 2;
 			}
 			break;
@@ -2993,14 +3119,21 @@ int dpemu_bench_main(int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", argv0, argv[optind]);
 		usage(stderr, argv0);
 		return 2;
 	}
+	if ((opt_json && check_output(argv0, "--json", opt_json) != 0) ||
+	    (opt_svg && check_output(argv0, "--svg", opt_svg) != 0) ||
+	    cli_check_env(argv0) != 0)
+		return 2;
 
 	page = (size_t)sysconf(_SC_PAGESIZE);
 	rng_state = opt_seed ? opt_seed : 1;
 	ev_bk = pick_ev_backend();
 	define_series();
+	if (check_only(argv0) != 0)
+		return 2;
 	for (int i = 0; i < nser; i++) {
 		struct series *s = &ser[i];
 		s->cap = s->kind == KIND_SCAN ? (size_t)opt_rounds * EV_TIMED

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dpemu.h - the public interface of libdpemu, a userspace demand-paging
  * emulator.
@@ -125,7 +126,8 @@ struct dpemu_pool_config {
  * policy, the swap store is opened (or created) now.
  * Returns 0 and sets *out, or -EINVAL (bad argument: zero frames, page_size
  * not a power-of-two multiple of the host page, too many frames, unknown
- * policy, swap_path or swap_slots without a policy), -ENOMEM (also: populate
+ * policy, swap_path or swap_slots without a policy, an environment variable
+ * DPEMU_HOSTMAP that is neither unset, empty nor "mmap"), -ENOMEM (also: populate
  * asks for more than the host can commit, or the host could not populate
  * the frames), -EISDIR (swap_path is a directory), -ENODEV (the swap store
  * cannot hold pages: not a regular file, or on procfs, sysfs and the like),

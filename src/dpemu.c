@@ -1,9 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dpemu.c - the dpemu command-line tool.
  *
- *   dpemu demo       a narrated demonstration of demand paging
- *   dpemu --help     usage
- *   dpemu --version  the library's version
+ *   dpemu demo            a narrated demonstration of demand paging
+ *   dpemu bench [OPTS]    the fault-latency suite (bench/bench_main.c)
+ *   dpemu backends [NAME] which backends this kernel allows
+ *   dpemu --help          usage
+ *   dpemu --version       the library's version
+ *
+ * Every command refuses what it does not understand with exit status 2: an
+ * unknown option or an extra argument, and a DPEMU_BACKEND or DPEMU_HOSTMAP
+ * the library rejects (cli_check_env); COMMAND --help prints its help.
  *
  * It uses only the public API (<dpemu.h>), like any program would.
  */
@@ -50,16 +57,66 @@ static const char usage[] =
 	"                       uffd-sigbus (default: uffd where allowed, else sigsegv)\n"
 	"  DPEMU_HOSTMAP=mmap   show frames with one mmap per page instead of guard\n"
 	"                       regions (for kernels older than 6.15; see dpemu(3))\n"
+	"  Any other value of either is refused by every command (exit status 2).\n"
+	"\n"
+	"Each command takes --help.  Exit status: 0 success, 1 a failure while\n"
+	"running (or, for backends NAME, not available), 2 a usage error.\n"
 	"\n"
 	"See dpemu(1), dpemu(3) and the guide in doc/guide.md.\n";
 
+static const char demo_usage[] =
+	"Usage: dpemu demo\n"
+	"\n"
+	"Narrate demand paging in this very process: a page faulted in, zero-filled\n"
+	"and mapped, with the page table before and after; a file-backed page; a\n"
+	"caught fault; a copy-on-write fork; frames returning to the pool; and a\n"
+	"full pool that evicts pages to swap by the CLOCK policy.  Takes no\n"
+	"arguments.  Exit status 0, 1 if a library call fails, 2 on a usage error.\n";
+
+static const char backends_usage[] =
+	"Usage: dpemu backends [NAME]\n"
+	"\n"
+	"Try a space of each backend, sigsegv, uffd (userfaultfd, handler thread)\n"
+	"and uffd-sigbus (userfaultfd, SIGBUS mode), and say which this kernel\n"
+	"allows, and why not, and what DPEMU_BACKEND_AUTO picks.  With NAME, only\n"
+	"that one: exit 0 if it is available, 1 if not, 2 if NAME is unknown.\n";
+
+/*
+ * A failed library call in the demo: print the library's message (which
+ * names the function already) and the error's name, and exit 1.
+ */
 static int check(int rc, const char *what)
 {
 	if (rc < 0) {
-		fprintf(stderr, "dpemu: %s: %s (%s)\n", what, dpemu_strerror(rc), dpemu_last_error());
+		const char *msg = dpemu_last_error();
+		if (msg && *msg)
+			fprintf(stderr, "dpemu: %s (%s)\n", msg, dpemu_strerror(rc));
+		else
+			fprintf(stderr, "dpemu: %s: %s\n", what, dpemu_strerror(rc));
 		exit(1);
 	}
 	return rc;
+}
+
+/*
+ * The arguments after a command that takes none but --help: 0 to go on,
+ * else the exit status (0 after printing help, 2 after a usage error).
+ * done is set when the caller must return the status.
+ */
+static int no_args(const char *cmd, const char *help, int argc, char **argv, int *done)
+{
+	*done = 1;
+	if (argc > 0 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
+		fputs(help, stdout);
+		return 0;
+	}
+	if (argc > 0) {
+		fprintf(stderr, "dpemu %s: unexpected argument '%s'; try 'dpemu %s --help'\n",
+		        cmd, argv[0], cmd);
+		return 2;
+	}
+	*done = 0;
+	return 0;
 }
 
 static const char *prot_str(int prot)
@@ -171,14 +228,20 @@ static void demo_replacement(void)
 	print_page_table(space, p, 4, ps);
 	print_paging_counts(space, pool);
 
+	struct dpemu_page_info pi0;
+	check(dpemu_query(space, p, &pi0), "dpemu_query");
+	unsigned long long slot0 = pi0.swapped ? (unsigned long long)pi0.swap_slot : 0;
+
 	printf("\n12. The program reads page 0 again: a fault like the first, but the\n"
 	       "   page comes back from its swap slot.  It reads '%c'.  Page 1's frame,\n"
 	       "   now the oldest with its reference bit clear, was the victim this time:\n",
 	       *(volatile unsigned char *)p);
 	print_page_table(space, p, 4, ps);
 	print_paging_counts(space, pool);
-	printf("   Page 0 is clean now, and its frame keeps slot 0 (the swap cache): if\n"
-	       "   it is evicted again before anything writes it, nothing is written.\n");
+	printf("   Page 0 is clean now, and its frame keeps slot %llu (the swap cache, one\n"
+	       "   of the 2 slots used; the swap column names a slot only for a page\n"
+	       "   that is not in memory): if it is evicted again before anything\n"
+	       "   writes it, nothing is written.\n", slot0);
 
 	volatile unsigned char c = p[2 * ps];
 	printf("\n13. Page 2 is still in memory, but the hand cleared its reference bit in\n"
@@ -278,8 +341,11 @@ static int demo(void)
 	                    (p - (unsigned char *)dpemu_space_base(space));
 	check(dpemu_pool_stats(pool, &before), "dpemu_pool_stats");
 	printf("\n8. dpemu_space_fork: fork(2) for one space.  The child's arena is at %p;\n"
-	       "   nothing is copied: page 1's frame is now shared copy-on-write by both,\n"
-	       "   read-only, and its reference count is 2.  Parent, then child:\n", (void *)cp);
+	       "   nothing is copied: page 1's frame is now shared copy-on-write by both\n"
+	       "   (cow yes), and its reference count is 2.  The prot column is what the\n"
+	       "   mapping allows (rw-); what the host enforces is less, r-- while the\n"
+	       "   frame is shared, so that the first write traps.  Parent, then child:\n",
+	       (void *)cp);
 	print_page_table(space, p, 2, ps);
 	print_page_table(child, cp, 2, ps);
 	printf("    frames used %llu, shared %llu\n", (unsigned long long)before.frames_used,
@@ -313,7 +379,7 @@ static int demo(void)
 
 /* Try a space of each backend; print what works.  With `only`, report that
  * one backend through the exit status. */
-static int backends(const char *only)
+static int backends(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
@@ -329,9 +395,24 @@ static int backends(const char *only)
 		  "userfaultfd, SIGBUS mode; fastest; faults in system calls: EFAULT" },
 	};
 	struct dpemu_pool_config pc = { .frames = 1 };
+	const char *only = argc > 0 ? argv[0] : NULL;
 	dpemu_pool *pool;
 	int found = -1, rc;
 
+	if (only && (!strcmp(only, "-h") || !strcmp(only, "--help"))) {
+		fputs(backends_usage, stdout);
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "dpemu backends: unexpected argument '%s'; "
+		        "try 'dpemu backends --help'\n", argv[1]);
+		return 2;
+	}
+	if (only && only[0] == '-') {
+		fprintf(stderr, "dpemu backends: unknown option '%s'; "
+		        "try 'dpemu backends --help'\n", only);
+		return 2;
+	}
 	check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 		struct dpemu_space_config sc = { .reserve = 1, .backend = all[i].backend,
@@ -376,6 +457,11 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	if (argc > 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	                 !strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
+		fprintf(stderr, "dpemu: unexpected argument '%s' after %s\n", argv[2], argv[1]);
+		return 2;
+	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs(usage, stdout);
 		return 0;
@@ -384,10 +470,20 @@ int main(int argc, char **argv)
 		printf("dpemu %s\n", dpemu_version());
 		return 0;
 	}
-	if (!strcmp(argv[1], "demo"))
+	if (!strcmp(argv[1], "demo")) {
+		int done, rc = no_args("demo", demo_usage, argc - 2, argv + 2, &done);
+		if (done)
+			return rc;
+		if (cli_check_env("dpemu demo") != 0)
+			return 2;
 		return demo();
-	if (!strcmp(argv[1], "backends"))
-		return backends(argc > 2 ? argv[2] : NULL);
+	}
+	if (!strcmp(argv[1], "backends")) {
+		int wants_help = argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"));
+		if (!wants_help && cli_check_env("dpemu backends") != 0)
+			return 2;
+		return backends(argc - 2, argv + 2);
+	}
 	if (!strcmp(argv[1], "bench"))
 		return dpemu_bench_main(argc - 1, argv + 1);
 	fprintf(stderr, "dpemu: unknown command '%s'; try 'dpemu --help'\n", argv[1]);

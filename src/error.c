@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * error.c - error strings, the per-thread "last error" message, and the
  * small async-signal-safe formatters the fault path uses instead of stdio.
@@ -38,6 +39,21 @@ int set_error(int err, const char *fmt, ...)
 	va_end(ap);
 	memcpy(last_error, tmp, sizeof last_error);
 	return err;
+}
+
+/*
+ * Report the failure err of an inner call as fn's: the message becomes
+ * "fn: <the inner message>", unless the inner message names fn already
+ * (it starts with "fn: "), so that no message says a function's name
+ * twice.  Returns err.
+ */
+int wrap_error(int err, const char *fn)
+{
+	size_t l = strlen(fn);
+
+	if (strncmp(last_error, fn, l) == 0 && last_error[l] == ':')
+		return err;
+	return set_error(err, "%s: %s", fn, last_error);
 }
 
 /* Forget the message of a failure that was recovered from. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * evict.c - page replacement: when a page needs a frame and the pool has
  * none free, a policy picks a resident frame (the victim) and the evictor

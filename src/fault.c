@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fault.c - resolving a fault: the heart of dpemu, shared by every backend.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fork.c - dpemu_space_fork, fork(2) for one space by copy-on-write; and
  * what becomes of dpemu's memory when the host process itself forks.

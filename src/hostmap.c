@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hostmap.c - how a space's arena shows frames to the program: the host
  * side of the page table.
@@ -52,23 +53,33 @@
 #define MADV_GUARD_REMOVE 103
 #endif
 
-/* Decide how SIGSEGV spaces over this memfd show frames (API side). */
-enum hostmode hostmap_probe(int memfd, size_t page_size)
+/*
+ * Decide how SIGSEGV spaces over this memfd show frames (API side): guard
+ * regions where the kernel has them, else one mapping per page; the
+ * environment's DPEMU_HOSTMAP=mmap asks for the latter.  0 with *mode set,
+ * or -EINVAL with the message set when DPEMU_HOSTMAP holds anything else.
+ */
+int hostmap_probe(int memfd, size_t page_size, enum hostmode *mode)
 {
 	const char *env = getenv("DPEMU_HOSTMAP");
-	enum hostmode mode = HOSTMODE_MMAP;
 	void *p;
 
-	if (env && strcmp(env, "mmap") == 0)
-		return HOSTMODE_MMAP;
+	*mode = HOSTMODE_MMAP;
+	if (env && *env) {
+		if (strcmp(env, "mmap") == 0)
+			return 0;
+		return set_error(-EINVAL, "dpemu_pool_create: DPEMU_HOSTMAP=%s is not understood "
+		                 "(accepted: mmap, or unset for guard regions where the kernel "
+		                 "has them)", env);
+	}
 	p = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (p == MAP_FAILED)
-		return HOSTMODE_MMAP;
+		return 0;
 	if (madvise(p, page_size, MADV_GUARD_INSTALL) == 0 &&
 	    madvise(p, page_size, MADV_GUARD_REMOVE) == 0)
-		mode = HOSTMODE_GUARD;
+		*mode = HOSTMODE_GUARD;
 	munmap(p, page_size);
-	return mode;
+	return 0;
 }
 
 static inline size_t pages_bytes(const struct dpemu_space *s, uint64_t n)

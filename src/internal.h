@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * internal.h - dpemu's private types: the frame pool, the page table, the
  * lazy mappings and the space that ties them together.
@@ -481,7 +482,7 @@ void registry_revoke_all(void);
 /* ------------------------------------------------------------------------ */
 
 struct host_protbatch;
-enum hostmode hostmap_probe(int memfd, size_t page_size);
+int hostmap_probe(int memfd, size_t page_size, enum hostmode *mode);
 int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 int host_refresh(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 void host_narrow(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, uint64_t *e);
@@ -595,6 +596,7 @@ int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen, uint32_t *vict
 /* Record the calling thread's message and return err (negative errno). */
 int set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void clear_error(void);
+int wrap_error(int err, const char *fn);
 
 /* Async-signal-safe formatting for the fault path (no stdio). */
 size_t fmt_str(char *buf, size_t len, size_t pos, const char *s);

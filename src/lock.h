@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * lock.h - dpemu's lock: a futex-based mutex that may be taken inside a
  * signal handler.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mapping.c - the lazy mappings: dpemu_map, dpemu_unmap, dpemu_protect,
  * dpemu_sync and dpemu_query.
@@ -909,7 +910,7 @@ DPEMU_API int dpemu_sync(dpemu_space *s, void *addr, size_t len)
 	err = flush_range(s, first, n, FLUSH_SYNC);
 	space_unlock_all(s);
 	if (err)
-		set_error(err, "dpemu_sync: %s", dpemu_last_error());
+		wrap_error(err, "dpemu_sync");
 	return err;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pagetable.c - the per-space radix page table (layout in internal.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pool.c - the simulated physical memory: frames carved from one shared
  * memory object, per-frame reference counts, and two lists threaded through
@@ -437,7 +438,9 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 		pool->frames[f].zero = 1;
 		free_list_push(pool, (uint32_t)f);
 	}
-	pool->sigsegv_hostmode = hostmap_probe(pool->memfd, ps);
+	err = hostmap_probe(pool->memfd, ps, &pool->sigsegv_hostmode);
+	if (err)
+		goto fail;
 	pool->zero_page = mmap(NULL, ps, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pool->zero_page == MAP_FAILED) {
 		pool->zero_page = NULL;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * shared.c - shared objects: the pages of a shared mapping that several
  * spaces map after dpemu_space_fork, as the kernel's shmem object (or page

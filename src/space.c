@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * space.c - address spaces: creating and destroying arenas, the registry
  * that maps a faulting address to its space, and the space accessors.
@@ -281,17 +282,17 @@ DPEMU_API int dpemu_space_create(dpemu_pool *pool, const struct dpemu_space_conf
 		return set_error(-ENOMEM, "dpemu_space_create: at most 2^36 pages per space");
 	err = trap_sigsegv_install();
 	if (err)
-		return err;
+		return wrap_error(err, "dpemu_space_create");
 	if (backend == DPEMU_BACKEND_UFFD && mode == DPEMU_UFFD_SIGBUS)
 		trap_sigbus_install();
 	err = space_new(pool, size, cfg->fault_around, &s);
 	if (err)
-		return set_error(err, "dpemu_space_create: %s", dpemu_last_error());
+		return wrap_error(err, "dpemu_space_create");
 	if (backend == DPEMU_BACKEND_UFFD) {
 		err = uffd_space_open(s, mode);
 		if (err && strict) {
 			space_free(s);
-			return set_error(err, "dpemu_space_create: %s", dpemu_last_error());
+			return wrap_error(err, "dpemu_space_create");
 		}
 		/* AUTO: no userfaultfd here; s stays a SIGSEGV space */
 		if (err)
@@ -304,7 +305,7 @@ DPEMU_API int dpemu_space_create(dpemu_pool *pool, const struct dpemu_space_conf
 	err = space_publish(s);
 	if (err) {
 		space_free(s);
-		return set_error(err, "dpemu_space_create: %s", dpemu_last_error());
+		return wrap_error(err, "dpemu_space_create");
 	}
 	*out = s;
 	return 0;

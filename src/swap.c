@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * swap.c - the swap store: the file evicted pages go to, one page-sized
  * slot each, and the swap cache that ties a slot to the frame holding its

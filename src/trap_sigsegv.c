@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * trap_sigsegv.c - the signal side of dpemu: catching SIGSEGV through GNU
  * libsigsegv (the SIGSEGV backend, and the reports of every backend),

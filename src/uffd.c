@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * uffd.c - the userfaultfd backend: each space's userfaultfd, the ioctls
  * the host view (hostmap.c) uses, and the handler thread of

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # check-symbols.sh - libdpemu exports only names that start with dpemu_.
 #
 # Uses $LIBDPEMU (set by the Makefile's TESTS_ENVIRONMENT), else

@@ -1,6 +1,8 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test-cli.sh - the dpemu command-line tool: --help, --version, demo,
-# backends, bench (and its refusal of bad numbers), and an unknown command.
+# backends, bench (and its refusal of bad numbers), and an unknown command;
+# every command's refusal of what it does not understand.
 #
 # Uses $DPEMU (set by the Makefile's TESTS_ENVIRONMENT), else
 # $top_builddir/dpemu.
@@ -114,11 +116,86 @@ bad_number --pretouch-mib 0x7fffffffffffffff
 rc=$?
 [ $rc -eq 2 ] || fail "bench --rounds=-1 exited $rc, expected 2"
 # ... while numbers in range, also in hexadecimal, are taken (--only
-# matching no series: nothing but the fixed series runs, quickly).
+# kernel-w: nothing but the fixed series runs, quickly).
 "$dpemu" bench --pages 0x40 --rounds 1 --passes 1 --seed 0xffffffffffffffff \
-	--pretouch-mib 0 --evict-frames 8 --only no-such-series >"$tmp/out" 2>"$tmp/err"
+	--pretouch-mib 0 --evict-frames 8 --only kernel-w >"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ $rc -eq 0 ] || fail "bench with numbers in range exited $rc: $(tail -3 "$tmp/err")"
+
+# Every command refuses what it does not understand (issue 12): exit 2, a
+# message on stderr, nothing run.  usage_error NAME CMD...
+usage_error() {
+	name=$1
+	shift
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] || fail "$name: exited $rc, expected 2: $(head -3 "$tmp/out")"
+	[ -s "$tmp/err" ] || fail "$name: printed nothing on stderr"
+	[ -s "$tmp/out" ] && fail "$name: ran: $(head -3 "$tmp/out")"
+}
+# bench --only: an item that selects no series; the message names them.
+usage_error "bench --only nonsense" "$dpemu" bench --pages 64 --rounds 1 --only nonsense
+grep -q 'kernel-w' "$tmp/err" || fail "bench --only nonsense: the valid series are not named"
+usage_error "bench --only kernel-w,nonsense" "$dpemu" bench --pages 64 --rounds 1 \
+	--only kernel-w,nonsense
+usage_error "bench extra argument" "$dpemu" bench --pages 64 extra
+# Backend names: the canonical ones, as DPEMU_BACKEND and dpemu backends.
+usage_error "bench --evict-backend sigbus" "$dpemu" bench --evict-backend sigbus
+usage_error "bench --evict-backend segv" "$dpemu" bench --evict-backend segv
+grep -q 'uffd-sigbus' "$tmp/err" || fail "bench --evict-backend: the names are not listed"
+"$dpemu" bench --pages 64 --rounds 1 --passes 1 --pretouch-mib 0 --evict-frames 8 \
+	--evict-backend sigsegv --only evict,sigsegv --json "$tmp/e.json" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] || fail "bench --evict-backend sigsegv exited $rc: $(tail -3 "$tmp/err")"
+grep -q 'sigsegv backend' "$tmp/out" || fail "bench: the eviction scans do not name sigsegv"
+grep -q '"evict_backend": "sigsegv"' "$tmp/e.json" || fail "bench JSON: evict_backend is not sigsegv"
+grep -q '"backend": "sigsegv"' "$tmp/e.json" || fail "bench JSON: no series with backend sigsegv"
+grep -q '"backend": "segv"' "$tmp/e.json" && fail "bench JSON: a backend spelled segv"
+for b in uffd uffd-sigbus; do
+	"$dpemu" bench --pages 64 --rounds 1 --evict-backend $b --only kernel-w \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 0 ] || fail "bench --evict-backend $b exited $rc: $(tail -3 "$tmp/err")"
+done
+# Output paths are checked before anything is measured.
+usage_error "bench --json into a missing directory" "$dpemu" bench --json "$tmp/no/such/b.json"
+usage_error "bench --svg onto a directory" "$dpemu" bench --svg "$tmp"
+[ -e "$tmp/no" ] && fail "bench: a checked output path was created"
+# demo and backends take --help, and no other argument.
+"$dpemu" demo --help >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] || fail "demo --help exited $rc"
+grep -q 'Usage: dpemu demo' "$tmp/out" || fail "demo --help prints no usage: $(head -3 "$tmp/out")"
+grep -q 'demand paging in a running program' "$tmp/out" && fail "demo --help ran the demo"
+usage_error "demo extra" "$dpemu" demo extra
+usage_error "demo --no-such-option" "$dpemu" demo --no-such-option
+"$dpemu" backends --help >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] || fail "backends --help exited $rc: $(cat "$tmp/err")"
+grep -q 'Usage: dpemu backends' "$tmp/out" || fail "backends --help prints no usage"
+usage_error "backends sigsegv extra" "$dpemu" backends sigsegv extra
+usage_error "backends --no-such-option" "$dpemu" backends --no-such-option
+usage_error "--version extra" "$dpemu" --version extra
+usage_error "--help extra" "$dpemu" --help extra
+# An environment the library rejects, in every command.
+for cmd in demo backends bench; do
+	usage_error "DPEMU_BACKEND=bogus $cmd" env DPEMU_BACKEND=bogus "$dpemu" $cmd
+	grep -q 'DPEMU_BACKEND=bogus' "$tmp/err" ||
+		fail "DPEMU_BACKEND=bogus $cmd: the message does not name it: $(cat "$tmp/err")"
+	usage_error "DPEMU_HOSTMAP=bogus $cmd" env DPEMU_HOSTMAP=bogus "$dpemu" $cmd
+	grep -q 'DPEMU_HOSTMAP=bogus' "$tmp/err" ||
+		fail "DPEMU_HOSTMAP=bogus $cmd: the message does not name it: $(cat "$tmp/err")"
+done
+# ... and a message that names the failing function once.
+grep -q 'dpemu_pool_create: dpemu_pool_create' "$tmp/err" &&
+	fail "a message repeats the function name: $(cat "$tmp/err")"
+
+# The demo's scenes say what their tables show (issue 12).
+"$dpemu" demo >"$tmp/out" 2>"$tmp/err"
+grep -q 'read-only, and its reference count' "$tmp/out" &&
+	fail "demo scene 8 says read-only where the table shows rw-"
+grep -q 'keeps slot 0 (the swap cache, one' "$tmp/out" ||
+	fail "demo scene 12 does not say which swap-cache slot page 0 keeps"
 
 # An unknown command: exit 2, a message on stderr.
 "$dpemu" no-such-command >"$tmp/out" 2>"$tmp/err"

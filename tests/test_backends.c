@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_backends.c - what differs between the backends, tested by naming
  * each backend explicitly: faults taken inside system calls, dpemu_prefault,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_cow_diff.c - differential test of copy-on-write fork against a model
  * made of plain memory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_evict.c - page replacement and swap: the textbook results on live
  * memory, nothing lost under pressure, and the swap store's failures.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_fault.c - faults dpemu cannot resolve: the default death (in forked
  * children), dpemu_catch, faults outside every arena and the handler the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_fork.c - dpemu_space_fork, copy-on-write, and the host's own fork(2).
  *

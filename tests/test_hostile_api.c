@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_hostile_api.c - the public calls used the way a hostile (or merely
  * unlucky) program uses them:

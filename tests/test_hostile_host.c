@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_hostile_host.c - dpemu when the host says no: a userfaultfd backend
  * that cannot be set up, a fork(2) in the middle of faults, host calls

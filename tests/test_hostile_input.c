@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_hostile_input.c - arguments a hostile or careless program passes,
  * and host resources that cannot do what dpemu needs (issue 11):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_hostile_signals.c - the signal side of dpemu under hostile use:
  * program handlers that chain to the one they displaced, one-shot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_inject.c - host-failure injection: every host call that libdpemu's
  * fault, eviction, swap and map paths make can be made to fail, one at a

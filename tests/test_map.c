@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_map.c - mappings: dpemu_map, dpemu_unmap, dpemu_protect, dpemu_sync,
  * dpemu_query, frames, page sizes and fault-around.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_populate.c - pools created with dpemu_pool_config.populate: host
  * memory committed at creation, faults over populated frames (one page at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_swap.c - where evicted pages go and how they come back: the swap
  * store and the files of file mappings, frames shared by several pages,

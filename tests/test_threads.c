@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_threads.c - faults from many threads at once, and the rest of the
  * API used concurrently with faults.
