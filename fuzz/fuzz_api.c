@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz_api.c - a coverage-guided fuzzer over dpemu's public API, checked
  * against a plain-memory model.

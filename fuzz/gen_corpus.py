@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Write the seed corpus of fuzz/fuzz_api.c into fuzz/corpus/ (or argv[1]).
 
 Each seed is a small hand-written program in the harness's byte code (see

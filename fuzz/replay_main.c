@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * replay_main.c - run fuzz inputs without libFuzzer: the regression test
  * tests/fuzz_replay (make check) runs every file of fuzz/corpus through the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Run the libFuzzer harness (fuzz/fuzz_api, built by `make fuzz`) for
 # FUZZ_SECONDS per backend, starting from the seed corpus.  Fails on any
 # mismatch, crash, leak or hang (an input running over 10 s).  Called by

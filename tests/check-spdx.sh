@@ -5,7 +5,7 @@
 # "#!" line; a roff comment on line 1 of a man page).
 #
 # Looks at the files in $top_srcdir (the tree or a distribution tarball):
-# C sources and headers, the shell scripts, the build files and the man
+# C sources and headers (the fuzzer's too), the shell and Python scripts, the build files and the man
 # pages.  A new file in one of these places must carry the line too.
 # Exit 0 when all do; 1 naming those that do not.
 
@@ -18,6 +18,7 @@ for f in "$srcdir"/src/*.c "$srcdir"/src/*.h "$srcdir"/include/*.h \
 	"$srcdir"/bench/*.c "$srcdir"/bench/*.h \
 	"$srcdir"/tests/*.c "$srcdir"/tests/*.h "$srcdir"/tests/*.sh \
 	"$srcdir"/tests/each-backend "$srcdir"/bootstrap "$srcdir"/.ci/run \
+	"$srcdir"/fuzz/*.c "$srcdir"/fuzz/*.sh "$srcdir"/fuzz/*.py \
 	"$srcdir"/configure.ac "$srcdir"/Makefile.am "$srcdir"/dpemu.pc.in \
 	"$srcdir"/doc/*.[1-8]; do
 	[ -f "$f" ] || continue

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_destroy_fail.c - dpemu_space_destroy and dpemu_space_fork when the
  * host fails them (issue 11, found by the injection sweep, test_inject.c):

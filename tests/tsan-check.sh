@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make tsan-check: the threaded tests under ThreadSanitizer, every backend.
 #
 # Builds the library's sources and the test programs below with
