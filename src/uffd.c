@@ -30,9 +30,13 @@
  *   - SIGBUS mode: the kernel raises SIGBUS in the faulting thread, whose
  *     handler resolves the fault itself: no thread wake-up, the fastest
  *     path, but a fault inside a system call just fails with EFAULT;
- *   - a fault dpemu cannot resolve makes the page PROT_NONE and lets the
- *     access retry: it then raises SIGSEGV, and the SIGSEGV path reports it
- *     as for the SIGSEGV backend (message and death, or dpemu_catch).
+ *   - a fault dpemu cannot resolve gives the page the host view its PTE
+ *     asks for, or where that would still let the access through, makes
+ *     it PROT_NONE, and lets the access retry: it then raises SIGSEGV
+ *     (fails with EFAULT inside a system call), and the SIGSEGV path
+ *     reports it as for the SIGSEGV backend (message and death, or
+ *     dpemu_catch), giving the page its view back first (fault_revoke,
+ *     fault_unrevoke in fault.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -683,5 +687,5 @@ void uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access)
 	char why[160];
 
 	if (fault_resolve(s, addr, access, &fault, why, sizeof why, RESOLVE_RETRIED) == UNRESOLVED)
-		fault_revoke(s, addr);
+		fault_revoke(s, addr, access);
 }
