@@ -251,7 +251,8 @@ static void refuse_by_signal(void *addr, int tid, int err)
  * may, nothing is resolved here: the page is made inaccessible and the
  * thread woken, its retry raises SIGSEGV, and its own SIGSEGV handler,
  * which knows exactly what it holds, reports a HOST fault with -EDEADLK
- * (or resolves it, when the table could not tell).  Without
+ * (or resolves it, when the table could not tell), giving the page its
+ * view back first if the locks it needs for that are free (fault_unrevoke).  Without
  * UFFD_FEATURE_THREAD_ID (ptid 0) the faulting thread is unknown; the
  * page lock and space lock owners cannot be compared then either.
  *
