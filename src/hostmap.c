@@ -565,13 +565,14 @@ static void batch_add(struct dpemu_space *s, struct host_protbatch *b, uint64_t 
  * backed nor visible are left alone.  With b->exact every backed page
  * gets its mprotect, whatever HP says (dpemu_map: a revoke made without
  * the page's lock, uffd.c's drain, leaves HP stale, and the new mapping
- * must not inherit its PROT_NONE).  Call host_setprot_flush at the end.
+ * must not inherit its PROT_NONE) - but a hidden alias, which may still
+ * show a frame, stays PROT_NONE.  Call host_setprot_flush at the end.
  */
 void host_setprot(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, uint64_t *e,
                   int target)
 {
-	if (!(*e & (PTE_B | PTE_V))) {
-		host_setprot_flush(s, b);
+	if (!(*e & (PTE_B | PTE_V)) || (b->exact && (*e & (PTE_L | PTE_V)) == PTE_L)) {
+		host_setprot_flush(s, b); /* (a hidden alias is PROT_NONE on purpose) */
 		return;
 	}
 	if (*e & PTE_V) {
