@@ -75,18 +75,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define SHARED_PAGES 24   /* file pages for shared mappings                 */
 #define FILE_BYTES (32 * MAX_PS - 3000)
 
-/*
- * TEMPORARY, remove with the fix (issue 11, fuzzer finding F1, reproducer
- * fuzz/crashes-found/min-d-anon-r-writefault-syscall): in userfaultfd's
- * thread mode, after an unresolvable fault dpemu leaves the page's host view
- * revoked (fault_revoke), so a system call reading or writing that page
- * fails with EFAULT until a user-space access traps and refreshes it,
- * although thread mode promises that system calls work.  With this set the
- * model lets system calls on such pages fail; 0 checks them strictly.
- */
-#ifndef FUZZ_WORKAROUND_F1
-#define FUZZ_WORKAROUND_F1 1
-#endif
 
 /* ------------------------------------------------------------------------ */
 /* The model                                                                 */
@@ -114,8 +102,6 @@ struct mpte {
 	int obj, idx;          /* the object and its page                       */
 	int map;               /* the mapping record                            */
 	uint8_t *priv;         /* private mappings: the page's bytes            */
-	bool revoked;          /* an unresolvable fault hit it, and no access
-	                          has succeeded since (see FUZZ_WORKAROUND_F1) */
 };
 
 struct mspace {
@@ -265,9 +251,7 @@ static void drop_pte(int i, int pg, int *file_checks, int *nchecks)
 	}
 	free(t->priv);
 	M.map[t->map].remaining--;
-	bool revoked = t->revoked; /* the host view outlives the mapping */
 	memset(t, 0, sizeof *t);
-	t->revoked = revoked;
 }
 
 static int mappings_of(int i)
@@ -536,7 +520,6 @@ static void access_check(int i, size_t off, size_t len, bool write, uint8_t seed
 		      "the model says %s fault", i, write ? "write" : "read", o, pg,
 		      e == EX_UNMAPPED ? "an unmapped" : "a protection");
 		uint8_t *mp = mpage(i, pg);
-		ms->pte[pg].revoked = false;
 		if (write)
 			mp[o % M.ps] = wval(seed, k);
 		else
@@ -551,7 +534,6 @@ static void access_check(int i, size_t off, size_t len, bool write, uint8_t seed
 	size_t o = off + done;
 	CHECK(done < len, "fault after the access ended");
 	int pg = (int)(o / M.ps);
-	ms->pte[pg].revoked = true;
 	enum expect e = expect_access(i, pg, write);
 	CHECK(f.space == ms->s, "fault in space %p, expected %p", (void *)f.space, (void *)ms->s);
 	CHECK((uint8_t *)f.addr == ms->base + o, "fault address %p, the access stopped at %p",
@@ -945,8 +927,6 @@ static void op_syscall(void)
 		int pg = (int)((off + k) / M.ps);
 		if (expect_access(i, pg, kernel_writes) == EX_MAYBE)
 			expected_all = false;
-		if (FUZZ_WORKAROUND_F1 && ms->pte[pg].revoked)
-			expected_all = false;
 	}
 	CHECK(got <= len, "system call returned %zd for %zu bytes", n, len);
 	CHECK(got <= stop || stop == len || expect_access(i, (int)((off + stop) / M.ps),
@@ -958,8 +938,6 @@ static void op_syscall(void)
 		      "%zd of %zu bytes at %zu (%s), though the model says all are accessible (pages "
 		      "%zu-%zu)", i, kernel_writes ? "wrote" : "read", n, len, off,
 		      n < 0 ? strerror(err) : "short", off / M.ps, (off + len - 1) / M.ps);
-	if (got < len)
-		ms->pte[(off + got) / M.ps].revoked = true; /* it faulted there */
 	if (kernel_writes) {
 		for (size_t k = 0; k < got; k++)
 			mpage(i, (int)((off + k) / M.ps))[(off + k) % M.ps] = src[k];

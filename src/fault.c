@@ -13,7 +13,9 @@
  * Locks: a fault holds its page's split page-table lock (internal.h,
  * struct ptl) from the walk to the end, the host call included, and the
  * space lock only during the walk (pt_lock_leaf).  So faults in different
- * leaves of one space run in parallel.  Under the stripe it may take a
+ * leaves of one space run in parallel.  fault_unrevoke, on the SIGSEGV
+ * path after a report, takes the page's lock the same way - or, when this
+ * thread already holds a lock of dpemu's, only tries the two locks.  Under the stripe it may take a
  * shared object's lock, the swap lock and the pool lock, in that order.
  *
  * Fault path too: pool_evict (evict.c), called with no lock of the space
@@ -729,12 +731,33 @@ unresolved:
 	return UNRESOLVED;
 }
 
+/* Whether a page whose VMA protection is prot stops access before it
+ * reaches the userfaultfd.  A read is only known to be stopped by
+ * PROT_NONE: x86 lets reads through PROT_WRITE and PROT_EXEC pages, and
+ * userfaultfd does not tell an instruction fetch from a read. */
+static bool host_stops(int prot, enum dpemu_access access)
+{
+	if (access == DPEMU_ACCESS_WRITE)
+		return !(prot & PROT_WRITE);
+	return prot == PROT_NONE;
+}
+
 /*
- * An access to addr that userfaultfd reported could not be resolved: take
- * the page's host rights away so that the retried access raises SIGSEGV,
- * where the SIGSEGV path resolves or reports it like any other.
+ * An access to addr that userfaultfd reported could not be resolved: make
+ * sure its retry raises SIGSEGV (from user code; EFAULT inside a system
+ * call), where the SIGSEGV path resolves or reports it like any other.
+ *
+ * First the page gets the host view its PTE asks for (host_settle: a page
+ * still in the reserve, which lets every access through to the
+ * userfaultfd, gets its leaf backed).  Where that view already stops the
+ * access - an unmapped page, a write to a read-only one - nothing more is
+ * needed, and nothing is left to undo: a later access its PTE allows, from
+ * a system call too, reaches the userfaultfd as always.  Otherwise (the
+ * PTE allows the access, but the pool has no frame or the host failed; or
+ * a read of a PROT_WRITE- or PROT_EXEC-only page) the page is revoked
+ * (host_revoke) until fault_unrevoke or the next show.
  */
-void fault_revoke(struct dpemu_space *s, void *addr)
+void fault_revoke(struct dpemu_space *s, void *addr, enum dpemu_access access)
 {
 	uint64_t pg = space_page_index(s, addr);
 	int err;
@@ -748,6 +771,46 @@ void fault_revoke(struct dpemu_space *s, void *addr)
 	}
 	struct ptl *ptl;
 	uint64_t *e = pt_lock_leaf(s, pg, &err, &ptl);
-	host_revoke(s, pg, e);
+	if (!e || host_settle(s, pg, e) != 0 || !host_stops(pte_hostprot(*e), access))
+		host_revoke(s, pg, e);
+	lock_release(&ptl->lock);
+}
+
+/*
+ * The SIGSEGV path has reported an unresolved fault at addr (trap_sigsegv.c,
+ * before report() jumps away): if a userfaultfd space revoked the page to
+ * get it there, give it back the view its PTE asks for (host_settle), so
+ * that its next access - from user code or inside a system call - reaches
+ * the userfaultfd again.  A page no revoke touched keeps its view.
+ *
+ * The page's lock is taken as a fault takes it; but when this thread
+ * already holds a lock of dpemu's (the report is the HOST -EDEADLK of a
+ * signal handler inside a dpemu call), only if the space lock and the
+ * page's lock are free, without waiting (and without allocating a
+ * page-table node): otherwise the page stays revoked, and its next access
+ * from user code resolves it.  Called with the registry entered.
+ */
+void fault_unrevoke(struct dpemu_space *s, void *addr)
+{
+	uint64_t pg = space_page_index(s, addr);
+	struct ptl *ptl = space_ptl(s, pg);
+	uint64_t *e;
+	int err;
+
+	if (s->hostmode != HOSTMODE_UFFD || pool_inherited(s->pool))
+		return;
+	if (dpemu_locks_held == 0) {
+		e = pt_lock_leaf(s, pg, &err, &ptl);
+	} else {
+		if (!lock_try(&s->lock))
+			return;
+		e = pt_find(s, pg);
+		bool got = lock_try(&ptl->lock);
+		lock_release(&s->lock);
+		if (!got)
+			return;
+	}
+	if (e)
+		host_settle(s, pg, e);
 	lock_release(&ptl->lock);
 }

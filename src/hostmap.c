@@ -375,8 +375,10 @@ int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n)
 /*
  * An access to page pg could not be resolved, but the host let it trap in
  * a way that retries (userfaultfd): make the page inaccessible, so that
- * the retry raises SIGSEGV and dpemu reports it there.  The next show
- * gives the page its protection back.
+ * the retry raises SIGSEGV and dpemu reports it there (a retry inside a
+ * system call fails with EFAULT).  Once the SIGSEGV path has reported it,
+ * host_settle gives the page its view back (fault_unrevoke); so does the
+ * next show.
  *
  * Taking one page's rights splits its host mapping, which the host
  * refuses once vm.max_map_count is reached - and waking the thread with
@@ -388,7 +390,9 @@ int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n)
  * for want of mappings.  Every other
  * page of the space then traps too, and the SIGSEGV path gives each its
  * rights back at its next access (host_refresh; HP is stale meanwhile, as
- * after a revoke without the page's lock).  Narrowing only: no page is
+ * after a revoke without the page's lock) - one page's rights cannot be
+ * given back before then (host_settle fails for want of mappings too), so
+ * meanwhile system calls on them fail with EFAULT.  Narrowing only: no page is
  * ever more accessible than its PTE allows.  0, or a negative errno if
  * even that failed.
  */
@@ -399,6 +403,44 @@ int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 		return sys_err();
 	if (e)
 		*e = pte_with_hostprot(*e, PROT_NONE);
+	return 0;
+}
+
+/*
+ * Give page pg (PTE *e; HOSTMODE_UFFD spaces only, 0 elsewhere) the host
+ * view its PTE asks for, whatever the host shows now - what undoes a
+ * revoke (host_revoke), also one made without the page's lock, whose HP
+ * is stale:
+ *   - a visible page gets its rights again (host_refresh);
+ *   - a hidden alias (L without V) is left alone: it is PROT_NONE on
+ *     purpose (host_hide, map_alias), and shows it at its next fault;
+ *   - a backed hidden page gets the VMA protection back_leaf gives it
+ *     (backing_prot), so that an access its PTE allows reaches the
+ *     userfaultfd again - from user code or inside a system call;
+ *   - a page not backed gets its leaf backed (back_leaf): whatever the
+ *     host shows there (the registered reserve, revoked or not, or
+ *     host_scrub's PROT_NONE memory), it becomes a registered identity
+ *     page with backing_prot, narrowed first.
+ * 0, or a negative errno: the host refused (vm.max_map_count reached,
+ * as after host_revoke's last resort): then the page may stay less
+ * accessible than its PTE allows, never more, and its next access from
+ * user code resolves it on the SIGSEGV path.
+ */
+int host_settle(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+{
+	int prot = backing_prot(s, *e);
+
+	if (s->hostmode != HOSTMODE_UFFD)
+		return 0;
+	if (*e & PTE_V)
+		return host_refresh(s, pg, e);
+	if (*e & PTE_L)
+		return 0;
+	if (!(*e & PTE_B))
+		return back_leaf(s, pg, e);
+	if (mprotect(space_page_addr(s, pg), pages_bytes(s, 1), prot) < 0)
+		return sys_err();
+	*e = pte_with_hostprot(*e, prot);
 	return 0;
 }
 
@@ -531,13 +573,17 @@ static void batch_add(struct dpemu_space *s, struct host_protbatch *b, uint64_t 
  * protection): bring the host along.  Hidden backed pages get VMA
  * protection target in runs of one mprotect; visible pages get exactly
  * what their PTE now asks for, narrowed before widened.  Pages neither
- * backed nor visible are left alone.  Call host_setprot_flush at the end.
+ * backed nor visible are left alone.  With b->exact every backed page
+ * gets its mprotect, whatever HP says (dpemu_map: a revoke made without
+ * the page's lock, uffd.c's drain, leaves HP stale, and the new mapping
+ * must not inherit its PROT_NONE) - but a hidden alias, which may still
+ * show a frame, stays PROT_NONE.  Call host_setprot_flush at the end.
  */
 void host_setprot(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, uint64_t *e,
                   int target)
 {
-	if (!(*e & (PTE_B | PTE_V))) {
-		host_setprot_flush(s, b);
+	if (!(*e & (PTE_B | PTE_V)) || (b->exact && (*e & (PTE_L | PTE_V)) == PTE_L)) {
+		host_setprot_flush(s, b); /* (a hidden alias is PROT_NONE on purpose) */
 		return;
 	}
 	if (*e & PTE_V) {
@@ -551,7 +597,8 @@ void host_setprot(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, 
 			return;
 		}
 	}
-	if (pte_hostprot(*e) == target && !(b->n && b->first + b->n == pg && b->prot == target))
+	if (!b->exact && pte_hostprot(*e) == target &&
+	    !(b->n && b->first + b->n == pg && b->prot == target))
 		return; /* nothing to change, no run to lengthen */
 	batch_add(s, b, pg, target);
 	*e = pte_with_hostprot(*e, target);

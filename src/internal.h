@@ -485,6 +485,7 @@ struct host_protbatch;
 int hostmap_probe(int memfd, size_t page_size, enum hostmode *mode);
 int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 int host_refresh(struct dpemu_space *s, uint64_t pg, uint64_t *e);
+int host_settle(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 void host_narrow(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, uint64_t *e);
 int host_show(struct dpemu_space *s, uint64_t pg, uint64_t *e, bool frame_changed);
 int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n);
@@ -505,6 +506,7 @@ struct host_protbatch {
 	uint64_t first, n;
 	int prot;
 	int err;
+	bool exact; /* set VMA protections even where HP says they are right */
 };
 void host_setprot(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg,
                   uint64_t *e, int prot);
@@ -539,7 +541,8 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr,
                                   enum dpemu_access access,
                                   struct dpemu_fault *fault, char *why,
                                   size_t whylen, unsigned flags);
-void fault_revoke(struct dpemu_space *s, void *addr);
+void fault_revoke(struct dpemu_space *s, void *addr, enum dpemu_access access);
+void fault_unrevoke(struct dpemu_space *s, void *addr);
 /* Make sure dpemu's SIGSEGV handling is installed and first in line. */
 int trap_sigsegv_install(void);
 /* The same for SIGBUS, which userfaultfd's SIGBUS mode raises. */

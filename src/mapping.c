@@ -577,10 +577,13 @@ static int prot_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64
 }
 
 /* Give pages [first, first+n) protection prot (and mapping id map_id, if
- * non-zero), in the page table and in the host view. */
+ * non-zero), in the page table and in the host view.  A new mapping
+ * (map_id) resets the VMA protection of every backed page of a
+ * userfaultfd space, which an unresolved fault may have left revoked. */
 static int set_pages(struct dpemu_space *s, uint64_t first, uint64_t n, int prot, uint32_t map_id)
 {
-	struct prot_walk w = { .prot = prot, .map_id = map_id };
+	struct prot_walk w = { .prot = prot, .map_id = map_id,
+	                       .hp = { .exact = map_id != 0 && s->hostmode == HOSTMODE_UFFD } };
 	int err = pt_walk(s, first, n, true, prot_visit, &w);
 
 	host_setprot_flush(s, &w.hp);

@@ -7,7 +7,7 @@
  *
  * Fault path: front_handler, sigbus_handler, on_sigsegv, chain_previous and
  * report run in signal context.  They may call: the registry (space.c),
- * fault_resolve (fault.c), uffd_resolve (uffd.c), sigaction,
+ * fault_resolve and fault_unrevoke (fault.c), uffd_resolve (uffd.c), sigaction,
  * pthread_sigmask (the rt_sigprocmask system call), write(2), raise,
  * siglongjmp (via sigsegv_leave_handler) and the fmt_* formatters; never
  * malloc, stdio or strerror.  errno is saved on entry to the two handlers
@@ -299,6 +299,8 @@ static int on_sigsegv(void *fault_address, int serious)
 		return 1;
 	}
 	r = fault_resolve(s, fault_address, trap_access, &fault, why, sizeof why, 0);
+	if (r == UNRESOLVED)
+		fault_unrevoke(s, fault_address); /* before report jumps away */
 	registry_leave();
 	if (r == RESOLVED)
 		return 1;

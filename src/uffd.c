@@ -31,9 +31,13 @@
  *   - SIGBUS mode: the kernel raises SIGBUS in the faulting thread, whose
  *     handler resolves the fault itself: no thread wake-up, the fastest
  *     path, but a fault inside a system call just fails with EFAULT;
- *   - a fault dpemu cannot resolve makes the page PROT_NONE and lets the
- *     access retry: it then raises SIGSEGV, and the SIGSEGV path reports it
- *     as for the SIGSEGV backend (message and death, or dpemu_catch).
+ *   - a fault dpemu cannot resolve gives the page the host view its PTE
+ *     asks for, or where that would still let the access through, makes
+ *     it PROT_NONE, and lets the access retry: it then raises SIGSEGV
+ *     (fails with EFAULT inside a system call), and the SIGSEGV path
+ *     reports it as for the SIGSEGV backend (message and death, or
+ *     dpemu_catch), giving the page its view back first (fault_revoke,
+ *     fault_unrevoke in fault.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -248,7 +252,8 @@ static void refuse_by_signal(void *addr, int tid, int err)
  * may, nothing is resolved here: the page is made inaccessible and the
  * thread woken, its retry raises SIGSEGV, and its own SIGSEGV handler,
  * which knows exactly what it holds, reports a HOST fault with -EDEADLK
- * (or resolves it, when the table could not tell).  Without
+ * (or resolves it, when the table could not tell), giving the page its
+ * view back first if the locks it needs for that are free (fault_unrevoke).  Without
  * UFFD_FEATURE_THREAD_ID (ptid 0) the faulting thread is unknown; the
  * page lock and space lock owners cannot be compared then either.
  *
@@ -684,5 +689,5 @@ void uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access)
 	char why[160];
 
 	if (fault_resolve(s, addr, access, &fault, why, sizeof why, RESOLVE_RETRIED) == UNRESOLVED)
-		fault_revoke(s, addr);
+		fault_revoke(s, addr, access);
 }
