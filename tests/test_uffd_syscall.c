@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_uffd_syscall.c - system calls on a page after a fault dpemu could
  * not resolve (issue 11, fuzzer finding F1).
