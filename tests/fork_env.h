@@ -154,7 +154,7 @@ static inline void assert_page_is(const volatile unsigned char *p, unsigned char
  * in that range.)
  */
 static inline void assert_refs_consistent(dpemu_pool *pool, dpemu_space **spaces,
-                                   size_t n, size_t pages)
+                                          size_t n, size_t pages)
 {
 	size_t nframes = pstats(pool).frames_total;
 	unsigned *count = calloc(nframes, sizeof *count);

@@ -40,7 +40,7 @@ struct env {
 };
 
 static inline void env_open_full(struct env *e, size_t frames, size_t pages,
-                          size_t page_size, size_t fault_around)
+                                 size_t page_size, size_t fault_around)
 {
 	struct dpemu_pool_config pcfg = tu_pool_config(frames, page_size);
 	struct dpemu_space_config scfg;
