@@ -20,8 +20,8 @@
  * Host failures are injected by interposition (interpose.h), as in
  * test_hostile_host.c: the library's mmap, mprotect, madvise, ioctl,
  * pwrite and fdatasync calls bind to this program's, which pass each call
- * through to the system call unless a failure is armed for its kind.  Every test runs in a forked child with
- * an alarm.
+ * through to the system call unless a failure is armed for its kind.
+ * Every test runs in a forked child with an alarm.
  */
 #include "testutil.h"
 

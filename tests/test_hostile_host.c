@@ -8,8 +8,8 @@
  * Host failures are injected by interposition (interpose.h): the
  * library's mmap, mprotect, madvise and ioctl calls bind to this
  * program's, which pass each call through to the system call, except
- * while a test has armed a failure for it (see struct inject).  Nothing here changes vm.max_map_count, which is
- * system-wide.
+ * while a test has armed a failure for it (see struct inject).  Nothing
+ * here changes vm.max_map_count, which is system-wide.
  *
  * Every test that may hang or die runs in a forked child with an alarm.
  */
