@@ -17,13 +17,11 @@
  *     again, so that the parent's writes never reach a frame a child
  *     shares.
  *
- * Host failures are injected by interposition, as in test_hostile_host.c:
- * this program defines its own mmap, mprotect, madvise, ioctl, pwrite and
- * fdatasync, which the library's calls bind to (an executable's definition
- * comes first in the dynamic linker's search, and a static link takes it
- * over libc's).  Each passes the call through to the system call unless a
- * failure is armed for its kind.  Every test runs in a forked child with
- * an alarm.
+ * Host failures are injected by interposition (interpose.h), as in
+ * test_hostile_host.c: the library's mmap, mprotect, madvise, ioctl,
+ * pwrite and fdatasync calls bind to this program's, which pass each call
+ * through to the system call unless a failure is armed for its kind.
+ * Every test runs in a forked child with an alarm.
  */
 #include "testutil.h"
 
@@ -33,9 +31,9 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <setjmp.h>
-#include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <cmocka.h>
+
+#include "interpose.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 #define ANON_PRIVATE (DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS)
@@ -103,55 +101,33 @@ static int short_enough(enum inject_call k, size_t len)
 	return inj[k].maxlen == 0 || len <= inj[k].maxlen;
 }
 
-void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+/*
+ * The interposed calls (interpose.h) ask here: the one-shot hook first
+ * (mprotect, UFFDIO_WRITEPROTECT), then the armed failure of the call's
+ * kind.
+ */
+static int tu_host_hook(enum tu_host_call call, const struct tu_host_args *a)
 {
-	if (fails(INJ_MMAP, (flags & MAP_FIXED) && short_enough(INJ_MMAP, len)))
-		return MAP_FAILED;
-	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
-}
-
-int mprotect(void *addr, size_t len, int prot)
-{
-	maybe_hook(len <= hook_maxlen);
-	if (fails(INJ_MPROTECT, short_enough(INJ_MPROTECT, len)))
-		return -1;
-	return (int)syscall(SYS_mprotect, addr, len, prot);
-}
-
-int madvise(void *addr, size_t len, int advice)
-{
-	if (fails(INJ_MADVISE, short_enough(INJ_MADVISE, len)))
-		return -1;
-	return (int)syscall(SYS_madvise, addr, len, advice);
-}
-
-int ioctl(int fd, unsigned long req, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	maybe_hook((req & 0xffffffffu) == (UFFDIO_WRITEPROTECT & 0xffffffffu));
-	if (fails(INJ_IOCTL, inj[INJ_IOCTL].req == 0 ||
-	                     (inj[INJ_IOCTL].req & 0xffffffffu) == (req & 0xffffffffu)))
-		return -1;
-	return (int)syscall(SYS_ioctl, fd, req, arg);
-}
-
-ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-	if (fails(INJ_PWRITE, 1))
-		return -1;
-	return (ssize_t)syscall(SYS_pwrite64, fd, buf, len, off);
-}
-
-int fdatasync(int fd)
-{
-	if (fails(INJ_FDATASYNC, 1))
-		return -1;
-	return (int)syscall(SYS_fdatasync, fd);
+	switch (call) {
+	case TU_MMAP:
+		return -fails(INJ_MMAP, (a->flags & MAP_FIXED) && short_enough(INJ_MMAP, a->len));
+	case TU_MPROTECT:
+		maybe_hook(a->len <= hook_maxlen);
+		return -fails(INJ_MPROTECT, short_enough(INJ_MPROTECT, a->len));
+	case TU_MADVISE:
+		return -fails(INJ_MADVISE, short_enough(INJ_MADVISE, a->len));
+	case TU_IOCTL:
+		maybe_hook((a->req & 0xffffffffu) == (UFFDIO_WRITEPROTECT & 0xffffffffu));
+		return -fails(INJ_IOCTL, inj[INJ_IOCTL].req == 0 ||
+		                         (inj[INJ_IOCTL].req & 0xffffffffu) ==
+		                         (a->req & 0xffffffffu));
+	case TU_PWRITE:
+		return -fails(INJ_PWRITE, 1);
+	case TU_FDATASYNC:
+		return -fails(INJ_FDATASYNC, 1);
+	default:
+		return 0;
+	}
 }
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -5,13 +5,11 @@
  * that fail (vm.max_map_count reached, modelled by injected ENOMEM), and
  * an access that needs more pages at once than the pool has frames.
  *
- * Host failures are injected by interposition: this program defines its
- * own mmap, mprotect, madvise and ioctl, which the library's calls bind to
- * (an executable's definition comes first in the dynamic linker's search,
- * and a static link takes it over libc's).  Each passes the call through to
- * the system call, except while a test has armed a failure for it (see
- * struct inject).  Nothing here changes vm.max_map_count, which is
- * system-wide.
+ * Host failures are injected by interposition (interpose.h): the
+ * library's mmap, mprotect, madvise and ioctl calls bind to this
+ * program's, which pass each call through to the system call, except
+ * while a test has armed a failure for it (see struct inject).  Nothing
+ * here changes vm.max_map_count, which is system-wide.
  *
  * Every test that may hang or die runs in a forked child with an alarm.
  */
@@ -23,10 +21,10 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <setjmp.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <cmocka.h>
+
+#include "interpose.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -89,45 +87,34 @@ static int inject_fails(enum inject_call k, int match)
 	return 1;
 }
 
-void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+/*
+ * The interposed calls (interpose.h) ask here.  mmap: the flags in the
+ * filter must all be set; mprotect, madvise: the prot or advice must be
+ * the filter's (-1: any); ioctl: the request must be the filter's (0:
+ * any); and mmap, mprotect, madvise: at most maxlen bytes, when set.
+ */
+static int tu_host_hook(enum tu_host_call call, const struct tu_host_args *a)
 {
-	if (inject_fails(INJ_MMAP, (flags & inj[INJ_MMAP].filter) == inj[INJ_MMAP].filter &&
-	                           (!inj[INJ_MMAP].maxlen || len <= inj[INJ_MMAP].maxlen)))
-		return MAP_FAILED;
-	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
-}
+	const struct inject *mm = &inj[INJ_MMAP], *mp = &inj[INJ_MPROTECT],
+	                    *ma = &inj[INJ_MADVISE], *io = &inj[INJ_IOCTL];
 
-int mprotect(void *addr, size_t len, int prot)
-{
-	if (inject_fails(INJ_MPROTECT, (inj[INJ_MPROTECT].filter < 0 ||
-	                                inj[INJ_MPROTECT].filter == prot) &&
-	                               (!inj[INJ_MPROTECT].maxlen || len <= inj[INJ_MPROTECT].maxlen)))
-		return -1;
-	return (int)syscall(SYS_mprotect, addr, len, prot);
-}
-
-int madvise(void *addr, size_t len, int advice)
-{
-	if (inject_fails(INJ_MADVISE, (inj[INJ_MADVISE].filter < 0 ||
-	                               inj[INJ_MADVISE].filter == advice) &&
-	                              (!inj[INJ_MADVISE].maxlen || len <= inj[INJ_MADVISE].maxlen)))
-		return -1;
-	return (int)syscall(SYS_madvise, addr, len, advice);
-}
-
-int ioctl(int fd, unsigned long req, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	if (inject_fails(INJ_IOCTL, inj[INJ_IOCTL].filter == 0 ||
-	                            (unsigned long)(unsigned)inj[INJ_IOCTL].filter ==
-	                            (req & 0xffffffffu)))
-		return -1;
-	return (int)syscall(SYS_ioctl, fd, req, arg);
+	switch (call) {
+	case TU_MMAP:
+		return -inject_fails(INJ_MMAP, (a->flags & mm->filter) == mm->filter &&
+		                               (!mm->maxlen || a->len <= mm->maxlen));
+	case TU_MPROTECT:
+		return -inject_fails(INJ_MPROTECT, (mp->filter < 0 || mp->filter == a->prot) &&
+		                                   (!mp->maxlen || a->len <= mp->maxlen));
+	case TU_MADVISE:
+		return -inject_fails(INJ_MADVISE, (ma->filter < 0 || ma->filter == a->advice) &&
+		                                  (!ma->maxlen || a->len <= ma->maxlen));
+	case TU_IOCTL:
+		return -inject_fails(INJ_IOCTL, io->filter == 0 ||
+		                                (unsigned long)(unsigned)io->filter ==
+		                                (a->req & 0xffffffffu));
+	default:
+		return 0;
+	}
 }
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -14,11 +14,10 @@
  *   - a swap store that cannot hold pages (a FIFO, /dev/null, a procfs
  *     file, a directory, a file larger than RLIMIT_FSIZE allows) is refused.
  *
- * To watch the library's host calls this program defines its own
- * fdatasync(2) and madvise(2): the library's calls bind to them (an
- * executable's definition comes first in the dynamic linker's search, and
- * a static link takes it over libc's).  Both pass every call through to
- * the system call unless a test asks otherwise.
+ * To watch the library's host calls this program takes over fdatasync(2)
+ * and madvise(2) (interpose.h: the library's calls bind to them).  Both
+ * pass every call through to the system call unless a test asks
+ * otherwise.
  */
 #include "testutil.h"
 
@@ -27,8 +26,9 @@
 #include <setjmp.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <cmocka.h>
+
+#include "interpose.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -49,7 +49,8 @@ static unsigned char *fdatasync_snap; /* non-NULL: the file's first
                                  fdatasync_snap_len bytes, read at the call */
 static size_t fdatasync_snap_len;
 
-int fdatasync(int fd)
+/* fdatasync, as the interposed call's hook asks (below). */
+static int watch_fdatasync(int fd)
 {
 	struct stat st;
 
@@ -62,14 +63,15 @@ int fdatasync(int fd)
 		errno = fdatasync_errno;
 		return -1;
 	}
-	return (int)syscall(SYS_fdatasync, fd);
+	return 0;
 }
 
 /* ---- madvise(2), watched -------------------------------------------------- */
 
 static int populate_forbidden; /* MADV_POPULATE_WRITE ends the process (exit 3) */
 
-int madvise(void *addr, size_t len, int advice)
+/* madvise, as the interposed call's hook asks (below). */
+static int watch_madvise(int advice)
 {
 	if (advice == MADV_POPULATE_WRITE && populate_forbidden) {
 		static const char msg[] = "MADV_POPULATE_WRITE was called: memory committed\n";
@@ -77,7 +79,20 @@ int madvise(void *addr, size_t len, int advice)
 			_exit(4);
 		_exit(3);
 	}
-	return (int)syscall(SYS_madvise, addr, len, advice);
+	return 0;
+}
+
+/* The interposed calls (interpose.h) ask here: fdatasync and madvise are watched. */
+static int tu_host_hook(enum tu_host_call call, const struct tu_host_args *a)
+{
+	switch (call) {
+	case TU_FDATASYNC:
+		return watch_fdatasync(a->fd);
+	case TU_MADVISE:
+		return watch_madvise(a->advice);
+	default:
+		return 0;
+	}
 }
 
 /* ---- helpers ------------------------------------------------------------------- */

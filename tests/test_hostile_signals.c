@@ -10,12 +10,12 @@
  * looks for are hangs, endless recursion and silent deaths.
  *
  * To make a signal arrive exactly while the thread is inside a dpemu call
- * (holding its locks), this program defines its own mprotect, madvise and
- * ioctl (the library's calls bind to them, as in test_populate.c): while
- * `armed`, each call on the main thread first raises SIGUSR1.  It also
- * defines pread, to make a file read on the fault path fail with an
- * unusual errno, strerror, to see whether the fault path calls it, and
- * write, to raise SIGUSR1 while dpemu holds the handler thread's mutex.
+ * (holding its locks), this program takes over the library's mprotect,
+ * madvise and ioctl (interpose.h, as in test_populate.c): while `armed`,
+ * each call on the main thread first raises SIGUSR1.  Its hook also makes
+ * pread, a file read on the fault path, fail with an unusual errno.  It
+ * defines strerror, to see whether the fault path calls it, and write, to
+ * raise SIGUSR1 while dpemu holds the handler thread's mutex.
  */
 #include "testutil.h"
 
@@ -23,9 +23,10 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <cmocka.h>
+
+#include "interpose.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 #define ANON_PRIVATE (DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS)
@@ -51,32 +52,35 @@ static void maybe_raise(void)
 	}
 }
 
-int mprotect(void *addr, size_t len, int prot)
+/*
+ * The interposed calls (interpose.h) ask here: mprotect, madvise and ioctl
+ * raise SIGUSR1 while armed (mprotect(PROT_NONE) off the main thread fails
+ * first, while revoke_fail); pread fails with pread_errno while set.
+ */
+static int tu_host_hook(enum tu_host_call call, const struct tu_host_args *a)
 {
-	if (revoke_fail && prot == PROT_NONE && (pid_t)syscall(SYS_gettid) != main_tid) {
-		errno = ENOMEM;
-		return -1;
+	switch (call) {
+	case TU_MPROTECT:
+		if (revoke_fail && a->prot == PROT_NONE &&
+		    (pid_t)syscall(SYS_gettid) != main_tid) {
+			errno = ENOMEM;
+			return -1;
+		}
+		maybe_raise();
+		return 0;
+	case TU_MADVISE:
+	case TU_IOCTL:
+		maybe_raise();
+		return 0;
+	case TU_PREAD:
+		if (pread_errno) {
+			errno = pread_errno;
+			return -1;
+		}
+		return 0;
+	default:
+		return 0;
 	}
-	maybe_raise();
-	return (int)syscall(SYS_mprotect, addr, len, prot);
-}
-
-int madvise(void *addr, size_t len, int advice)
-{
-	maybe_raise();
-	return (int)syscall(SYS_madvise, addr, len, advice);
-}
-
-int ioctl(int fd, unsigned long request, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, request);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	maybe_raise();
-	return (int)syscall(SYS_ioctl, fd, request, arg);
 }
 
 /*
@@ -103,20 +107,6 @@ ssize_t write(int fd, const void *buf, size_t len)
 		}
 	}
 	return n;
-}
-
-ssize_t pread(int fd, void *buf, size_t len, off_t off)
-{
-	if (pread_errno) {
-		errno = pread_errno;
-		return -1;
-	}
-	return syscall(SYS_pread64, fd, buf, len, off);
-}
-
-ssize_t pread64(int fd, void *buf, size_t len, off_t off)
-{
-	return pread(fd, buf, len, off);
 }
 
 char *strerror(int err)

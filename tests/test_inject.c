@@ -6,16 +6,15 @@
  * with no lost byte, no leaked frame, slot, fd or mapping, and a library
  * that still works.
  *
- * How: this program defines its own mmap, munmap, mprotect, madvise,
- * ioctl, pread, pwrite, fallocate, ftruncate, memfd_create, fdatasync and
- * fsync.  The library's calls bind to them (an executable's definition
- * comes first in the dynamic linker's search); each forwards to the
- * system call with syscall(2).  A call is counted only while injection is
- * armed and only when it comes from libdpemu itself (its return address
- * lies in libdpemu.so's code: malloc's, cmocka's and this program's own
- * calls are left alone).  With inj.fail_at = N the Nth counted call (of
- * kind inj.only_kind, or of any kind) fails with a plausible errno instead
- * of being made.
+ * How: this program takes over mmap, munmap, mprotect, madvise, ioctl,
+ * pread, pwrite, fallocate, ftruncate, memfd_create, fdatasync and fsync
+ * (interpose.h: the library's calls bind to them, and each forwards to
+ * the system call with syscall(2)); its tu_host_hook decides.  A call is
+ * counted only while injection is armed and only when it comes from
+ * libdpemu itself (its return address lies in libdpemu.so's code:
+ * malloc's, cmocka's and this program's own calls are left alone).  With
+ * inj.fail_at = N the Nth counted call (of kind inj.only_kind, or of any
+ * kind) fails with a plausible errno instead of being made.
  *
  * The sweep: each scenario runs once in a forked child to count its calls
  * C, then once per N in 1..C, each in a forked child under alarm(2), so
@@ -47,17 +46,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <cmocka.h>
+
+#include "interpose.h"
 
 #define RW (PROT_READ | PROT_WRITE)
 #define ANON_PRIVATE (DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS)
 #define ANON_SHARED (DPEMU_MAP_SHARED | DPEMU_MAP_ANONYMOUS)
 
 /* ------------------------------------------------------------------------ */
-/* The interposed host calls                                                 */
+/* The interposed host calls (interpose.h)                                   */
 /* ------------------------------------------------------------------------ */
 
 enum kind {
@@ -177,99 +176,28 @@ static int inject(enum kind k, void *ra)
 	return 1;
 }
 
-#define INJECT(k) inject((k), __builtin_return_address(0))
-
-void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+/*
+ * The interposed calls (interpose.h) ask here: each is counted, and may
+ * fail, as its kind.  fdatasync and fsync are one kind; a failed munmap
+ * records its range.
+ */
+static int tu_host_hook(enum tu_host_call call, const struct tu_host_args *a)
 {
-	if (INJECT(K_MMAP))
-		return MAP_FAILED;
-	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
-}
+	static const enum kind kind_of[] = {
+		[TU_MMAP] = K_MMAP, [TU_MUNMAP] = K_MUNMAP, [TU_MPROTECT] = K_MPROTECT,
+		[TU_MADVISE] = K_MADVISE, [TU_IOCTL] = K_IOCTL, [TU_PREAD] = K_PREAD,
+		[TU_PWRITE] = K_PWRITE, [TU_FALLOCATE] = K_FALLOCATE,
+		[TU_FTRUNCATE] = K_FTRUNCATE, [TU_MEMFD_CREATE] = K_MEMFD,
+		[TU_FDATASYNC] = K_FSYNC, [TU_FSYNC] = K_FSYNC,
+	};
 
-int munmap(void *addr, size_t len)
-{
-	if (INJECT(K_MUNMAP)) {
-		inj->unmap_lo = (uintptr_t)addr;
-		inj->unmap_hi = (uintptr_t)addr + len;
-		return -1;
+	if (!inject(kind_of[call], a->ra))
+		return 0;
+	if (call == TU_MUNMAP) {
+		inj->unmap_lo = (uintptr_t)a->addr;
+		inj->unmap_hi = (uintptr_t)a->addr + a->len;
 	}
-	return (int)syscall(SYS_munmap, addr, len);
-}
-
-int mprotect(void *addr, size_t len, int prot)
-{
-	if (INJECT(K_MPROTECT))
-		return -1;
-	return (int)syscall(SYS_mprotect, addr, len, prot);
-}
-
-int madvise(void *addr, size_t len, int advice)
-{
-	if (INJECT(K_MADVISE))
-		return -1;
-	return (int)syscall(SYS_madvise, addr, len, advice);
-}
-
-int ioctl(int fd, unsigned long request, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, request);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	if (INJECT(K_IOCTL))
-		return -1;
-	return (int)syscall(SYS_ioctl, fd, request, arg);
-}
-
-ssize_t pread(int fd, void *buf, size_t len, off_t off)
-{
-	if (INJECT(K_PREAD))
-		return -1;
-	return (ssize_t)syscall(SYS_pread64, fd, buf, len, off);
-}
-
-ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-	if (INJECT(K_PWRITE))
-		return -1;
-	return (ssize_t)syscall(SYS_pwrite64, fd, buf, len, off);
-}
-
-int fallocate(int fd, int mode, off_t off, off_t len)
-{
-	if (INJECT(K_FALLOCATE))
-		return -1;
-	return (int)syscall(SYS_fallocate, fd, mode, off, len);
-}
-
-int ftruncate(int fd, off_t len)
-{
-	if (INJECT(K_FTRUNCATE))
-		return -1;
-	return (int)syscall(SYS_ftruncate, fd, len);
-}
-
-int memfd_create(const char *name, unsigned int flags)
-{
-	if (INJECT(K_MEMFD))
-		return -1;
-	return (int)syscall(SYS_memfd_create, name, flags);
-}
-
-int fdatasync(int fd)
-{
-	if (INJECT(K_FSYNC))
-		return -1;
-	return (int)syscall(SYS_fdatasync, fd);
-}
-
-int fsync(int fd)
-{
-	if (INJECT(K_FSYNC))
-		return -1;
-	return (int)syscall(SYS_fsync, fd);
+	return -1;
 }
 
 static void arm(void)

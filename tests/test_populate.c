@@ -5,19 +5,19 @@
  * a time and with fault-around), frames zeroed again when reused, and what
  * happens when the host cannot populate.
  *
- * To provoke those failures this program defines its own madvise(2): the
- * library's calls bind to it (an executable's definition comes first in
- * the dynamic linker's search, and a static link takes it over libc's).
- * It passes every call through to the system call, except that
- * MADV_POPULATE_WRITE fails with populate_errno while that is set.
+ * To provoke those failures this program takes over madvise(2)
+ * (interpose.h: the library's calls bind to it).  It passes every call
+ * through to the system call, except that MADV_POPULATE_WRITE fails with
+ * populate_errno while that is set.
  */
 #include "testutil.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
-#include <sys/syscall.h>
 #include <cmocka.h>
+
+#include "interpose.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -30,16 +30,17 @@ static int populate_errno; /* non-zero: MADV_POPULATE_WRITE fails with it */
 static int populate_calls; /* MADV_POPULATE_WRITE calls seen             */
 static size_t ps;
 
-int madvise(void *addr, size_t len, int advice)
+/* The interposed calls (interpose.h) ask here: MADV_POPULATE_WRITE is watched. */
+static int tu_host_hook(enum tu_host_call call, const struct tu_host_args *a)
 {
-	if (advice == MADV_POPULATE_WRITE) {
+	if (call == TU_MADVISE && a->advice == MADV_POPULATE_WRITE) {
 		populate_calls++;
 		if (populate_errno) {
 			errno = populate_errno;
 			return -1;
 		}
 	}
-	return (int)syscall(SYS_madvise, addr, len, advice);
+	return 0;
 }
 
 /* The process's resident shared memory (RssShmem), in bytes. */
