@@ -3,7 +3,7 @@
  * dpemu.c - the dpemu command-line tool.
  *
  *   dpemu demo            a narrated demonstration of demand paging
- *   dpemu bench [OPTS]    the fault-latency suite (bench/bench_main.c)
+ *   dpemu bench [OPTS]    the fault-latency suite (bench/driver.c)
  *   dpemu backends [NAME] which backends this kernel allows
  *   dpemu --help          usage
  *   dpemu --version       the library's version
