@@ -11,11 +11,12 @@
  * next touch costs 12-20 us.  Every dpemu run gets a fresh pool and space.
  * Results are ratios between series of the same run.
  *
- * Calls every other file of bench/ (bench_int.h lists them), <dpemu.h>,
- * libc and getopt.  Also the tool's option checks, cli_parse_u64 and
- * cli_check_env (bench.h).
+ * Calls every other file of bench/ (bench_int.h lists them), the tool's
+ * option checks (tools/dpemu/options.c: cli_parse_u64, cli_check_env),
+ * <dpemu.h>, libc and getopt.
  */
 #include "bench_int.h"
+#include "../tools/dpemu/options.h"
 
 size_t opt_pages;
 unsigned opt_rounds;
@@ -179,73 +180,6 @@ static uint64_t phys_mib(void)
 	                                                 : 1;
 }
 
-
-int cli_check_env(const char *argv0)
-{
-	struct dpemu_pool_config pc;
-	struct dpemu_space_config sc;
-	dpemu_pool *pool;
-	dpemu_space *sp;
-	int rc;
-
-	memset(&pc, 0, sizeof pc);
-	pc.frames = 1;
-	rc = dpemu_pool_create(&pc, &pool);
-	if (rc == 0) {
-		memset(&sc, 0, sizeof sc);
-		sc.reserve = 1;
-		sc.backend = DPEMU_BACKEND_AUTO;
-		rc = dpemu_space_create(pool, &sc, &sp);
-		if (rc == 0)
-			dpemu_space_destroy(sp);
-		else if (rc == -EINVAL)
-			fprintf(stderr, "%s: %s\n", argv0, dpemu_last_error());
-		dpemu_pool_destroy(pool);
-	} else if (rc == -EINVAL) {
-		fprintf(stderr, "%s: %s\n", argv0, dpemu_last_error());
-	}
-	return rc == -EINVAL ? -1 : 0;
-}
-
-int cli_parse_u64(const char *argv0, const char *opt, const char *arg, uint64_t min,
-                  uint64_t max, uint64_t *out)
-{
-	static const char dec[] = "0123456789", hex[] = "0123456789abcdefABCDEF";
-	const char *digits = arg, *set = dec;
-	const char *why = NULL;
-	unsigned long long v = 0;
-	int base = 10;
-
-	if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
-		digits += 2;
-		base = 16;
-		set = hex;
-	}
-	/* Only digits reach strtoull: it would skip spaces and take a sign. */
-	if (arg[0] == '\0') {
-		why = "empty";
-	} else if (arg[0] == '-') {
-		why = "negative";
-	} else if (digits[0] == '\0' || strspn(digits, set) == 0) {
-		why = "not a number";
-	} else if (digits[strspn(digits, set)] != '\0') {
-		why = "not a number (trailing characters)";
-	} else {
-		errno = 0;
-		v = strtoull(digits, NULL, base);
-		if (errno == ERANGE)
-			why = "too large";
-		else if (v < min || v > max)
-			why = "out of range";
-	}
-	if (why) {
-		fprintf(stderr, "%s: bad %s '%s': %s (accepted: %" PRIu64 " to %" PRIu64 ")\n",
-		        argv0, opt, arg, why, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 /* The defaults of every option (dpemu_bench_main may run more than once). */
 static void default_options(void)

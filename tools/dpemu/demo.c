@@ -1,68 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * dpemu.c - the dpemu command-line tool.
- *
- *   dpemu demo            a narrated demonstration of demand paging
- *   dpemu bench [OPTS]    the fault-latency suite (bench/driver.c)
- *   dpemu backends [NAME] which backends this kernel allows
- *   dpemu --help          usage
- *   dpemu --version       the library's version
- *
- * Every command refuses what it does not understand with exit status 2: an
- * unknown option or an extra argument, and a DPEMU_BACKEND or DPEMU_HOSTMAP
- * the library rejects (cli_check_env); COMMAND --help prints its help.
- *
- * It uses only the public API (<dpemu.h>), like any program would.
+ * demo.c - `dpemu demo`: narrate demand paging in this very process, in
+ * scenes: a page faulted in, zero-filled and mapped, with the page table
+ * before and after; a file-backed page; a caught fault; a copy-on-write
+ * fork; frames returning to the pool; and a full pool that evicts pages to
+ * swap by the CLOCK policy.  Calls <dpemu.h>, options.c and stdio; a
+ * failed library call ends it with status 1 (cli_check).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "dpemu.h"
-#include "../bench/bench.h"
-
-static const char usage[] =
-	"Usage: dpemu COMMAND [ARGS]\n"
-	"       dpemu --help | --version\n"
-	"\n"
-	"dpemu is a userspace demand-paging emulator: a program reserves an arena of\n"
-	"addresses, and every first touch of a page traps and is resolved the way a\n"
-	"kernel would (lazy mapping, frame from a simulated pool, zero-fill or file\n"
-	"read, page-table entry), then the access resumes.\n"
-	"\n"
-	"Commands:\n"
-	"  demo        narrate demand paging in this very process: a page faulted in,\n"
-	"              zero-filled and mapped, with the page table before and after,\n"
-	"              a file-backed page, a caught fault, a copy-on-write fork,\n"
-	"              frames returning to the pool, and a full pool that evicts\n"
-	"              pages to swap by the CLOCK policy\n"
-	"  bench [OPTIONS]\n"
-	"              time page faults: the kernel's own, the trap floor and dpemu's\n"
-	"              under each backend, in one interleaved run (dpemu bench --help;\n"
-	"              method and results in doc/performance.md)\n"
-	"  backends [NAME]\n"
-	"              tell which backends this kernel allows: sigsegv, uffd\n"
-	"              (userfaultfd, handler thread) and uffd-sigbus (userfaultfd,\n"
-	"              SIGBUS mode), and what DPEMU_BACKEND_AUTO picks; with NAME,\n"
-	"              exit 0 if that one is available, 1 if not, 2 if unknown\n"
-	"\n"
-	"Options:\n"
-	"  -h, --help     show this help and exit\n"
-	"  -V, --version  print the library version and exit\n"
-	"\n"
-	"Environment:\n"
-	"  DPEMU_BACKEND=NAME   what DPEMU_BACKEND_AUTO means: sigsegv, uffd or\n"
-	"                       uffd-sigbus (default: uffd where allowed, else sigsegv)\n"
-	"  DPEMU_HOSTMAP=mmap   show frames with one mmap per page instead of guard\n"
-	"                       regions (for kernels older than 6.15; see dpemu(3))\n"
-	"  Any other value of either is refused by every command (exit status 2).\n"
-	"\n"
-	"Each command takes --help.  Exit status: 0 success, 1 a failure while\n"
-	"running (or, for backends NAME, not available), 2 a usage error.\n"
-	"\n"
-	"See dpemu(1), dpemu(3) and the guide in doc/guide.md.\n";
+#include "commands.h"
+#include "options.h"
 
 static const char demo_usage[] =
 	"Usage: dpemu demo\n"
@@ -72,52 +23,6 @@ static const char demo_usage[] =
 	"caught fault; a copy-on-write fork; frames returning to the pool; and a\n"
 	"full pool that evicts pages to swap by the CLOCK policy.  Takes no\n"
 	"arguments.  Exit status 0, 1 if a library call fails, 2 on a usage error.\n";
-
-static const char backends_usage[] =
-	"Usage: dpemu backends [NAME]\n"
-	"\n"
-	"Try a space of each backend, sigsegv, uffd (userfaultfd, handler thread)\n"
-	"and uffd-sigbus (userfaultfd, SIGBUS mode), and say which this kernel\n"
-	"allows, and why not, and what DPEMU_BACKEND_AUTO picks.  With NAME, only\n"
-	"that one: exit 0 if it is available, 1 if not, 2 if NAME is unknown.\n";
-
-/*
- * A failed library call in the demo: print the library's message (which
- * names the function already) and the error's name, and exit 1.
- */
-static int check(int rc, const char *what)
-{
-	if (rc < 0) {
-		const char *msg = dpemu_last_error();
-		if (msg && *msg)
-			fprintf(stderr, "dpemu: %s (%s)\n", msg, dpemu_strerror(rc));
-		else
-			fprintf(stderr, "dpemu: %s: %s\n", what, dpemu_strerror(rc));
-		exit(1);
-	}
-	return rc;
-}
-
-/*
- * The arguments after a command that takes none but --help: 0 to go on,
- * else the exit status (0 after printing help, 2 after a usage error).
- * done is set when the caller must return the status.
- */
-static int no_args(const char *cmd, const char *help, int argc, char **argv, int *done)
-{
-	*done = 1;
-	if (argc > 0 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
-		fputs(help, stdout);
-		return 0;
-	}
-	if (argc > 0) {
-		fprintf(stderr, "dpemu %s: unexpected argument '%s'; try 'dpemu %s --help'\n",
-		        cmd, argv[0], cmd);
-		return 2;
-	}
-	*done = 0;
-	return 0;
-}
 
 static const char *prot_str(int prot)
 {
@@ -134,7 +39,7 @@ static void print_page_table(dpemu_space *s, unsigned char *start, int pages, si
 	printf("    page  address         mapped  present  frame  refs  prot  dirty  cow  swap\n");
 	for (int i = 0; i < pages; i++) {
 		struct dpemu_page_info pi;
-		check(dpemu_query(s, start + (size_t)i * ps, &pi), "dpemu_query");
+		cli_check(dpemu_query(s, start + (size_t)i * ps, &pi), "dpemu_query");
 		printf("    %-4d  %-14p  %-6s  %-7s  ", i, (void *)(start + (size_t)i * ps),
 		       pi.mapped ? "yes" : "no", pi.present ? "yes" : "no");
 		if (pi.present)
@@ -155,8 +60,8 @@ static void print_page_table(dpemu_space *s, unsigned char *start, int pages, si
 static void get_counts(dpemu_space *s, dpemu_pool *p, struct dpemu_stats *st,
                        struct dpemu_pool_stats *ps)
 {
-	check(dpemu_space_stats(s, st), "dpemu_space_stats");
-	check(dpemu_pool_stats(p, ps), "dpemu_pool_stats");
+	cli_check(dpemu_space_stats(s, st), "dpemu_space_stats");
+	cli_check(dpemu_pool_stats(p, ps), "dpemu_pool_stats");
 }
 
 static void print_counts(dpemu_space *s, dpemu_pool *p)
@@ -199,13 +104,13 @@ static void demo_replacement(void)
 	void *out;
 	size_t ps;
 
-	check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
+	cli_check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
 	struct dpemu_pool_stats pst;
-	check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
+	cli_check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
 	ps = pst.page_size;
 	sc.reserve = 8 * ps;
-	check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
-	check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
+	cli_check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
+	cli_check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
 	                DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
 	p = out;
 	printf("\n10. When memory runs out.  A new pool of only 3 frames, with the CLOCK\n"
@@ -229,7 +134,7 @@ static void demo_replacement(void)
 	print_paging_counts(space, pool);
 
 	struct dpemu_page_info pi0;
-	check(dpemu_query(space, p, &pi0), "dpemu_query");
+	cli_check(dpemu_query(space, p, &pi0), "dpemu_query");
 	unsigned long long slot0 = pi0.swapped ? (unsigned long long)pi0.swap_slot : 0;
 
 	printf("\n12. The program reads page 0 again: a fault like the first, but the\n"
@@ -250,8 +155,8 @@ static void demo_replacement(void)
 	       "   hardware MMU sets for free:\n", c);
 	print_paging_counts(space, pool);
 
-	check(dpemu_space_destroy(space), "dpemu_space_destroy");
-	check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
+	cli_check(dpemu_space_destroy(space), "dpemu_space_destroy");
+	cli_check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
 	printf("   Destroying the space frees its frames and its swap slots.\n");
 }
 
@@ -268,16 +173,16 @@ static int demo(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("dpemu demo: demand paging in a running program\n\n");
 
-	check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
+	cli_check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
 	struct dpemu_pool_stats pst;
-	check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
+	cli_check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
 	ps = pst.page_size;
 	printf("1. A pool of %llu frames of %zu bytes: the simulated physical memory, one\n"
 	       "   shared memory object, so one frame can appear at several addresses.\n\n",
 	       (unsigned long long)pst.frames_total, ps);
 
 	sc.reserve = 16 * ps;
-	check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
+	cli_check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
 	printf("2. A space: %zu bytes of addresses reserved at %p.\n"
 	       "   Nothing there has a frame yet; every first touch will trap, caught\n"
 	       "   %s (see 'dpemu backends').\n\n",
@@ -285,7 +190,7 @@ static int demo(void)
 	       dpemu_space_backend(space) == DPEMU_BACKEND_UFFD
 	       ? "by userfaultfd" : "as SIGSEGV through libsigsegv");
 
-	check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
+	cli_check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
 	                DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
 	p = out;
 	printf("3. dpemu_map: 4 anonymous read-write pages at %p. Like mmap(2), this\n"
@@ -315,7 +220,7 @@ static int demo(void)
 		const char text[] = "Hello from a file-backed page!";
 		unlink(path);
 		if (write(fd, text, sizeof text) == (ssize_t)sizeof text) {
-			check(dpemu_map(space, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, fd, 0, &out),
+			cli_check(dpemu_map(space, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, fd, 0, &out),
 			      "dpemu_map (file)");
 			printf("\n6. A private file mapping at %p.  Its first read faults, and dpemu\n"
 			       "   fills the frame from the file (bytes past the end read as zero):\n"
@@ -336,10 +241,10 @@ static int demo(void)
 	dpemu_space *child;
 	struct dpemu_pool_stats before, after;
 	struct dpemu_stats cst;
-	check(dpemu_space_fork(space, &child), "dpemu_space_fork");
+	cli_check(dpemu_space_fork(space, &child), "dpemu_space_fork");
 	unsigned char *cp = (unsigned char *)dpemu_space_base(child) +
 	                    (p - (unsigned char *)dpemu_space_base(space));
-	check(dpemu_pool_stats(pool, &before), "dpemu_pool_stats");
+	cli_check(dpemu_pool_stats(pool, &before), "dpemu_pool_stats");
 	printf("\n8. dpemu_space_fork: fork(2) for one space.  The child's arena is at %p;\n"
 	       "   nothing is copied: page 1's frame is now shared copy-on-write by both\n"
 	       "   (cow yes), and its reference count is 2.  The prot column is what the\n"
@@ -351,8 +256,8 @@ static int demo(void)
 	printf("    frames used %llu, shared %llu\n", (unsigned long long)before.frames_used,
 	       (unsigned long long)before.frames_shared);
 	cp[ps] = 'B';
-	check(dpemu_pool_stats(pool, &after), "dpemu_pool_stats");
-	check(dpemu_space_stats(child, &cst), "dpemu_space_stats");
+	cli_check(dpemu_pool_stats(pool, &after), "dpemu_pool_stats");
+	cli_check(dpemu_space_stats(child, &cst), "dpemu_space_stats");
 	printf("   The child writes 'B' to its page 1: the write traps, dpemu copies the\n"
 	       "   shared frame into a new one for the child (cow copies %llu) and drops\n"
 	       "   one reference.  The parent still reads '%c', the child '%c':\n",
@@ -363,129 +268,27 @@ static int demo(void)
 	       (unsigned long long)after.frames_shared);
 	printf("   The parent's page stays copy-on-write with one reference left: its\n"
 	       "   next write will keep the frame and just make it writable again.\n");
-	check(dpemu_space_destroy(child), "dpemu_space_destroy");
+	cli_check(dpemu_space_destroy(child), "dpemu_space_destroy");
 
-	check(dpemu_unmap(space, p, 4 * ps), "dpemu_unmap");
+	cli_check(dpemu_unmap(space, p, 4 * ps), "dpemu_unmap");
 	printf("\n9. The child is destroyed and page 1 unmapped: every frame goes back\n"
 	       "   to the pool when its last page goes away.\n");
 	print_counts(space, pool);
 
-	check(dpemu_space_destroy(space), "dpemu_space_destroy");
-	check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
+	cli_check(dpemu_space_destroy(space), "dpemu_space_destroy");
+	cli_check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
 	demo_replacement();
 	printf("\nDone. See dpemu(3) to use the library, and doc/guide.md for the details.\n");
 	return 0;
 }
 
-/* Try a space of each backend; print what works.  With `only`, report that
- * one backend through the exit status. */
-static int backends(int argc, char **argv)
+int cmd_demo(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		enum dpemu_backend backend;
-		enum dpemu_uffd_mode mode;
-		const char *what;
-	} all[] = {
-		{ "sigsegv", DPEMU_BACKEND_SIGSEGV, DPEMU_UFFD_THREAD,
-		  "SIGSEGV through libsigsegv; faults in system calls: EFAULT" },
-		{ "uffd", DPEMU_BACKEND_UFFD, DPEMU_UFFD_THREAD,
-		  "userfaultfd, handler thread; faults in system calls resolved" },
-		{ "uffd-sigbus", DPEMU_BACKEND_UFFD, DPEMU_UFFD_SIGBUS,
-		  "userfaultfd, SIGBUS mode; fastest; faults in system calls: EFAULT" },
-	};
-	struct dpemu_pool_config pc = { .frames = 1 };
-	const char *only = argc > 0 ? argv[0] : NULL;
-	dpemu_pool *pool;
-	int found = -1, rc;
+	int rc = cli_no_args(demo_usage, argc, argv);
 
-	if (only && (!strcmp(only, "-h") || !strcmp(only, "--help"))) {
-		fputs(backends_usage, stdout);
-		return 0;
-	}
-	if (argc > 1) {
-		fprintf(stderr, "dpemu backends: unexpected argument '%s'; "
-		        "try 'dpemu backends --help'\n", argv[1]);
+	if (rc >= 0)
+		return rc;
+	if (cli_check_env("dpemu demo") != 0)
 		return 2;
-	}
-	if (only && only[0] == '-') {
-		fprintf(stderr, "dpemu backends: unknown option '%s'; "
-		        "try 'dpemu backends --help'\n", only);
-		return 2;
-	}
-	check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
-	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-		struct dpemu_space_config sc = { .reserve = 1, .backend = all[i].backend,
-		                                 .uffd_mode = all[i].mode };
-		dpemu_space *s;
-		if (only && strcmp(only, all[i].name))
-			continue;
-		found = 0;
-		rc = dpemu_space_create(pool, &sc, &s);
-		if (rc == 0) {
-			printf("%-12s available: %s\n", all[i].name, all[i].what);
-			dpemu_space_destroy(s);
-		} else {
-			printf("%-12s unavailable: %s\n", all[i].name, dpemu_last_error());
-			found = 1;
-		}
-	}
-	if (only) {
-		dpemu_pool_destroy(pool);
-		if (found < 0) {
-			fprintf(stderr, "dpemu: unknown backend '%s'; try sigsegv, uffd, uffd-sigbus\n", only);
-			return 2;
-		}
-		return found;
-	}
-	struct dpemu_space_config sc = { .reserve = 1 };
-	dpemu_space *s;
-	if (dpemu_space_create(pool, &sc, &s) == 0) {
-		printf("%-12s picks %s\n", "auto", dpemu_space_backend(s) == DPEMU_BACKEND_UFFD
-		       ? "userfaultfd" : "sigsegv");
-		dpemu_space_destroy(s);
-	} else {
-		printf("%-12s unavailable: %s\n", "auto", dpemu_last_error());
-	}
-	dpemu_pool_destroy(pool);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	if (argc > 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-	                 !strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
-		fprintf(stderr, "dpemu: unexpected argument '%s' after %s\n", argv[2], argv[1]);
-		return 2;
-	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
-		printf("dpemu %s\n", dpemu_version());
-		return 0;
-	}
-	if (!strcmp(argv[1], "demo")) {
-		int done, rc = no_args("demo", demo_usage, argc - 2, argv + 2, &done);
-		if (done)
-			return rc;
-		if (cli_check_env("dpemu demo") != 0)
-			return 2;
-		return demo();
-	}
-	if (!strcmp(argv[1], "backends")) {
-		int wants_help = argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"));
-		if (!wants_help && cli_check_env("dpemu backends") != 0)
-			return 2;
-		return backends(argc - 2, argv + 2);
-	}
-	if (!strcmp(argv[1], "bench"))
-		return dpemu_bench_main(argc - 1, argv + 1);
-	fprintf(stderr, "dpemu: unknown command '%s'; try 'dpemu --help'\n", argv[1]);
-	return 2;
+	return demo();
 }
