@@ -17,13 +17,14 @@
  *   measure.c        timing and sampling helpers (clocks, orders, notes)
  *   stats.c          quantiles, medians per round, the ratios and the
  *                    project's targets: calls nothing but libc
- *   table.c          the text report on stdout: calls stats.c, series.c
- *                    (selected)
- *   json.c, svg.c    the --json and --svg files: call stats.c, series.c
- *                    (selected)
+ *   table.c, json.c  the text report on stdout, the --json file: call
+ *                    stats.c, series.c (selected), series_dpemu.c
+ *                    (ref_frames; json.c also scan_pages)
+ *   svg.c            the --svg file: calls stats.c, series.c (selected)
  *
  * What is measured and how: series.c's and driver.c's comments, and
- * doc/performance.md.  Uses only <dpemu.h>, libc and pthreads.
+ * doc/performance.md.  Uses only <dpemu.h>, libc and pthreads; Linux only
+ * (as dpemu is).
  */
 #ifndef DPEMU_BENCH_INT_H
 #define DPEMU_BENCH_INT_H

@@ -4,8 +4,8 @@
  * (rng_next, shuffle, reproducible for a given --seed), the untimed
  * pretouch before a run, the loops that time one access per sample
  * (fault_loop) or a chunk of CHUNK pages (chunk_loop), counts of VMAs and
- * minor faults, and a series' note and failure.  Calls stats.c
- * (close_round), libc and <dpemu.h> (dpemu_strerror) only.
+ * minor faults, and a series' note and failure.  Calls libc and <dpemu.h>
+ * (dpemu_strerror, dpemu_last_error) only.
  */
 #include "bench_int.h"
 

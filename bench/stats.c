@@ -180,14 +180,13 @@ static double med_of(const struct series *s)
 	return s->med;
 }
 
-void compute_targets(void)
+/* Target 1, random first touch: the best backend's median / the trap floor. */
+static void target_rand(struct target *t)
 {
-	const struct series *trap = &ser[trap_idx], *kw = &ser[k_rand_w];
+	const struct series *trap = &ser[trap_idx];
+	const struct series *kw = &ser[k_rand_w];
 	const struct series *b;
-	struct target *t;
-	ntg = 0;
 
-	t = &tg[ntg++];
 	t->name = "random first touch, best mode, median / trap floor";
 	t->want = "<=";
 	t->limit = TARGET_RAND_TRAP;
@@ -200,48 +199,58 @@ void compute_targets(void)
 		         "(trap floor / kernel %.2f)", b->name, b->med, trap->med,
 		         kw->med, ratio(trap->med, kw->med));
 	}
+}
 
-	t = &tg[ntg++];
+/* Target 2, sequential first touch, fault_around 16: per page / the kernel's. */
+static void target_seq(struct target *t)
+{
+	const struct series *trap = &ser[trap_idx];
+	const struct series *b;
+
 	t->name = "sequential first touch, fault_around 16, per page / kernel's";
 	t->want = "<=";
 	t->limit = TARGET_SEQ_KERNEL;
-	{
-		/* the best of the lazily committed and the populated pools */
-		const struct series *lazy = best_of(0, "fa16", per_page);
-		const struct series *pop = best_of(0, "fa16p", per_page);
-		b = !pop || (lazy && per_page(lazy) <= per_page(pop)) ? lazy : pop;
-		if (b && usable(&ser[k_seqpass])) {
-			const struct series *k = &ser[k_seqpass];
-			size_t pos;
-			t->measured = ratio(per_page(b), per_page(k));
-			t->by = b->name;
-			pos = (size_t)snprintf(t->detail, sizeof t->detail,
-			         "%s %.3f us/page, kernel %.3f us/page (whole "
-			         "passes)", b->name, per_page(b), per_page(k));
-			if (b->populate && pos < sizeof t->detail)
-				pos += (size_t)snprintf(t->detail + pos,
-				         sizeof t->detail - pos, "; its pool was "
-				         "populated at creation, %.3f us/frame not "
-				         "in the figure", pop_us(b));
-			if (lazy && lazy != b && pos < sizeof t->detail)
-				pos += (size_t)snprintf(t->detail + pos,
-				         sizeof t->detail - pos, "; unpopulated, "
-				         "best %s %.3f us/page = %.2f x the kernel's",
-				         lazy->name, per_page(lazy),
-				         ratio(per_page(lazy), per_page(k)));
-			if (pos < sizeof t->detail)
-				snprintf(t->detail + pos, sizeof t->detail - pos,
-				         "; a memfd page, as the pool's frames are, "
-				         "costs the kernel %.3f us/page "
-				         "(kernel-shm-pass), and the trap floor over "
-				         "%d pages adds %.3f us/page",
-				         usable(&ser[k_shmpass])
-				         ? per_page(&ser[k_shmpass]) : 0.0,
-				         FA_PAGES, trap->med / FA_PAGES);
-		}
+	/* the best of the lazily committed and the populated pools */
+	const struct series *lazy = best_of(0, "fa16", per_page);
+	const struct series *pop = best_of(0, "fa16p", per_page);
+	b = !pop || (lazy && per_page(lazy) <= per_page(pop)) ? lazy : pop;
+	if (b && usable(&ser[k_seqpass])) {
+		const struct series *k = &ser[k_seqpass];
+		size_t pos;
+		t->measured = ratio(per_page(b), per_page(k));
+		t->by = b->name;
+		pos = (size_t)snprintf(t->detail, sizeof t->detail,
+		         "%s %.3f us/page, kernel %.3f us/page (whole "
+		         "passes)", b->name, per_page(b), per_page(k));
+		if (b->populate && pos < sizeof t->detail)
+			pos += (size_t)snprintf(t->detail + pos,
+			         sizeof t->detail - pos, "; its pool was "
+			         "populated at creation, %.3f us/frame not "
+			         "in the figure", pop_us(b));
+		if (lazy && lazy != b && pos < sizeof t->detail)
+			pos += (size_t)snprintf(t->detail + pos,
+			         sizeof t->detail - pos, "; unpopulated, "
+			         "best %s %.3f us/page = %.2f x the kernel's",
+			         lazy->name, per_page(lazy),
+			         ratio(per_page(lazy), per_page(k)));
+		if (pos < sizeof t->detail)
+			snprintf(t->detail + pos, sizeof t->detail - pos,
+			         "; a memfd page, as the pool's frames are, "
+			         "costs the kernel %.3f us/page "
+			         "(kernel-shm-pass), and the trap floor over "
+			         "%d pages adds %.3f us/page",
+			         usable(&ser[k_shmpass])
+			         ? per_page(&ser[k_shmpass]) : 0.0,
+			         FA_PAGES, trap->med / FA_PAGES);
 	}
+}
 
-	t = &tg[ntg++];
+/* Target 3, copy-on-write break: the best backend's median / the kernel's. */
+static void target_cow(struct target *t)
+{
+	const struct series *trap = &ser[trap_idx];
+	const struct series *b;
+
 	t->name = "copy-on-write break, best mode, median / kernel's";
 	t->want = "<=";
 	t->limit = TARGET_COW_KERNEL;
@@ -258,86 +267,101 @@ void compute_targets(void)
 		         ratio(trap->med, k->med),
 		         usable(&ser[k_shmw]) ? ser[k_shmw].med : 0.0);
 	}
+}
 
-	t = &tg[ntg++];
+/* Target 4, two threads: the best in-thread backend's throughput / one's. */
+static void target_threads(struct target *t)
+{
 	t->name = "two threads on disjoint pages, throughput / one thread's (segv, sigbus)";
 	t->want = ">=";
 	t->limit = TARGET_THREADS;
 	t->higher_is_better = 1;
-	{
-		double best = 0;
-		const struct series *bb = NULL;
-		for (int i = 0; i < nser; i++) {
-			const struct series *s = &ser[i];
-			if (s->op != OP_D_THREADS || s->threads != 1 ||
-			    s->bk == BK_UFFD)
-				continue; /* the target is for the in-thread modes */
-			double r = ratio(throughput(s + 1), throughput(s));
-			if (r > best) {
-				best = r;
-				bb = s;
-			}
-		}
-		if (bb) {
-			t->measured = best;
-			t->by = bb->name;
-			size_t pos = (size_t)snprintf(
-				t->detail, sizeof t->detail,
-				"machine (spin control) %.2f x; trap floor %.2f x; "
-				"kernel faults %.2f x (%.0f -> %.0f pages/ms)",
-				ratio(throughput(&ser[spin_2thr]), throughput(&ser[spin_1thr])),
-				ratio(throughput(&ser[trap_2thr]), throughput(&ser[trap_1thr])),
-				ratio(throughput(&ser[k_2thr]), throughput(&ser[k_1thr])),
-				throughput(&ser[k_1thr]) / 1000,
-				throughput(&ser[k_2thr]) / 1000);
-			for (int i = 0; i < nser && pos < sizeof t->detail; i++) {
-				const struct series *s = &ser[i];
-				if (s->op != OP_D_THREADS || s->threads != 1 ||
-				    !usable(s) || !usable(s + 1))
-					continue;
-				pos += (size_t)snprintf(
-					t->detail + pos, sizeof t->detail - pos,
-					"; %s %.2f x (%.0f -> %.0f)", bk_backend[s->bk],
-					ratio(throughput(s + 1), throughput(s)),
-					throughput(s) / 1000, throughput(s + 1) / 1000);
-			}
+	double best = 0;
+	const struct series *bb = NULL;
+	for (int i = 0; i < nser; i++) {
+		const struct series *s = &ser[i];
+		if (s->op != OP_D_THREADS || s->threads != 1 ||
+		    s->bk == BK_UFFD)
+			continue; /* the target is for the in-thread modes */
+		double r = ratio(throughput(s + 1), throughput(s));
+		if (r > best) {
+			best = r;
+			bb = s;
 		}
 	}
+	if (bb) {
+		t->measured = best;
+		t->by = bb->name;
+		size_t pos = (size_t)snprintf(
+			t->detail, sizeof t->detail,
+			"machine (spin control) %.2f x; trap floor %.2f x; "
+			"kernel faults %.2f x (%.0f -> %.0f pages/ms)",
+			ratio(throughput(&ser[spin_2thr]), throughput(&ser[spin_1thr])),
+			ratio(throughput(&ser[trap_2thr]), throughput(&ser[trap_1thr])),
+			ratio(throughput(&ser[k_2thr]), throughput(&ser[k_1thr])),
+			throughput(&ser[k_1thr]) / 1000,
+			throughput(&ser[k_2thr]) / 1000);
+		for (int i = 0; i < nser && pos < sizeof t->detail; i++) {
+			const struct series *s = &ser[i];
+			if (s->op != OP_D_THREADS || s->threads != 1 ||
+			    !usable(s) || !usable(s + 1))
+				continue;
+			pos += (size_t)snprintf(
+				t->detail + pos, sizeof t->detail - pos,
+				"; %s %.2f x (%.0f -> %.0f)", bk_backend[s->bk],
+				ratio(throughput(s + 1), throughput(s)),
+				throughput(s) / 1000, throughput(s + 1) / 1000);
+		}
+	}
+}
 
-	t = &tg[ntg++];
+/* Target 5, metadata: the most bytes per touched page of an anonymous series. */
+static void target_meta(struct target *t)
+{
 	t->name = "metadata bytes per touched page (dpemu_space_stats)";
 	t->want = "<=";
 	t->limit = TARGET_META_BYTES;
-	{
-		double worst = 0;
-		const struct series *w = NULL;
-		for (int i = 0; i < nser; i++) {
-			const struct series *s = &ser[i];
-			if (s->op != OP_D_ANON || !s->write || !usable(s) ||
-			    !s->meta_touched)
-				continue;
-			double v = (double)s->meta_touched / (double)opt_pages;
-			if (!w || v > worst) {
-				worst = v;
-				w = s;
-			}
-		}
-		if (w) {
-			t->measured = worst;
-			t->by = w->name;
-			size_t pos = (size_t)snprintf(
-				t->detail, sizeof t->detail,
-				"%" PRIu64 " B after mapping %zu pages, %" PRIu64
-				" B after touching them all", w->meta_map, opt_pages,
-				w->meta_touched);
-			if (sparse_pages)
-				snprintf(t->detail + pos, sizeof t->detail - pos,
-				         "; %" PRIu64 " pages touched at random over "
-				         "a 64x larger mapping: %.1f B/page",
-				         sparse_pages,
-				         (double)sparse_meta / (double)sparse_pages);
+	double worst = 0;
+	const struct series *w = NULL;
+	for (int i = 0; i < nser; i++) {
+		const struct series *s = &ser[i];
+		if (s->op != OP_D_ANON || !s->write || !usable(s) ||
+		    !s->meta_touched)
+			continue;
+		double v = (double)s->meta_touched / (double)opt_pages;
+		if (!w || v > worst) {
+			worst = v;
+			w = s;
 		}
 	}
+	if (w) {
+		t->measured = worst;
+		t->by = w->name;
+		size_t pos = (size_t)snprintf(
+			t->detail, sizeof t->detail,
+			"%" PRIu64 " B after mapping %zu pages, %" PRIu64
+			" B after touching them all", w->meta_map, opt_pages,
+			w->meta_touched);
+		if (sparse_pages)
+			snprintf(t->detail + pos, sizeof t->detail - pos,
+			         "; %" PRIu64 " pages touched at random over "
+			         "a 64x larger mapping: %.1f B/page",
+			         sparse_pages,
+			         (double)sparse_meta / (double)sparse_pages);
+	}
+}
+
+/* The project's targets, into tg[0..ntg): measured, and whether met. */
+void compute_targets(void)
+{
+	struct target *t;
+
+	ntg = 0;
+	target_rand(&tg[ntg++]);
+	target_seq(&tg[ntg++]);
+	target_cow(&tg[ntg++]);
+	target_threads(&tg[ntg++]);
+	target_meta(&tg[ntg++]);
 
 	for (int i = 0; i < ntg; i++) {
 		t = &tg[i];

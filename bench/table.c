@@ -3,7 +3,8 @@
  * table.c - the text report on stdout (print_report): the table of every
  * series (median, percentiles, ratios to the kernel and the trap floor),
  * the eviction counters per page, the reference faults, and the project's
- * targets.  Calls stats.c, series.c (selected) and stdio.
+ * targets.  Calls stats.c, series.c (selected), series_dpemu.c
+ * (ref_frames) and stdio.
  */
 #include "bench_int.h"
 

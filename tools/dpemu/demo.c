@@ -111,7 +111,7 @@ static void demo_replacement(void)
 	sc.reserve = 8 * ps;
 	cli_check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
 	cli_check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
-	                DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
+	                    DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
 	p = out;
 	printf("\n10. When memory runs out.  A new pool of only 3 frames, with the CLOCK\n"
 	       "   replacement policy and a swap store (an unlinked temporary file of\n"
@@ -160,60 +160,10 @@ static void demo_replacement(void)
 	printf("   Destroying the space frees its frames and its swap slots.\n");
 }
 
-static int demo(void)
+/* Scene 6: a private mapping of a file, filled from it at its first read. */
+static void demo_file(dpemu_space *space, dpemu_pool *pool, size_t ps)
 {
-	struct dpemu_pool_config pc = { .frames = 8 };
-	struct dpemu_space_config sc = { .reserve = 0 };
-	dpemu_pool *pool;
-	dpemu_space *space;
-	unsigned char *p;
 	void *out;
-	size_t ps;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("dpemu demo: demand paging in a running program\n\n");
-
-	cli_check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
-	struct dpemu_pool_stats pst;
-	cli_check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
-	ps = pst.page_size;
-	printf("1. A pool of %llu frames of %zu bytes: the simulated physical memory, one\n"
-	       "   shared memory object, so one frame can appear at several addresses.\n\n",
-	       (unsigned long long)pst.frames_total, ps);
-
-	sc.reserve = 16 * ps;
-	cli_check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
-	printf("2. A space: %zu bytes of addresses reserved at %p.\n"
-	       "   Nothing there has a frame yet; every first touch will trap, caught\n"
-	       "   %s (see 'dpemu backends').\n\n",
-	       dpemu_space_size(space), dpemu_space_base(space),
-	       dpemu_space_backend(space) == DPEMU_BACKEND_UFFD
-	       ? "by userfaultfd" : "as SIGSEGV through libsigsegv");
-
-	cli_check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
-	                DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
-	p = out;
-	printf("3. dpemu_map: 4 anonymous read-write pages at %p. Like mmap(2), this\n"
-	       "   allocates no frame: the page table only records the lazy mapping.\n"
-	       "   Page table before any access:\n", (void *)p);
-	print_page_table(space, p, 4, ps);
-	print_counts(space, pool);
-
-	printf("\n4. The program writes 'A' to page 1 (%p).  The access traps;\n"
-	       "   dpemu finds the mapping in the page table, takes a free frame, fills\n"
-	       "   it with zeros, records it in the page-table entry and maps it there;\n"
-	       "   then the write resumes as if nothing had happened.\n", (void *)(p + ps));
-	p[ps] = 'A';
-	printf("   Page table after:\n");
-	print_page_table(space, p, 4, ps);
-	print_counts(space, pool);
-	printf("   Byte 0 of page 1 reads '%c'; byte 1 reads %d (zero-filled).\n", p[ps], p[ps + 1]);
-
-	printf("\n5. Reading and writing page 1 again costs nothing: it has its frame.\n");
-	for (int i = 0; i < 100; i++)
-		p[ps + 2 + (size_t)i] = (unsigned char)i;
-	print_counts(space, pool);
-
 	char path[] = "/tmp/dpemu-demo-XXXXXX";
 	int fd = mkstemp(path);
 	if (fd >= 0) {
@@ -221,7 +171,7 @@ static int demo(void)
 		unlink(path);
 		if (write(fd, text, sizeof text) == (ssize_t)sizeof text) {
 			cli_check(dpemu_map(space, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, fd, 0, &out),
-			      "dpemu_map (file)");
+			          "dpemu_map (file)");
 			printf("\n6. A private file mapping at %p.  Its first read faults, and dpemu\n"
 			       "   fills the frame from the file (bytes past the end read as zero):\n"
 			       "   \"%s\"\n", out, (char *)out);
@@ -229,7 +179,11 @@ static int demo(void)
 		}
 		close(fd);
 	}
+}
 
+/* Scene 7: a fault dpemu cannot resolve, caught by dpemu_catch. */
+static void demo_catch(dpemu_space *space, size_t ps)
+{
 	struct dpemu_fault fault;
 	unsigned char *hole = (unsigned char *)dpemu_space_base(space) + 12 * ps;
 	int caught = dpemu_catch(touch_unmapped, hole, &fault);
@@ -237,7 +191,11 @@ static int demo(void)
 	       "   resolve. Normally the program would die of SIGSEGV; dpemu_catch caught\n"
 	       "   it: %s, %s fault at %p.\n", (void *)hole, caught ? "caught" : "NOT caught",
 	       dpemu_fault_kind_name(fault.kind), fault.addr);
+}
 
+/* Scene 8: dpemu_space_fork, and the child's first write to a shared frame. */
+static void demo_fork(dpemu_space *space, dpemu_pool *pool, unsigned char *p, size_t ps)
+{
 	dpemu_space *child;
 	struct dpemu_pool_stats before, after;
 	struct dpemu_stats cst;
@@ -269,6 +227,72 @@ static int demo(void)
 	printf("   The parent's page stays copy-on-write with one reference left: its\n"
 	       "   next write will keep the frame and just make it writable again.\n");
 	cli_check(dpemu_space_destroy(child), "dpemu_space_destroy");
+}
+
+/*
+ * The demo: scenes 1 to 9 in one pool of 8 frames, then demo_replacement's
+ * 10 to 13.  Returns 0; a failed library call exits with status 1
+ * (cli_check).
+ */
+static int demo(void)
+{
+	struct dpemu_pool_config pc = { .frames = 8 };
+	struct dpemu_space_config sc = { .reserve = 0 };
+	dpemu_pool *pool;
+	dpemu_space *space;
+	unsigned char *p;
+	void *out;
+	size_t ps;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("dpemu demo: demand paging in a running program\n\n");
+
+	cli_check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
+	struct dpemu_pool_stats pst;
+	cli_check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
+	ps = pst.page_size;
+	printf("1. A pool of %llu frames of %zu bytes: the simulated physical memory, one\n"
+	       "   shared memory object, so one frame can appear at several addresses.\n\n",
+	       (unsigned long long)pst.frames_total, ps);
+
+	sc.reserve = 16 * ps;
+	cli_check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
+	printf("2. A space: %zu bytes of addresses reserved at %p.\n"
+	       "   Nothing there has a frame yet; every first touch will trap, caught\n"
+	       "   %s (see 'dpemu backends').\n\n",
+	       dpemu_space_size(space), dpemu_space_base(space),
+	       dpemu_space_backend(space) == DPEMU_BACKEND_UFFD
+	       ? "by userfaultfd" : "as SIGSEGV through libsigsegv");
+
+	cli_check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
+	                    DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
+	p = out;
+	printf("3. dpemu_map: 4 anonymous read-write pages at %p. Like mmap(2), this\n"
+	       "   allocates no frame: the page table only records the lazy mapping.\n"
+	       "   Page table before any access:\n", (void *)p);
+	print_page_table(space, p, 4, ps);
+	print_counts(space, pool);
+
+	printf("\n4. The program writes 'A' to page 1 (%p).  The access traps;\n"
+	       "   dpemu finds the mapping in the page table, takes a free frame, fills\n"
+	       "   it with zeros, records it in the page-table entry and maps it there;\n"
+	       "   then the write resumes as if nothing had happened.\n", (void *)(p + ps));
+	p[ps] = 'A';
+	printf("   Page table after:\n");
+	print_page_table(space, p, 4, ps);
+	print_counts(space, pool);
+	printf("   Byte 0 of page 1 reads '%c'; byte 1 reads %d (zero-filled).\n", p[ps], p[ps + 1]);
+
+	printf("\n5. Reading and writing page 1 again costs nothing: it has its frame.\n");
+	for (int i = 0; i < 100; i++)
+		p[ps + 2 + (size_t)i] = (unsigned char)i;
+	print_counts(space, pool);
+
+	demo_file(space, pool, ps);
+
+	demo_catch(space, ps);
+
+	demo_fork(space, pool, p, ps);
 
 	cli_check(dpemu_unmap(space, p, 4 * ps), "dpemu_unmap");
 	printf("\n9. The child is destroyed and page 1 unmapped: every frame goes back\n"
