@@ -5,8 +5,8 @@
 # "#!" line; a roff comment on line 1 of a man page).
 #
 # Looks at the files in $top_srcdir (the tree or a distribution tarball):
-# C sources and headers (the fuzzer's too), the shell and Python scripts, the build files and the man
-# pages.  A new file in one of these places must carry the line too.
+# C sources and headers (the tool's and the fuzzer's too), the shell and
+# Python scripts, the build files and the man pages.  A new file in one of these places must carry the line too.
 # Exit 0 when all do; 1 naming those that do not.
 
 srcdir=${top_srcdir:-.}
@@ -16,6 +16,7 @@ checked=0
 
 for f in "$srcdir"/src/*.c "$srcdir"/src/*.h "$srcdir"/include/*.h \
 	"$srcdir"/bench/*.c "$srcdir"/bench/*.h \
+	"$srcdir"/tools/*/*.c "$srcdir"/tools/*/*.h \
 	"$srcdir"/tests/*.c "$srcdir"/tests/*.h "$srcdir"/tests/*.sh \
 	"$srcdir"/tests/each-backend "$srcdir"/bootstrap "$srcdir"/.ci/run \
 	"$srcdir"/fuzz/*.c "$srcdir"/fuzz/*.sh "$srcdir"/fuzz/*.py \

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * commands.h - the commands of the dpemu tool, one file each in
+ * tools/dpemu/ (demo.c, backends.c, bench.c), dispatched by main.c.
+ *
+ * Each takes the arguments from the command's name on (argv[0] is "demo",
+ * "backends", ...), checks them and the environment itself (options.h),
+ * prints its own --help, and returns the exit status: 0 success, 1 a
+ * failure while running, 2 a usage error.  A new command is one more file
+ * and one more line here and in main.c's table.
+ */
+#ifndef DPEMU_CLI_COMMANDS_H
+#define DPEMU_CLI_COMMANDS_H
+
+int cmd_demo(int argc, char **argv);
+int cmd_backends(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

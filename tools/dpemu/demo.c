@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * demo.c - `dpemu demo`: narrate demand paging in this very process, in
+ * scenes: a page faulted in, zero-filled and mapped, with the page table
+ * before and after; a file-backed page; a caught fault; a copy-on-write
+ * fork; frames returning to the pool; and a full pool that evicts pages to
+ * swap by the CLOCK policy.  Calls <dpemu.h>, options.c and stdio; a
+ * failed library call ends it with status 1 (cli_check).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "dpemu.h"
+#include "commands.h"
+#include "options.h"
+
+static const char demo_usage[] =
+	"Usage: dpemu demo\n"
+	"\n"
+	"Narrate demand paging in this very process: a page faulted in, zero-filled\n"
+	"and mapped, with the page table before and after; a file-backed page; a\n"
+	"caught fault; a copy-on-write fork; frames returning to the pool; and a\n"
+	"full pool that evicts pages to swap by the CLOCK policy.  Takes no\n"
+	"arguments.  Exit status 0, 1 if a library call fails, 2 on a usage error.\n";
+
+static const char *prot_str(int prot)
+{
+	static char buf[4];
+	buf[0] = (prot & PROT_READ) ? 'r' : '-';
+	buf[1] = (prot & PROT_WRITE) ? 'w' : '-';
+	buf[2] = (prot & PROT_EXEC) ? 'x' : '-';
+	buf[3] = '\0';
+	return buf;
+}
+
+static void print_page_table(dpemu_space *s, unsigned char *start, int pages, size_t ps)
+{
+	printf("    page  address         mapped  present  frame  refs  prot  dirty  cow  swap\n");
+	for (int i = 0; i < pages; i++) {
+		struct dpemu_page_info pi;
+		cli_check(dpemu_query(s, start + (size_t)i * ps, &pi), "dpemu_query");
+		printf("    %-4d  %-14p  %-6s  %-7s  ", i, (void *)(start + (size_t)i * ps),
+		       pi.mapped ? "yes" : "no", pi.present ? "yes" : "no");
+		if (pi.present)
+			printf("%5llu  %4u  ", (unsigned long long)pi.frame, pi.frame_refs);
+		else
+			printf("%5s  %4s  ", "-", "-");
+		printf("%-4s  %-5s  %-3s  ", pi.mapped ? prot_str(pi.prot) : "-",
+		       pi.present ? (pi.dirty ? "yes" : "no") : "-",
+		       pi.present ? (pi.cow ? "yes" : "no") : "-");
+		if (pi.swapped)
+			printf("slot %llu\n", (unsigned long long)pi.swap_slot);
+		else
+			printf("-\n");
+	}
+}
+
+/* The space's and the pool's counters, for the printers below. */
+static void get_counts(dpemu_space *s, dpemu_pool *p, struct dpemu_stats *st,
+                       struct dpemu_pool_stats *ps)
+{
+	cli_check(dpemu_space_stats(s, st), "dpemu_space_stats");
+	cli_check(dpemu_pool_stats(p, ps), "dpemu_pool_stats");
+}
+
+static void print_counts(dpemu_space *s, dpemu_pool *p)
+{
+	struct dpemu_stats st;
+	struct dpemu_pool_stats ps;
+	get_counts(s, p, &st, &ps);
+	printf("    faults %llu, zero fills %llu, file reads %llu; frames used %llu of %llu\n",
+	       (unsigned long long)st.faults, (unsigned long long)st.zero_fills,
+	       (unsigned long long)st.file_reads, (unsigned long long)ps.frames_used,
+	       (unsigned long long)ps.frames_total);
+}
+
+static void touch_unmapped(void *arg)
+{
+	*(volatile char *)arg = 1;
+}
+
+static void print_paging_counts(dpemu_space *s, dpemu_pool *p)
+{
+	struct dpemu_stats st;
+	struct dpemu_pool_stats ps;
+	get_counts(s, p, &st, &ps);
+	printf("    evictions %llu, swap-outs %llu, swap-ins %llu, reference faults %llu; "
+	       "frames used %llu of %llu, swap slots used %llu\n",
+	       (unsigned long long)st.evictions, (unsigned long long)st.swap_outs,
+	       (unsigned long long)st.swap_ins, (unsigned long long)st.reference_faults,
+	       (unsigned long long)ps.frames_used, (unsigned long long)ps.frames_total,
+	       (unsigned long long)ps.swap_slots_used);
+}
+
+/* The last scene: a full pool that evicts by the CLOCK policy. */
+static void demo_replacement(void)
+{
+	struct dpemu_pool_config pc = { .frames = 3, .policy = DPEMU_POLICY_CLOCK };
+	struct dpemu_space_config sc = { .reserve = 0 };
+	dpemu_pool *pool;
+	dpemu_space *space;
+	unsigned char *p;
+	void *out;
+	size_t ps;
+
+	cli_check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
+	struct dpemu_pool_stats pst;
+	cli_check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
+	ps = pst.page_size;
+	sc.reserve = 8 * ps;
+	cli_check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
+	cli_check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
+	                    DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
+	p = out;
+	printf("\n10. When memory runs out.  A new pool of only 3 frames, with the CLOCK\n"
+	       "   replacement policy and a swap store (an unlinked temporary file of\n"
+	       "   %llu slots), and 4 pages mapped.  The program writes pages 0, 1, 2:\n",
+	       (unsigned long long)pst.swap_slots);
+	for (int i = 0; i < 3; i++)
+		p[(size_t)i * ps] = (unsigned char)('0' + i);
+	print_page_table(space, p, 4, ps);
+	print_paging_counts(space, pool);
+
+	p[3 * ps] = '3';
+	printf("\n11. Then page 3.  No frame is free, so the policy picks a victim.  CLOCK\n"
+	       "   looks at the oldest frame first; a frame used since the hand last\n"
+	       "   passed gets a second chance: its reference bit is cleared (and its\n"
+	       "   page's access revoked, so a use would trap and set it again) and the\n"
+	       "   hand moves on.  All three were just used, so the hand goes round once\n"
+	       "   and takes page 0's frame.  Page 0 is dirty: it is written to a swap\n"
+	       "   slot, and its page-table entry now names that slot:\n");
+	print_page_table(space, p, 4, ps);
+	print_paging_counts(space, pool);
+
+	struct dpemu_page_info pi0;
+	cli_check(dpemu_query(space, p, &pi0), "dpemu_query");
+	unsigned long long slot0 = pi0.swapped ? (unsigned long long)pi0.swap_slot : 0;
+
+	printf("\n12. The program reads page 0 again: a fault like the first, but the\n"
+	       "   page comes back from its swap slot.  It reads '%c'.  Page 1's frame,\n"
+	       "   now the oldest with its reference bit clear, was the victim this time:\n",
+	       *(volatile unsigned char *)p);
+	print_page_table(space, p, 4, ps);
+	print_paging_counts(space, pool);
+	printf("   Page 0 is clean now, and its frame keeps slot %llu (the swap cache, one\n"
+	       "   of the 2 slots used; the swap column names a slot only for a page\n"
+	       "   that is not in memory): if it is evicted again before anything\n"
+	       "   writes it, nothing is written.\n", slot0);
+
+	volatile unsigned char c = p[2 * ps];
+	printf("\n13. Page 2 is still in memory, but the hand cleared its reference bit in\n"
+	       "   scene 11: reading it ('%c') traps once more, only to set the bit again -\n"
+	       "   a reference fault, the price of emulating the accessed bit that a\n"
+	       "   hardware MMU sets for free:\n", c);
+	print_paging_counts(space, pool);
+
+	cli_check(dpemu_space_destroy(space), "dpemu_space_destroy");
+	cli_check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
+	printf("   Destroying the space frees its frames and its swap slots.\n");
+}
+
+/* Scene 6: a private mapping of a file, filled from it at its first read. */
+static void demo_file(dpemu_space *space, dpemu_pool *pool, size_t ps)
+{
+	void *out;
+	char path[] = "/tmp/dpemu-demo-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd >= 0) {
+		const char text[] = "Hello from a file-backed page!";
+		unlink(path);
+		if (write(fd, text, sizeof text) == (ssize_t)sizeof text) {
+			cli_check(dpemu_map(space, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, fd, 0, &out),
+			          "dpemu_map (file)");
+			printf("\n6. A private file mapping at %p.  Its first read faults, and dpemu\n"
+			       "   fills the frame from the file (bytes past the end read as zero):\n"
+			       "   \"%s\"\n", out, (char *)out);
+			print_counts(space, pool);
+		}
+		close(fd);
+	}
+}
+
+/* Scene 7: a fault dpemu cannot resolve, caught by dpemu_catch. */
+static void demo_catch(dpemu_space *space, size_t ps)
+{
+	struct dpemu_fault fault;
+	unsigned char *hole = (unsigned char *)dpemu_space_base(space) + 12 * ps;
+	int caught = dpemu_catch(touch_unmapped, hole, &fault);
+	printf("\n7. A write to %p, where nothing is mapped, is a fault dpemu cannot\n"
+	       "   resolve. Normally the program would die of SIGSEGV; dpemu_catch caught\n"
+	       "   it: %s, %s fault at %p.\n", (void *)hole, caught ? "caught" : "NOT caught",
+	       dpemu_fault_kind_name(fault.kind), fault.addr);
+}
+
+/* Scene 8: dpemu_space_fork, and the child's first write to a shared frame. */
+static void demo_fork(dpemu_space *space, dpemu_pool *pool, unsigned char *p, size_t ps)
+{
+	dpemu_space *child;
+	struct dpemu_pool_stats before, after;
+	struct dpemu_stats cst;
+	cli_check(dpemu_space_fork(space, &child), "dpemu_space_fork");
+	unsigned char *cp = (unsigned char *)dpemu_space_base(child) +
+	                    (p - (unsigned char *)dpemu_space_base(space));
+	cli_check(dpemu_pool_stats(pool, &before), "dpemu_pool_stats");
+	printf("\n8. dpemu_space_fork: fork(2) for one space.  The child's arena is at %p;\n"
+	       "   nothing is copied: page 1's frame is now shared copy-on-write by both\n"
+	       "   (cow yes), and its reference count is 2.  The prot column is what the\n"
+	       "   mapping allows (rw-); what the host enforces is less, r-- while the\n"
+	       "   frame is shared, so that the first write traps.  Parent, then child:\n",
+	       (void *)cp);
+	print_page_table(space, p, 2, ps);
+	print_page_table(child, cp, 2, ps);
+	printf("    frames used %llu, shared %llu\n", (unsigned long long)before.frames_used,
+	       (unsigned long long)before.frames_shared);
+	cp[ps] = 'B';
+	cli_check(dpemu_pool_stats(pool, &after), "dpemu_pool_stats");
+	cli_check(dpemu_space_stats(child, &cst), "dpemu_space_stats");
+	printf("   The child writes 'B' to its page 1: the write traps, dpemu copies the\n"
+	       "   shared frame into a new one for the child (cow copies %llu) and drops\n"
+	       "   one reference.  The parent still reads '%c', the child '%c':\n",
+	       (unsigned long long)cst.cow_copies, p[ps], cp[ps]);
+	print_page_table(space, p, 2, ps);
+	print_page_table(child, cp, 2, ps);
+	printf("    frames used %llu, shared %llu\n", (unsigned long long)after.frames_used,
+	       (unsigned long long)after.frames_shared);
+	printf("   The parent's page stays copy-on-write with one reference left: its\n"
+	       "   next write will keep the frame and just make it writable again.\n");
+	cli_check(dpemu_space_destroy(child), "dpemu_space_destroy");
+}
+
+/*
+ * The demo: scenes 1 to 9 in one pool of 8 frames, then demo_replacement's
+ * 10 to 13.  Returns 0; a failed library call exits with status 1
+ * (cli_check).
+ */
+static int demo(void)
+{
+	struct dpemu_pool_config pc = { .frames = 8 };
+	struct dpemu_space_config sc = { .reserve = 0 };
+	dpemu_pool *pool;
+	dpemu_space *space;
+	unsigned char *p;
+	void *out;
+	size_t ps;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("dpemu demo: demand paging in a running program\n\n");
+
+	cli_check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
+	struct dpemu_pool_stats pst;
+	cli_check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
+	ps = pst.page_size;
+	printf("1. A pool of %llu frames of %zu bytes: the simulated physical memory, one\n"
+	       "   shared memory object, so one frame can appear at several addresses.\n\n",
+	       (unsigned long long)pst.frames_total, ps);
+
+	sc.reserve = 16 * ps;
+	cli_check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
+	printf("2. A space: %zu bytes of addresses reserved at %p.\n"
+	       "   Nothing there has a frame yet; every first touch will trap, caught\n"
+	       "   %s (see 'dpemu backends').\n\n",
+	       dpemu_space_size(space), dpemu_space_base(space),
+	       dpemu_space_backend(space) == DPEMU_BACKEND_UFFD
+	       ? "by userfaultfd" : "as SIGSEGV through libsigsegv");
+
+	cli_check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
+	                    DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
+	p = out;
+	printf("3. dpemu_map: 4 anonymous read-write pages at %p. Like mmap(2), this\n"
+	       "   allocates no frame: the page table only records the lazy mapping.\n"
+	       "   Page table before any access:\n", (void *)p);
+	print_page_table(space, p, 4, ps);
+	print_counts(space, pool);
+
+	printf("\n4. The program writes 'A' to page 1 (%p).  The access traps;\n"
+	       "   dpemu finds the mapping in the page table, takes a free frame, fills\n"
+	       "   it with zeros, records it in the page-table entry and maps it there;\n"
+	       "   then the write resumes as if nothing had happened.\n", (void *)(p + ps));
+	p[ps] = 'A';
+	printf("   Page table after:\n");
+	print_page_table(space, p, 4, ps);
+	print_counts(space, pool);
+	printf("   Byte 0 of page 1 reads '%c'; byte 1 reads %d (zero-filled).\n", p[ps], p[ps + 1]);
+
+	printf("\n5. Reading and writing page 1 again costs nothing: it has its frame.\n");
+	for (int i = 0; i < 100; i++)
+		p[ps + 2 + (size_t)i] = (unsigned char)i;
+	print_counts(space, pool);
+
+	demo_file(space, pool, ps);
+
+	demo_catch(space, ps);
+
+	demo_fork(space, pool, p, ps);
+
+	cli_check(dpemu_unmap(space, p, 4 * ps), "dpemu_unmap");
+	printf("\n9. The child is destroyed and page 1 unmapped: every frame goes back\n"
+	       "   to the pool when its last page goes away.\n");
+	print_counts(space, pool);
+
+	cli_check(dpemu_space_destroy(space), "dpemu_space_destroy");
+	cli_check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
+	demo_replacement();
+	printf("\nDone. See dpemu(3) to use the library, and doc/guide.md for the details.\n");
+	return 0;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+	int rc = cli_no_args(demo_usage, argc, argv);
+
+	if (rc >= 0)
+		return rc;
+	if (cli_check_env("dpemu demo") != 0)
+		return 2;
+	return demo();
+}
