@@ -564,7 +564,7 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 		fmt_str(why, whylen, 0, "this space belongs to the parent process of fork(2)");
 		return UNRESOLVED;
 	}
-	if (dpemu_locks_held > 0) {
+	if (_dpemu_locks_held > 0) {
 		/* The faulting thread is inside dpemu itself (a signal handler
 		 * touched an arena): waiting for our own lock would deadlock. */
 		fault->kind = DPEMU_FAULT_HOST;
@@ -762,7 +762,7 @@ void fault_revoke(struct dpemu_space *s, void *addr, enum dpemu_access access)
 	uint64_t pg = space_page_index(s, addr);
 	int err;
 
-	if (dpemu_locks_held > 0) {
+	if (_dpemu_locks_held > 0) {
 		/* This thread holds a lock of dpemu's (a signal handler inside
 		 * a dpemu call): revoke without the page's; the next show
 		 * refreshes HP. */
@@ -799,7 +799,7 @@ void fault_unrevoke(struct dpemu_space *s, void *addr)
 
 	if (s->hostmode != HOSTMODE_UFFD || pool_inherited(s->pool))
 		return;
-	if (dpemu_locks_held == 0) {
+	if (_dpemu_locks_held == 0) {
 		e = pt_lock_leaf(s, pg, &err, &ptl);
 	} else {
 		if (!lock_try(&s->lock))

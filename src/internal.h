@@ -5,6 +5,19 @@
  *
  * Names here are not exported (the library is built with hidden
  * visibility; only DPEMU_API functions of dpemu.h are visible).
+ *
+ * Reserved prefix.  Hidden visibility protects only the shared library: in
+ * libdpemu.a every non-static function and variable is a global symbol, so
+ * a program that links it statically and defines its own set_error or
+ * frame_alloc would fail to link.  Every such name therefore carries the
+ * prefix _dpemu_ in the object files (as mimalloc's internals carry _mi_);
+ * dpemu_ is the public prefix, kept for dpemu.h.  The source keeps the short
+ * names and the block of #defines below maps each one, grouped by the file
+ * that defines it: the fault path reads as before (frame_alloc, host_show,
+ * pt_lock_leaf... in the tone of xv6), a new internal function gets one line
+ * here, and tests/check-symbols.sh fails the build's tests if one is missed.
+ * (A debugger or a backtrace shows the _dpemu_ spelling.)  The few global
+ * variables (lock.h, fork.c) are spelled _dpemu_ in the source itself.
  */
 #ifndef DPEMU_INTERNAL_H
 #define DPEMU_INTERNAL_H
@@ -17,6 +30,128 @@
 
 #include "dpemu.h"
 #include "lock.h"
+
+/* The reserved prefix (see above), by defining file. */
+/* error.c */
+#define clear_error _dpemu_clear_error
+#define fmt_dec _dpemu_fmt_dec
+#define fmt_errno _dpemu_fmt_errno
+#define fmt_hex _dpemu_fmt_hex
+#define fmt_str _dpemu_fmt_str
+#define set_error _dpemu_set_error
+#define wrap_error _dpemu_wrap_error
+
+/* pool.c */
+#define frame_alloc _dpemu_frame_alloc
+#define frame_free _dpemu_frame_free
+#define frame_get _dpemu_frame_get
+#define frame_hold _dpemu_frame_hold
+#define frame_make_youngest _dpemu_frame_make_youngest
+#define frame_pin _dpemu_frame_pin
+#define frame_put _dpemu_frame_put
+#define frame_unhold _dpemu_frame_unhold
+#define frame_unpin _dpemu_frame_unpin
+
+/* pagetable.c */
+#define pt_copy _dpemu_pt_copy
+#define pt_find _dpemu_pt_find
+#define pt_fini _dpemu_pt_fini
+#define pt_init _dpemu_pt_init
+#define pt_leaf _dpemu_pt_leaf
+#define pt_lock_leaf _dpemu_pt_lock_leaf
+#define pt_peek _dpemu_pt_peek
+#define pt_walk _dpemu_pt_walk
+
+/* hostmap.c */
+#define host_flush _dpemu_host_flush
+#define host_hide _dpemu_host_hide
+#define host_narrow _dpemu_host_narrow
+#define host_refresh _dpemu_host_refresh
+#define host_reprotect _dpemu_host_reprotect
+#define host_revoke _dpemu_host_revoke
+#define host_scrub _dpemu_host_scrub
+#define host_setprot _dpemu_host_setprot
+#define host_setprot_flush _dpemu_host_setprot_flush
+#define host_settle _dpemu_host_settle
+#define host_show _dpemu_host_show
+#define host_show_run _dpemu_host_show_run
+#define hostmap_probe _dpemu_hostmap_probe
+
+/* space.c */
+#define registry_enter _dpemu_registry_enter
+#define registry_find _dpemu_registry_find
+#define registry_leave _dpemu_registry_leave
+#define registry_revoke_all _dpemu_registry_revoke_all
+#define space_free _dpemu_space_free
+#define space_lock_all _dpemu_space_lock_all
+#define space_new _dpemu_space_new
+#define space_publish _dpemu_space_publish
+#define space_register _dpemu_space_register
+#define space_unlock_all _dpemu_space_unlock_all
+
+/* mapping.c */
+#define space_drop_pages _dpemu_space_drop_pages
+#define space_flush_pages _dpemu_space_flush_pages
+#define space_unmap_pages _dpemu_space_unmap_pages
+
+/* fault.c */
+#define fault_resolve _dpemu_fault_resolve
+#define fault_revoke _dpemu_fault_revoke
+#define fault_unrevoke _dpemu_fault_unrevoke
+#define pte_effective_prot _dpemu_pte_effective_prot
+
+/* fork.c */
+#define fork_guard_install _dpemu_fork_guard_install
+#define pool_inherited _dpemu_pool_inherited
+
+/* shared.c */
+#define shared_evict _dpemu_shared_evict
+#define shared_get _dpemu_shared_get
+#define shared_lookup _dpemu_shared_lookup
+#define shared_new _dpemu_shared_new
+#define shared_put _dpemu_shared_put
+#define shared_record _dpemu_shared_record
+#define shared_record_swap _dpemu_shared_record_swap
+#define shared_swapped _dpemu_shared_swapped
+
+/* swap.c */
+#define file_write_page _dpemu_file_write_page
+#define swap_alloc _dpemu_swap_alloc
+#define swap_cache_add _dpemu_swap_cache_add
+#define swap_cache_release _dpemu_swap_cache_release
+#define swap_close _dpemu_swap_close
+#define swap_dup _dpemu_swap_dup
+#define swap_exclusive _dpemu_swap_exclusive
+#define swap_forget _dpemu_swap_forget
+#define swap_in _dpemu_swap_in
+#define swap_open _dpemu_swap_open
+#define swap_put _dpemu_swap_put
+#define swap_uncache _dpemu_swap_uncache
+#define swap_write _dpemu_swap_write
+
+/* evict.c */
+#define evict_fini _dpemu_evict_fini
+#define evict_init _dpemu_evict_init
+#define pool_add_space _dpemu_pool_add_space
+#define pool_evict _dpemu_pool_evict
+#define pool_remove_space _dpemu_pool_remove_space
+
+/* uffd.c */
+#define uffd_available _dpemu_uffd_available
+#define uffd_continue _dpemu_uffd_continue
+#define uffd_forget_handler _dpemu_uffd_forget_handler
+#define uffd_register _dpemu_uffd_register
+#define uffd_resolve _dpemu_uffd_resolve
+#define uffd_space_close _dpemu_uffd_space_close
+#define uffd_space_open _dpemu_uffd_space_open
+#define uffd_wake _dpemu_uffd_wake
+#define uffd_writeprotect _dpemu_uffd_writeprotect
+#define uffd_zero _dpemu_uffd_zero
+
+/* trap_sigsegv.c */
+#define trap_sigbus_install _dpemu_trap_sigbus_install
+#define trap_sigsegv_install _dpemu_trap_sigsegv_install
+
 
 /* ------------------------------------------------------------------------ */
 /* Frame pool (pool.c)                                                       */
@@ -513,7 +648,7 @@ void host_setprot(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg,
 void host_setprot_flush(struct dpemu_space *s, struct host_protbatch *b);
 
 /* The host process forked and this is the child: the pool is not ours. */
-extern atomic_bool dpemu_in_forked_child;
+extern atomic_bool _dpemu_in_forked_child;
 bool pool_inherited(const struct dpemu_pool *pool);
 void fork_guard_install(void);
 
