@@ -393,7 +393,7 @@ static void writeback_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e
 }
 
 /* Step 3: each page that maps f becomes a swap entry or a lazy page. */
-static void unmap_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e, struct mapping *m)
+static void unmap_frame_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e, struct mapping *m)
 {
 	if (ev->abandoned || !maps_frame(e, ev->f))
 		return;
@@ -525,7 +525,7 @@ static int evict_frame(struct dpemu_pool *pool, uint32_t f, char *why, size_t wh
 	}
 
 	/* 3 */
-	visit_spaces(&ev, unmap_visit);
+	visit_spaces(&ev, unmap_frame_visit);
 	visit_spaces(&ev, release_visit);
 
 	/* 4 */

@@ -149,7 +149,8 @@ static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64
 		}
 		if (shared_swapped(o, pg - m->start, &slot)) {
 			bool read, others;
-			f = swap_in(s->pool, slot, space_identity_frame(s, pg), pg, err, &read, &others);
+			f = swap_fetch_slot(s->pool, slot, space_identity_frame(s, pg), pg, err,
+			                    &read, &others);
 			if (f != FRAME_NONE) {
 				shared_record(s->pool, o, pg - m->start, f);
 				PG_STATS(s, pg).swap_ins += read;
@@ -173,20 +174,21 @@ static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64
 }
 
 /*
- * Bring back swapped page pg (PTE *e names its slot): from the swap cache
- * or the swap store.  A private page whose slot other pages still name
+ * page_in for a swapped page pg (PTE *e names its slot): its frame comes
+ * from the swap cache or the swap store (swap_fetch_slot), and the PTE
+ * becomes present.  A private page whose slot other pages still name
  * shares the frame with them copy-on-write.  A write brings it back dirty
  * (else the write would trap a second time).  Returns 0, -ENOSPC when the
  * pool is empty, or the read's negative errno; the PTE is unchanged then.
  */
-static int swap_in_page(struct dpemu_space *s, uint64_t pg, uint64_t *e,
-                        enum dpemu_access access)
+static int page_in_swapped(struct dpemu_space *s, uint64_t pg, uint64_t *e,
+                           enum dpemu_access access)
 {
 	const struct mapping *m = &s->maps[pte_map(*e) - 1];
 	bool read, others;
 	int err = 0;
-	uint32_t f = swap_in(s->pool, pte_frame(*e), space_identity_frame(s, pg), pg, &err,
-	                     &read, &others);
+	uint32_t f = swap_fetch_slot(s->pool, pte_frame(*e), space_identity_frame(s, pg), pg,
+	                             &err, &read, &others);
 
 	if (f == FRAME_NONE)
 		return err;
@@ -215,7 +217,7 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 	uint32_t f;
 
 	if (pte_swapped(*e))
-		return swap_in_page(s, pg, e, access);
+		return page_in_swapped(s, pg, e, access);
 	/* The zero frame only in pools without a policy: with one, a
 	 * read-first page's clean zero-filled frame costs nothing to evict,
 	 * and every page of a reference string takes a frame, as in the
@@ -674,13 +676,13 @@ restart:
 	if (need && (eff & need)) {
 		/* Another thread resolved it first, or an unresolved fault of the
 		 * userfaultfd backend left it revoked: give it its rights back. */
-		err = host_refresh(s, pg, e);
+		err = host_force_prot(s, pg, e);
 		goto shown;
 	}
 	if ((pte_prot(pte) & PROT_WRITE) && !(eff & PROT_WRITE) && need != PROT_READ &&
 	    need != PROT_EXEC && !(pte & PTE_C)) {
 		mark_dirty(s, e); /* first write to a clean page (exact_dirty) */
-		err = host_reprotect(s, pg, e);
+		err = host_update_prot(s, pg, e);
 		goto shown;
 	}
 	if (!need && last_spurious != addr) {

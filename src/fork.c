@@ -92,7 +92,7 @@ struct fork_undo {
  * (an mprotect or UFFDIO_WRITEPROTECT may have failed half way, while
  * host_narrow already recorded the read-only rights in the PTE): it is
  * revoked (host_revoke: PROT_NONE, recorded as such), and its next access
- * gives it its rights back (fault.c, host_refresh) - so that no PTE
+ * gives it its rights back (fault.c, host_force_prot) - so that no PTE
  * records rights narrower than the host's, which would let the next fork
  * skip the write-protection of a frame it shares.
  */

@@ -66,8 +66,8 @@
 #define host_flush _dpemu_host_flush
 #define host_hide _dpemu_host_hide
 #define host_narrow _dpemu_host_narrow
-#define host_refresh _dpemu_host_refresh
-#define host_reprotect _dpemu_host_reprotect
+#define host_force_prot _dpemu_host_force_prot
+#define host_update_prot _dpemu_host_update_prot
 #define host_revoke _dpemu_host_revoke
 #define host_scrub _dpemu_host_scrub
 #define host_setprot _dpemu_host_setprot
@@ -123,7 +123,7 @@
 #define swap_dup _dpemu_swap_dup
 #define swap_exclusive _dpemu_swap_exclusive
 #define swap_forget _dpemu_swap_forget
-#define swap_in _dpemu_swap_in
+#define swap_fetch_slot _dpemu_swap_fetch_slot
 #define swap_open _dpemu_swap_open
 #define swap_put _dpemu_swap_put
 #define swap_uncache _dpemu_swap_uncache
@@ -619,12 +619,12 @@ void registry_revoke_all(void);
 struct host_protbatch;
 int hostmap_probe(int memfd, size_t page_size, enum hostmode *mode);
 int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e);
-int host_refresh(struct dpemu_space *s, uint64_t pg, uint64_t *e);
+int host_force_prot(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 int host_settle(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 void host_narrow(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, uint64_t *e);
 int host_show(struct dpemu_space *s, uint64_t pg, uint64_t *e, bool frame_changed);
 int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n);
-int host_reprotect(struct dpemu_space *s, uint64_t pg, uint64_t *e);
+int host_update_prot(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 
 /* Batches of pages to hide (make inaccessible again), flushed in runs. */
 struct host_batch {
@@ -715,8 +715,8 @@ void swap_put(struct dpemu_pool *pool, uint32_t slot);
 void swap_cache_add(struct dpemu_pool *pool, uint32_t slot, uint32_t f);
 bool swap_uncache(struct dpemu_pool *pool, uint32_t f);
 void swap_cache_release(struct dpemu_pool *pool, uint32_t f);
-uint32_t swap_in(struct dpemu_pool *pool, uint32_t slot, uint64_t preferred, uint64_t rmap,
-                 int *err, bool *read, bool *others);
+uint32_t swap_fetch_slot(struct dpemu_pool *pool, uint32_t slot, uint64_t preferred,
+                         uint64_t rmap, int *err, bool *read, bool *others);
 int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f);
 bool swap_exclusive(struct dpemu_pool *pool, uint32_t f);
 void swap_forget(struct dpemu_pool *pool, uint32_t f);
