@@ -47,8 +47,7 @@
  * Fault path: pool_evict runs in the fault handler with no lock of a space held
  * (fault.c drops its own first).  It takes pool->evict_lock (one evictor at
  * a time; it also guards the list of spaces), then one page's locks at a
- * time (its space's lock, then its split page-table lock), shared object
- * locks, the swap lock and pool->lock, in that order;
+ * time, as the lock order at the top of internal.h says;
  * it calls mmap/mprotect/madvise/ioctl (hostmap.c) and pread/pwrite/fstat,
  * never malloc or stdio.  The rest of the file is API side.
  */

@@ -15,8 +15,8 @@
  * space lock only during the walk (pt_lock_leaf).  So faults in different
  * leaves of one space run in parallel.  fault_unrevoke, on the SIGSEGV
  * path after a report, takes the page's lock the same way - or, when this
- * thread already holds a lock of dpemu's, only tries the two locks.  Under the stripe it may take a
- * shared object's lock, the swap lock and the pool lock, in that order.
+ * thread already holds a lock of dpemu's, only tries the two locks.  What
+ * it may take under the stripe: the lock order at the top of internal.h.
  *
  * Fault path too: pool_evict (evict.c), called with no lock of the space
  * held.

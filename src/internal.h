@@ -18,6 +18,48 @@
  * here, and tests/check-symbols.sh fails the build's tests if one is missed.
  * (A debugger or a backtrace shows the _dpemu_ spelling.)  The few global
  * variables (lock.h, fork.c) are spelled _dpemu_ in the source itself.
+ *
+ * Lock order - the one table; the other files point here.  dpemu's own
+ * locks (struct lock, lock.h: futexes, safe in a signal handler, not
+ * re-entrant) are taken top to bottom, never one while holding a lock
+ * below it:
+ *
+ *   1. pool->evict_lock     one evictor at a time; the pool's list of
+ *                           spaces (evict.c)
+ *   2. s->lock              a space's tree shape and mapping table
+ *                           (struct ptl below, pagetable.c)
+ *   3. s->ptl[k].lock       the split page-table locks, k ascending
+ *                           (space_lock_all: 2, then every 3)
+ *   4. o->lock              a shared object's slots (shared.c)
+ *   5. pool->swap_lock      the swap store and the swap cache (swap.c)
+ *   6. pool->lock           free and resident lists, policy state (pool.c)
+ *
+ * and, on top of the order:
+ *   - nobody waits for s->lock holding a stripe of s: a fault that finds
+ *     its stripe busy lets go of s->lock first (pt_lock_leaf);
+ *   - a fault holds its page's stripe, and s->lock only during the walk;
+ *     under the stripe it may take 4, 5, 6.  It calls pool_evict (1, then
+ *     one page's 2 and 3 at a time, then 4, 5, 6) only after dropping
+ *     every lock of its space (fault.c, evict.c);
+ *   - dpemu_space_fork holds two spaces' 2 and 3: the child's first (not
+ *     yet published: nobody else can hold them), then the parent's;
+ *   - a thread that already holds a dpemu lock (_dpemu_locks_held > 0,
+ *     e.g. a signal handler that interrupted dpemu) resolves nothing, or
+ *     only tries locks (lock_try; fault_unrevoke);
+ *   - the holder table (lock.h, _dpemu_holders: which threads hold any
+ *     dpemu lock) is lock-free; the userfaultfd handler thread reads it
+ *     and never waits for a faulting thread listed there (uffd.c).
+ *
+ * The pthread mutexes are API side only: never in a signal handler, never
+ * taken while a dpemu lock is held, and none held while taking another
+ * but as shown:
+ *   handler.lifecycle -> handler.mu   uffd.c, the thread-mode handler's
+ *                                     list; the handler thread itself only
+ *                                     tries handler.mu while it has spaces
+ *   registry_mutex                    space.c, the registry's slots (faults
+ *                                     read the registry without it)
+ *   install_mutex                     trap_sigsegv.c, installing the
+ *                                     SIGSEGV and SIGBUS handlers
  */
 #ifndef DPEMU_INTERNAL_H
 #define DPEMU_INTERNAL_H
@@ -531,9 +573,7 @@ struct node_slab;
  *   s->lock + every   everything: what changes mappings or walks ranges
  *   stripe            (map, unmap, protect, sync, fork, destroy) and the
  *                     counter snapshot - space_lock_all.
- * Order: s->lock, then stripes in ascending order.  Nobody waits for
- * s->lock while holding a stripe, so a fault that finds its stripe busy
- * lets go of s->lock before it waits (pt_lock_leaf).
+ * Lock order: the table at the top of this file.
  */
 #define PTL_STRIPES 64u
 

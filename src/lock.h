@@ -29,6 +29,9 @@
  * The count is raised before the id is published and lowered after it is
  * withdrawn, so a signal handler that interrupts either step already sees
  * _dpemu_locks_held > 0 and takes no lock: publications never nest.
+ *
+ * The order in which dpemu's locks (and its pthread mutexes) are taken:
+ * the lock-order table at the top of internal.h.
  */
 #ifndef DPEMU_LOCK_H
 #define DPEMU_LOCK_H

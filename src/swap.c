@@ -20,10 +20,10 @@
  *     nothing names the slot any more (swap_put, swap_cache_release).
  *
  * Fault path: everything but swap_open (and its checks) and swap_close.
- * These functions take pool->swap_lock (lock order: space, shared object,
- * swap, pool) and call pread/pwrite/fstat; no malloc, no stdio.  A swap-in reads with the
- * swap lock held, so two pages racing for one slot never see a frame that
- * is still being filled.
+ * These functions take pool->swap_lock (lock order: the top of
+ * internal.h) and call pread/pwrite/fstat; no malloc, no stdio.  A swap-in
+ * reads with the swap lock held, so two pages racing for one slot never
+ * see a frame that is still being filled.
  */
 #include <errno.h>
 #include <fcntl.h>

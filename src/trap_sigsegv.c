@@ -60,6 +60,7 @@ struct holder_slot _dpemu_holders[HOLDER_SLOTS];
 atomic_int _dpemu_holders_probe, _dpemu_holders_overflow;
 __thread int _dpemu_holder_slot __attribute__((tls_model("initial-exec")));
 
+/* Installing the handlers (lock order: internal.h). */
 static pthread_mutex_t install_mutex = PTHREAD_MUTEX_INITIALIZER;
 static bool installed, sigbus_installed;
 static struct sigaction previous_action; /* the program's SIGSEGV action   */
