@@ -545,23 +545,31 @@ static void describe(char *why, size_t len, const char *what, uint64_t e)
 
 /* ---- fault_resolve and its steps ------------------------------------------- */
 
+/* The host (or the backing store: what says which) failed the fault with
+ * err: fill in *fault and why. */
+static inline void report_host(struct dpemu_fault *fault, int err, const char *what, char *why,
+                               size_t whylen)
+{
+	fault->kind = DPEMU_FAULT_HOST;
+	fault->error = err;
+	fmt_str(why, whylen, 0, what);
+}
+
 /* Before step 1: a fault dpemu must not resolve at all.  True with *fault
  * and why filled in. */
 static inline bool fault_refused(struct dpemu_space *s, struct dpemu_fault *fault, char *why,
                                  size_t whylen)
 {
 	if (pool_inherited(s->pool)) {
-		fault->kind = DPEMU_FAULT_HOST;
-		fault->error = -EPERM;
-		fmt_str(why, whylen, 0, "this space belongs to the parent process of fork(2)");
+		report_host(fault, -EPERM, "this space belongs to the parent process of fork(2)",
+		            why, whylen);
 		return true;
 	}
 	if (_dpemu_locks_held > 0) {
 		/* The faulting thread is inside dpemu itself (a signal handler
 		 * touched an arena): waiting for our own lock would deadlock. */
-		fault->kind = DPEMU_FAULT_HOST;
-		fault->error = -EDEADLK;
-		fmt_str(why, whylen, 0, "fault while this thread was inside a dpemu call");
+		report_host(fault, -EDEADLK, "fault while this thread was inside a dpemu call",
+		            why, whylen);
 		return true;
 	}
 	return false;
@@ -572,13 +580,26 @@ static inline bool fault_refused(struct dpemu_space *s, struct dpemu_fault *faul
 static inline void report_unmapped(struct dpemu_fault *fault, int err, char *why, size_t whylen)
 {
 	if (err) {
-		fault->kind = DPEMU_FAULT_HOST;
-		fault->error = err;
-		fmt_str(why, whylen, 0, "no memory for a page-table node");
+		report_host(fault, err, "no memory for a page-table node", why, whylen);
 	} else {
 		fault->kind = DPEMU_FAULT_UNMAPPED;
 		fmt_str(why, whylen, 0, "no mapping covers this address");
 	}
+}
+
+/* The fault at hand is a livelock (livelock_found): fill in *fault and
+ * why.  Reported for good (not retried elsewhere, flags: fault_resolve's),
+ * it starts the count afresh. */
+static inline void report_livelock(struct dpemu_fault *fault, unsigned flags, char *why,
+                                   size_t whylen)
+{
+	if (!(flags & RESOLVE_RETRIED))
+		progress.rounds = 0;
+	fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
+	size_t pos = fmt_str(why, whylen, 0, "the access needs more pages at once than the pool "
+	                     "has frames (its pages evicted each other ");
+	pos = fmt_dec(why, whylen, pos, LIVELOCK_ROUNDS);
+	fmt_str(why, whylen, pos, " times)");
 }
 
 /* Step 2: whether page protection prot allows an access that needs `need`
@@ -586,6 +607,32 @@ static inline void report_unmapped(struct dpemu_fault *fault, int err, char *why
 static inline bool access_allowed(int prot, int need)
 {
 	return prot != PROT_NONE && (!need || (prot & need));
+}
+
+/* What step 3 did with a page that has no frame. */
+enum absent {
+	ABSENT_SHOWN,     /* it has a frame, the host shows it (*err: or not)  */
+	ABSENT_NO_ROOM,   /* the pool is empty                                 */
+	ABSENT_UNFILLED,  /* filling the frame failed (*err), the PTE unchanged */
+};
+
+/*
+ * Step 3: page pg (PTE *e, stripe held, not present) gets a filled frame
+ * (page_in) and the host shows it, and its neighbours with fault-around.
+ */
+static inline enum absent resolve_absent(struct dpemu_space *s, uint64_t pg, uint64_t *e,
+                                         enum dpemu_access access, int *err)
+{
+	*err = page_in(s, pg, e, access);
+	if (*err == -ENOSPC)
+		return ABSENT_NO_ROOM;
+	if (*err)
+		return ABSENT_UNFILLED;
+	if (s->fault_around > 1)
+		*err = fault_around(s, pg, e);
+	else
+		*err = host_show(s, pg, e, false);
+	return ABSENT_SHOWN;
 }
 
 /* What steps 3 and 4 do when the pool has no free frame. */
@@ -728,25 +775,20 @@ restart:
 	/* 3. no frame yet: demand paging proper - take and fill a frame, then
 	 *    show it (and its neighbours: fault-around) */
 	if (!(pte & PTE_P)) {
-		err = page_in(s, pg, e, access);
-		if (err == -ENOSPC) {
+		switch (resolve_absent(s, pg, e, access, &err)) {
+		case ABSENT_SHOWN:
+			goto shown;
+		case ABSENT_NO_ROOM:
 			room = fault_make_room(s, ptl, addr, flags, FRAME_NONE,
 			                       "the pool has no free frame", why, whylen, &evicted);
 			goto no_room;
+		case ABSENT_UNFILLED:
+			break;
 		}
-		if (err) {
-			fault->kind = DPEMU_FAULT_HOST;
-			fault->error = err;
-			fmt_str(why, whylen, 0, pte_swapped(pte)
-			        ? "reading the page back from the swap store failed"
-			        : "reading the backing file failed");
-			goto unresolved;
-		}
-		if (s->fault_around > 1)
-			err = fault_around(s, pg, e);
-		else
-			err = host_show(s, pg, e, false);
-		goto shown;
+		report_host(fault, err, pte_swapped(pte)
+		            ? "reading the page back from the swap store failed"
+		            : "reading the backing file failed", why, whylen);
+		goto unresolved;
 	}
 
 	/* 4. present but it trapped */
@@ -780,9 +822,10 @@ no_room:
 	case ROOM_LIVELOCK:
 		/* make_room let go of the stripe: take it back for the exit path */
 		lock_acquire(&ptl->lock);
-		goto livelock;
+		/* fall through */
 	case ROOM_LIVELOCK_HELD:
-		goto livelock;
+		report_livelock(fault, flags, why, whylen);
+		goto unresolved;
 	case ROOM_NONE:
 		break;
 	}
@@ -790,13 +833,11 @@ no_room:
 	goto unresolved;
 
 shown:
-	/* 5. the host shows the page (guide 2.6): the access is retried */
+	/* 5. the host shows the page: the access runs again */
 	if (err) {
-		fault->kind = DPEMU_FAULT_HOST;
-		fault->error = err;
-		fmt_str(why, whylen, 0, err == -ENOMEM
-		        ? "the host refused a mapping: vm.max_map_count reached?"
-		        : "the host refused to map the page");
+		report_host(fault, err, err == -ENOMEM
+		            ? "the host refused a mapping: vm.max_map_count reached?"
+		            : "the host refused to map the page", why, whylen);
 		goto unresolved;
 	}
 	if (!(flags & RESOLVE_NO_TRAP))
@@ -808,15 +849,6 @@ resolved:
 	lock_release(&ptl->lock);
 	return RESOLVED;
 
-livelock:
-	/* Reported for good (not retried elsewhere): start counting afresh. */
-	if (!(flags & RESOLVE_RETRIED))
-		progress.rounds = 0;
-	fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
-	size_t pos = fmt_str(why, whylen, 0, "the access needs more pages at once than the pool "
-	                     "has frames (its pages evicted each other ");
-	pos = fmt_dec(why, whylen, pos, LIVELOCK_ROUNDS);
-	fmt_str(why, whylen, pos, " times)");
 unresolved:
 	if (!(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP)))
 		PG_STATS(s, pg).protection_faults++;
