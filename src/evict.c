@@ -47,8 +47,7 @@
  * Fault path: pool_evict runs in the fault handler with no lock of a space held
  * (fault.c drops its own first).  It takes pool->evict_lock (one evictor at
  * a time; it also guards the list of spaces), then one page's locks at a
- * time (its space's lock, then its split page-table lock), shared object
- * locks, the swap lock and pool->lock, in that order;
+ * time, as the lock order at the top of internal.h says;
  * it calls mmap/mprotect/madvise/ioctl (hostmap.c) and pread/pwrite/fstat,
  * never malloc or stdio.  The rest of the file is API side.
  */
@@ -393,7 +392,7 @@ static void writeback_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e
 }
 
 /* Step 3: each page that maps f becomes a swap entry or a lazy page. */
-static void unmap_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e, struct mapping *m)
+static void unmap_frame_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e, struct mapping *m)
 {
 	if (ev->abandoned || !maps_frame(e, ev->f))
 		return;
@@ -525,7 +524,7 @@ static int evict_frame(struct dpemu_pool *pool, uint32_t f, char *why, size_t wh
 	}
 
 	/* 3 */
-	visit_spaces(&ev, unmap_visit);
+	visit_spaces(&ev, unmap_frame_visit);
 	visit_spaces(&ev, release_visit);
 
 	/* 4 */

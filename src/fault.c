@@ -15,29 +15,34 @@
  * space lock only during the walk (pt_lock_leaf).  So faults in different
  * leaves of one space run in parallel.  fault_unrevoke, on the SIGSEGV
  * path after a report, takes the page's lock the same way - or, when this
- * thread already holds a lock of dpemu's, only tries the two locks.  Under the stripe it may take a
- * shared object's lock, the swap lock and the pool lock, in that order.
+ * thread already holds a lock of dpemu's, only tries the two locks.  What
+ * it may take under the stripe: the lock order at the top of internal.h.
  *
  * Fault path too: pool_evict (evict.c), called with no lock of the space
  * held.
  *
- * The steps, as a kernel takes them:
+ * The steps, as a kernel takes them (fault_resolve, numbered alike; the
+ * sections of doc/guide.md in brackets):
  *   1. find the page-table entry for the address (its mapping id says which
- *      lazy mapping covers it; none: an unmapped fault);
- *   2. check the access against the page's protection;
+ *      lazy mapping covers it; none: an unmapped fault) [2.2 Lookup];
+ *   2. check the access against the page's protection [2.3];
  *   3. if the page has no frame: take one (its identity frame if free),
  *      fill it with zeros, file data or what it had when it was swapped
  *      out, record it in the PTE, and show it to the program (fault-around
- *      does the same for free neighbours).  If the pool is empty and has a
- *      replacement policy: drop the page's lock, evict a frame, start over.
- *      A private anonymous page that is only read gets the shared zero
- *      frame instead (pools without a policy), read-only, until its first
- *      write;
- *   4. if it has one but the access still trapped: the page was kept
- *      read-only on purpose - a write to a frame shared copy-on-write gets
- *      a copy (or the frame itself, if this is its last page), a first
- *      write to a clean shared file page marks it dirty; otherwise it is a
- *      protection fault.
+ *      does the same for free neighbours) [2.4-2.6, 2.8].  If the pool is
+ *      empty and has a replacement policy: drop the page's lock, evict a
+ *      frame, start over (fault_make_room) [2.11].  A private anonymous
+ *      page that is only read gets the shared zero frame instead (pools
+ *      without a policy), read-only, until its first write;
+ *   4. if it has one but the access still trapped (resolve_present, 4a-4f):
+ *      it is in use (its reference bit); it was kept read-only on purpose -
+ *      a write to a frame shared copy-on-write gets a copy (or the frame
+ *      itself, if this is its last page) [2.9], a first write to a clean
+ *      page whose dirty bit must be exact marks it dirty; or a policy hid
+ *      it, or a revoke left it without its rights: it is shown again.
+ *      Otherwise it is a protection fault;
+ *   5. the host shows the page: the page's lock is let go and the access
+ *      runs again [2.7].
  */
 #include <errno.h>
 #include <string.h>
@@ -149,7 +154,8 @@ static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64
 		}
 		if (shared_swapped(o, pg - m->start, &slot)) {
 			bool read, others;
-			f = swap_in(s->pool, slot, space_identity_frame(s, pg), pg, err, &read, &others);
+			f = swap_fetch_slot(s->pool, slot, space_identity_frame(s, pg), pg, err,
+			                    &read, &others);
 			if (f != FRAME_NONE) {
 				shared_record(s->pool, o, pg - m->start, f);
 				PG_STATS(s, pg).swap_ins += read;
@@ -173,20 +179,21 @@ static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64
 }
 
 /*
- * Bring back swapped page pg (PTE *e names its slot): from the swap cache
- * or the swap store.  A private page whose slot other pages still name
+ * page_in for a swapped page pg (PTE *e names its slot): its frame comes
+ * from the swap cache or the swap store (swap_fetch_slot), and the PTE
+ * becomes present.  A private page whose slot other pages still name
  * shares the frame with them copy-on-write.  A write brings it back dirty
  * (else the write would trap a second time).  Returns 0, -ENOSPC when the
  * pool is empty, or the read's negative errno; the PTE is unchanged then.
  */
-static int swap_in_page(struct dpemu_space *s, uint64_t pg, uint64_t *e,
-                        enum dpemu_access access)
+static int page_in_swapped(struct dpemu_space *s, uint64_t pg, uint64_t *e,
+                           enum dpemu_access access)
 {
 	const struct mapping *m = &s->maps[pte_map(*e) - 1];
 	bool read, others;
 	int err = 0;
-	uint32_t f = swap_in(s->pool, pte_frame(*e), space_identity_frame(s, pg), pg, &err,
-	                     &read, &others);
+	uint32_t f = swap_fetch_slot(s->pool, pte_frame(*e), space_identity_frame(s, pg), pg,
+	                             &err, &read, &others);
 
 	if (f == FRAME_NONE)
 		return err;
@@ -215,7 +222,7 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 	uint32_t f;
 
 	if (pte_swapped(*e))
-		return swap_in_page(s, pg, e, access);
+		return page_in_swapped(s, pg, e, access);
 	/* The zero frame only in pools without a policy: with one, a
 	 * read-first page's clean zero-filled frame costs nothing to evict,
 	 * and every page of a reference string takes a frame, as in the
@@ -536,8 +543,195 @@ static void describe(char *why, size_t len, const char *what, uint64_t e)
 	}
 }
 
+/* ---- fault_resolve and its steps ------------------------------------------- */
+
+/* The host (or the backing store: what says which) failed the fault with
+ * err: fill in *fault and why. */
+static inline void report_host(struct dpemu_fault *fault, int err, const char *what, char *why,
+                               size_t whylen)
+{
+	fault->kind = DPEMU_FAULT_HOST;
+	fault->error = err;
+	fmt_str(why, whylen, 0, what);
+}
+
+/* Before step 1: a fault dpemu must not resolve at all.  True with *fault
+ * and why filled in. */
+static inline bool fault_refused(struct dpemu_space *s, struct dpemu_fault *fault, char *why,
+                                 size_t whylen)
+{
+	if (pool_inherited(s->pool)) {
+		report_host(fault, -EPERM, "this space belongs to the parent process of fork(2)",
+		            why, whylen);
+		return true;
+	}
+	if (_dpemu_locks_held > 0) {
+		/* The faulting thread is inside dpemu itself (a signal handler
+		 * touched an arena): waiting for our own lock would deadlock. */
+		report_host(fault, -EDEADLK, "fault while this thread was inside a dpemu call",
+		            why, whylen);
+		return true;
+	}
+	return false;
+}
+
+/* Step 1 found no mapping (err: or no page-table node for the walk):
+ * fill in *fault and why. */
+static inline void report_unmapped(struct dpemu_fault *fault, int err, char *why, size_t whylen)
+{
+	if (err) {
+		report_host(fault, err, "no memory for a page-table node", why, whylen);
+	} else {
+		fault->kind = DPEMU_FAULT_UNMAPPED;
+		fmt_str(why, whylen, 0, "no mapping covers this address");
+	}
+}
+
+/* The fault at hand is a livelock (livelock_found): fill in *fault and
+ * why.  Reported for good (not retried elsewhere, flags: fault_resolve's),
+ * it starts the count afresh. */
+static inline void report_livelock(struct dpemu_fault *fault, unsigned flags, char *why,
+                                   size_t whylen)
+{
+	if (!(flags & RESOLVE_RETRIED))
+		progress.rounds = 0;
+	fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
+	size_t pos = fmt_str(why, whylen, 0, "the access needs more pages at once than the pool "
+	                     "has frames (its pages evicted each other ");
+	pos = fmt_dec(why, whylen, pos, LIVELOCK_ROUNDS);
+	fmt_str(why, whylen, pos, " times)");
+}
+
+/* Step 2: whether page protection prot allows an access that needs `need`
+ * (0: the access type is not known). */
+static inline bool access_allowed(int prot, int need)
+{
+	return prot != PROT_NONE && (!need || (prot & need));
+}
+
+/* What step 3 did with a page that has no frame. */
+enum absent {
+	ABSENT_SHOWN,     /* it has a frame, the host shows it (*err: or not)  */
+	ABSENT_NO_ROOM,   /* the pool is empty                                 */
+	ABSENT_UNFILLED,  /* filling the frame failed (*err), the PTE unchanged */
+};
+
 /*
- * Resolve a fault at addr (inside s's arena) for the given access.
+ * Step 3: page pg (PTE *e, stripe held, not present) gets a filled frame
+ * (page_in) and the host shows it, and its neighbours with fault-around.
+ */
+static inline enum absent resolve_absent(struct dpemu_space *s, uint64_t pg, uint64_t *e,
+                                         enum dpemu_access access, int *err)
+{
+	*err = page_in(s, pg, e, access);
+	if (*err == -ENOSPC)
+		return ABSENT_NO_ROOM;
+	if (*err)
+		return ABSENT_UNFILLED;
+	if (s->fault_around > 1)
+		*err = fault_around(s, pg, e);
+	else
+		*err = host_show(s, pg, e, false);
+	return ABSENT_SHOWN;
+}
+
+/* What steps 3 and 4 do when the pool has no free frame. */
+enum room {
+	ROOM_MADE,          /* a frame was freed: start over (no lock held)     */
+	ROOM_NONE,          /* none can be: out of frames (the stripe held)     */
+	ROOM_LIVELOCK,      /* freed, but the fault is a livelock (no lock held) */
+	ROOM_LIVELOCK_HELD, /* a known livelock: nothing evicted (stripe held)  */
+};
+
+/*
+ * The pool is empty and the fault at addr needs a frame (what: why says so
+ * if nothing can be done): unless it is a known livelock, evict one
+ * (make_room, the stripe ptl dropped meanwhile) with frame `pin` pinned
+ * (FRAME_NONE: none) so that it is not the victim.  *evicted is set when a
+ * frame was evicted.
+ */
+static inline enum room fault_make_room(struct dpemu_space *s, struct ptl *ptl, void *addr,
+                                        unsigned flags, uint32_t pin, const char *what,
+                                        char *why, size_t whylen, bool *evicted)
+{
+	uint32_t victim;
+
+	if (livelock_known(s, addr, flags))
+		return ROOM_LIVELOCK_HELD;
+	bool pinned = pin != FRAME_NONE && frame_pin(s->pool, pin);
+	fmt_str(why, whylen, 0, what);
+	bool room = make_room(s, ptl, why, whylen, &victim);
+	if (pinned)
+		frame_unpin(s->pool, pin);
+	if (!room)
+		return ROOM_NONE;
+	*evicted = true;
+	return livelock_found(s, addr, victim, flags) ? ROOM_LIVELOCK : ROOM_MADE;
+}
+
+/* What step 4 did with a present page that trapped. */
+enum present {
+	PRESENT_SHOWN,    /* the host shows it as its PTE asks (*err: or not)  */
+	PRESENT_NO_ROOM,  /* a copy-on-write copy found the pool empty         */
+	PRESENT_SPURIOUS, /* nothing to do: retry the access once              */
+	PRESENT_DENIED,   /* a protection fault                                */
+};
+
+/*
+ * Step 4: present page pg (PTE *e, stripe held) trapped on an access that
+ * needs `need` (0: unknown) and its protection allows: the page was in use,
+ * kept read-only on purpose (copy-on-write, exact dirty bits), hidden by
+ * the policy, or left revoked.  *err: the host's or cow_break's error.
+ */
+static inline enum present resolve_present(struct dpemu_space *s, uint64_t pg, uint64_t *e,
+                                           void *addr, int need, unsigned flags, int *err)
+{
+	uint64_t pte = *e;
+
+	/* 4a. the page is in use (its reference bit) */
+	if (!(pte & PTE_A)) {
+		*e |= PTE_A;
+		if (!(pte & PTE_V) && !(flags & RESOLVE_NO_TRAP))
+			PG_STATS(s, pg).reference_faults++; /* the policy revoked it */
+	}
+	frame_referenced(s->pool, pte_frame(pte));
+	/* 4b. a write to a frame shared copy-on-write: a copy, or the frame */
+	if ((pte & PTE_C) && (pte_prot(pte) & PROT_WRITE) &&
+	    (need == PROT_WRITE || (!need && (pte & PTE_V)))) {
+		*err = cow_break(s, pg, e);
+		return *err == -ENOSPC ? PRESENT_NO_ROOM : PRESENT_SHOWN;
+	}
+	/* 4c. hidden (a policy looking for use): show it again */
+	if (!(pte & PTE_V)) {
+		*err = host_show(s, pg, e, false);
+		return PRESENT_SHOWN;
+	}
+	int eff = pte_effective_prot(s, pte);
+	if (need && (eff & need)) {
+		/* 4d. another thread resolved it first, or an unresolved fault of
+		 * the userfaultfd backend left it revoked: its rights back */
+		*err = host_force_prot(s, pg, e);
+		return PRESENT_SHOWN;
+	}
+	if ((pte_prot(pte) & PROT_WRITE) && !(eff & PROT_WRITE) && need != PROT_READ &&
+	    need != PROT_EXEC && !(pte & PTE_C)) {
+		/* 4e. first write to a clean page (exact_dirty) */
+		mark_dirty(s, e);
+		*err = host_update_prot(s, pg, e);
+		return PRESENT_SHOWN;
+	}
+	if (!need && last_spurious != addr) {
+		/* 4f. access type unknown and nothing to upgrade: perhaps another
+		 * thread resolved it; retry once before calling it a fault */
+		last_spurious = addr;
+		return PRESENT_SPURIOUS;
+	}
+	return PRESENT_DENIED;
+}
+
+/*
+ * Resolve a fault at addr (inside s's arena) for the given access: the
+ * steps at the top of this file, numbered alike below.
  * Returns RESOLVED when the access can be retried, else UNRESOLVED with
  * *fault and why (a one-line description of what is at addr) filled in.
  */
@@ -550,7 +744,7 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 	uint64_t *e, pte = 0;
 	struct ptl *ptl;
 	bool counted = false, evicted = false;
-	uint32_t victim;
+	enum room room;
 	int err = 0;
 
 	fault->kind = DPEMU_FAULT_NONE;
@@ -558,20 +752,8 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 	fault->access = access;
 	fault->space = s;
 	fault->error = 0;
-	if (pool_inherited(s->pool)) {
-		fault->kind = DPEMU_FAULT_HOST;
-		fault->error = -EPERM;
-		fmt_str(why, whylen, 0, "this space belongs to the parent process of fork(2)");
+	if (fault_refused(s, fault, why, whylen))
 		return UNRESOLVED;
-	}
-	if (dpemu_locks_held > 0) {
-		/* The faulting thread is inside dpemu itself (a signal handler
-		 * touched an arena): waiting for our own lock would deadlock. */
-		fault->kind = DPEMU_FAULT_HOST;
-		fault->error = -EDEADLK;
-		fmt_str(why, whylen, 0, "fault while this thread was inside a dpemu call");
-		return UNRESOLVED;
-	}
 
 restart:
 	/* 1. the page-table entry, and the mapping it names; from here on
@@ -582,124 +764,80 @@ restart:
 	counted = true;
 	pte = e ? *e : 0;
 	if (!e || pte_map(pte) == 0) {
-		if (err) {
-			fault->kind = DPEMU_FAULT_HOST;
-			fault->error = err;
-			fmt_str(why, whylen, 0, "no memory for a page-table node");
-		} else {
-			fault->kind = DPEMU_FAULT_UNMAPPED;
-			fmt_str(why, whylen, 0, "no mapping covers this address");
-		}
+		report_unmapped(fault, err, why, whylen);
 		goto unresolved;
 	}
 
 	/* 2. protection */
-	if (pte_prot(pte) == PROT_NONE || (need && !(pte_prot(pte) & need))) {
-		fault->kind = DPEMU_FAULT_PROTECTION;
-		describe(why, whylen, "the access is not allowed", pte);
+	if (!access_allowed(pte_prot(pte), need))
+		goto denied;
+
+	/* 3. no frame yet: demand paging proper - take and fill a frame, then
+	 *    show it (and its neighbours: fault-around) */
+	if (!(pte & PTE_P)) {
+		switch (resolve_absent(s, pg, e, access, &err)) {
+		case ABSENT_SHOWN:
+			goto shown;
+		case ABSENT_NO_ROOM:
+			room = fault_make_room(s, ptl, addr, flags, FRAME_NONE,
+			                       "the pool has no free frame", why, whylen, &evicted);
+			goto no_room;
+		case ABSENT_UNFILLED:
+			break;
+		}
+		report_host(fault, err, pte_swapped(pte)
+		            ? "reading the page back from the swap store failed"
+		            : "reading the backing file failed", why, whylen);
 		goto unresolved;
 	}
 
-	/* 3. no frame yet: demand paging proper */
-	if (!(pte & PTE_P)) {
-		err = page_in(s, pg, e, access);
-		if (err == -ENOSPC) {
-			fmt_str(why, whylen, 0, "the pool has no free frame");
-			if (livelock_known(s, addr, flags))
-				goto livelock_held;
-			if (make_room(s, ptl, why, whylen, &victim)) {
-				evicted = true;
-				if (livelock_found(s, addr, victim, flags))
-					goto livelock;
-				goto restart;
-			}
-			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
-			goto unresolved;
-		}
-		if (err) {
-			fault->kind = DPEMU_FAULT_HOST;
-			fault->error = err;
-			fmt_str(why, whylen, 0, pte_swapped(pte)
-			        ? "reading the page back from the swap store failed"
-			        : "reading the backing file failed");
-			goto unresolved;
-		}
-		if (s->fault_around > 1)
-			err = fault_around(s, pg, e);
-		else
-			err = host_show(s, pg, e, false);
+	/* 4. present but it trapped */
+	switch (resolve_present(s, pg, e, addr, need, flags, &err)) {
+	case PRESENT_SHOWN:
 		goto shown;
-	}
-
-	/* 4. present but it trapped: the page is in use (its reference bit) */
-	if (!(pte & PTE_A)) {
-		*e |= PTE_A;
-		if (!(pte & PTE_V) && !(flags & RESOLVE_NO_TRAP))
-			PG_STATS(s, pg).reference_faults++; /* the policy revoked it */
-	}
-	frame_referenced(s->pool, pte_frame(pte));
-	if ((pte & PTE_C) && (pte_prot(pte) & PROT_WRITE) &&
-	    (need == PROT_WRITE || (!need && (pte & PTE_V)))) {
-		err = cow_break(s, pg, e);
-		if (err == -ENOSPC) {
-			/* Make room with the frame to copy from pinned: evicted, it
-			 * would come back from swap into the frame just freed and
-			 * the copy would need another - round and round in a pool
-			 * of one frame.  Pinned, it is no victim; the copy fails as
-			 * out-of-frames if nothing else can go. */
-			uint32_t src = pte_frame(pte);
-			if (livelock_known(s, addr, flags))
-				goto livelock_held;
-			bool pinned = frame_pin(s->pool, src);
-			fmt_str(why, whylen, 0, "no free frame for a copy-on-write copy");
-			bool room = make_room(s, ptl, why, whylen, &victim);
-			if (pinned)
-				frame_unpin(s->pool, src);
-			if (room) {
-				evicted = true;
-				if (livelock_found(s, addr, victim, flags))
-					goto livelock;
-				goto restart;
-			}
-			fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
-			goto unresolved;
-		}
-		goto shown;
-	}
-	if (!(pte & PTE_V)) {
-		err = host_show(s, pg, e, false);
-		goto shown;
-	}
-	int eff = pte_effective_prot(s, pte);
-	if (need && (eff & need)) {
-		/* Another thread resolved it first, or an unresolved fault of the
-		 * userfaultfd backend left it revoked: give it its rights back. */
-		err = host_refresh(s, pg, e);
-		goto shown;
-	}
-	if ((pte_prot(pte) & PROT_WRITE) && !(eff & PROT_WRITE) && need != PROT_READ &&
-	    need != PROT_EXEC && !(pte & PTE_C)) {
-		mark_dirty(s, e); /* first write to a clean page (exact_dirty) */
-		err = host_reprotect(s, pg, e);
-		goto shown;
-	}
-	if (!need && last_spurious != addr) {
-		/* Access type unknown and nothing to upgrade: perhaps another
-		 * thread resolved it; retry once before calling it a fault. */
-		last_spurious = addr;
+	case PRESENT_NO_ROOM:
+		/* Make room with the frame to copy from pinned: evicted, it
+		 * would come back from swap into the frame just freed and the
+		 * copy would need another - round and round in a pool of one
+		 * frame.  Pinned, it is no victim; the copy fails as
+		 * out-of-frames if nothing else can go. */
+		room = fault_make_room(s, ptl, addr, flags, pte_frame(pte),
+		                       "no free frame for a copy-on-write copy", why, whylen,
+		                       &evicted);
+		goto no_room;
+	case PRESENT_SPURIOUS:
 		goto resolved;
+	case PRESENT_DENIED:
+		break;
 	}
+denied:
 	fault->kind = DPEMU_FAULT_PROTECTION;
 	describe(why, whylen, "the access is not allowed", pte);
 	goto unresolved;
 
+no_room:
+	switch (room) {
+	case ROOM_MADE:
+		goto restart;
+	case ROOM_LIVELOCK:
+		/* make_room let go of the stripe: take it back for the exit path */
+		lock_acquire(&ptl->lock);
+		/* fall through */
+	case ROOM_LIVELOCK_HELD:
+		report_livelock(fault, flags, why, whylen);
+		goto unresolved;
+	case ROOM_NONE:
+		break;
+	}
+	fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
+	goto unresolved;
+
 shown:
+	/* 5. the host shows the page: the access runs again */
 	if (err) {
-		fault->kind = DPEMU_FAULT_HOST;
-		fault->error = err;
-		fmt_str(why, whylen, 0, err == -ENOMEM
-		        ? "the host refused a mapping: vm.max_map_count reached?"
-		        : "the host refused to map the page");
+		report_host(fault, err, err == -ENOMEM
+		            ? "the host refused a mapping: vm.max_map_count reached?"
+		            : "the host refused to map the page", why, whylen);
 		goto unresolved;
 	}
 	if (!(flags & RESOLVE_NO_TRAP))
@@ -711,18 +849,6 @@ resolved:
 	lock_release(&ptl->lock);
 	return RESOLVED;
 
-livelock:
-	/* make_room let go of the stripe: take it back for the exit path */
-	lock_acquire(&ptl->lock);
-livelock_held:
-	/* Reported for good (not retried elsewhere): start counting afresh. */
-	if (!(flags & RESOLVE_RETRIED))
-		progress.rounds = 0;
-	fault->kind = DPEMU_FAULT_OUT_OF_FRAMES;
-	size_t pos = fmt_str(why, whylen, 0, "the access needs more pages at once than the pool "
-	                     "has frames (its pages evicted each other ");
-	pos = fmt_dec(why, whylen, pos, LIVELOCK_ROUNDS);
-	fmt_str(why, whylen, pos, " times)");
 unresolved:
 	if (!(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP)))
 		PG_STATS(s, pg).protection_faults++;
@@ -762,7 +888,7 @@ void fault_revoke(struct dpemu_space *s, void *addr, enum dpemu_access access)
 	uint64_t pg = space_page_index(s, addr);
 	int err;
 
-	if (dpemu_locks_held > 0) {
+	if (_dpemu_locks_held > 0) {
 		/* This thread holds a lock of dpemu's (a signal handler inside
 		 * a dpemu call): revoke without the page's; the next show
 		 * refreshes HP. */
@@ -799,7 +925,7 @@ void fault_unrevoke(struct dpemu_space *s, void *addr)
 
 	if (s->hostmode != HOSTMODE_UFFD || pool_inherited(s->pool))
 		return;
-	if (dpemu_locks_held == 0) {
+	if (_dpemu_locks_held == 0) {
 		e = pt_lock_leaf(s, pg, &err, &ptl);
 	} else {
 		if (!lock_try(&s->lock))

@@ -36,7 +36,7 @@
 
 #include "internal.h"
 
-atomic_bool dpemu_in_forked_child;
+atomic_bool _dpemu_in_forked_child;
 static pthread_once_t fork_guard_once = PTHREAD_ONCE_INIT;
 
 struct fork_walk {
@@ -92,7 +92,7 @@ struct fork_undo {
  * (an mprotect or UFFDIO_WRITEPROTECT may have failed half way, while
  * host_narrow already recorded the read-only rights in the PTE): it is
  * revoked (host_revoke: PROT_NONE, recorded as such), and its next access
- * gives it its rights back (fault.c, host_refresh) - so that no PTE
+ * gives it its rights back (fault.c, host_force_prot) - so that no PTE
  * records rights narrower than the host's, which would let the next fork
  * skip the write-protection of a frame it shares.
  */
@@ -233,15 +233,15 @@ DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **out)
 
 bool pool_inherited(const struct dpemu_pool *pool)
 {
-	return atomic_load(&dpemu_in_forked_child) && pool->owner != getpid();
+	return atomic_load(&_dpemu_in_forked_child) && pool->owner != getpid();
 }
 
 /* In the child of fork(2): make every inherited arena inaccessible, so no
  * access reaches the frames it shares with the parent. */
 static void fork_child_handler(void)
 {
-	atomic_store(&dpemu_in_forked_child, true);
-	dpemu_tid_cache = 0; /* this thread has a new id in the child */
+	atomic_store(&_dpemu_in_forked_child, true);
+	_dpemu_tid_cache = 0; /* this thread has a new id in the child */
 	registry_revoke_all();
 	uffd_forget_handler();
 }

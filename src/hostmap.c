@@ -276,11 +276,14 @@ static int reveal(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n)
 }
 
 /*
- * Give visible page pg the host rights its PTE asks for now, narrowing
- * before widening: write-protect first, then change the VMA protection,
- * then lift a write-protection no longer wanted.
+ * Give visible page pg the host rights its PTE asks for now, changing only
+ * what its PTE's HP and U bits say differs (they must be current; see
+ * host_force_prot when they may not be), narrowing before widening:
+ * write-protect first, then change the VMA protection, then lift a
+ * write-protection no longer wanted.  0 (also for a page not visible), or
+ * the failing call's negative errno.
  */
-int host_reprotect(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+int host_update_prot(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 {
 	bool wp = wants_wp(s, *e);
 	int err;
@@ -314,19 +317,19 @@ int host_show(struct dpemu_space *s, uint64_t pg, uint64_t *e, bool frame_change
 	if (s->hostmode == HOSTMODE_MMAP) {
 		if (!(*e & PTE_V) || frame_changed)
 			return map_alias(s, pg, e, f, pte_effective_prot(s, *e));
-		return host_reprotect(s, pg, e);
+		return host_update_prot(s, pg, e);
 	}
 	if (!(*e & PTE_B) && (err = back_leaf(s, pg, e)))
 		return err;
 	if (f != space_identity_frame(s, pg)) {
 		if (!(*e & PTE_V) || !(*e & PTE_L) || frame_changed)
 			return map_alias(s, pg, e, f, pte_effective_prot(s, *e));
-		return host_reprotect(s, pg, e);
+		return host_update_prot(s, pg, e);
 	}
 	if ((*e & PTE_L) && (err = back_hidden(s, pg, e, 1, PROT_NONE)))
 		return err; /* it showed another frame: hide the identity one first */
 	if (*e & PTE_V)
-		return host_reprotect(s, pg, e);
+		return host_update_prot(s, pg, e);
 	if ((err = set_vma_prot(s, pg, e, vma_prot(s, *e))))
 		return err;
 	return reveal(s, pg, e, 1);
@@ -389,7 +392,7 @@ int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n)
  * a mapping outside the arena), so this splits nothing and cannot fail
  * for want of mappings.  Every other
  * page of the space then traps too, and the SIGSEGV path gives each its
- * rights back at its next access (host_refresh; HP is stale meanwhile, as
+ * rights back at its next access (host_force_prot; HP is stale meanwhile, as
  * after a revoke without the page's lock) - one page's rights cannot be
  * given back before then (host_settle fails for want of mappings too), so
  * meanwhile system calls on them fail with EFAULT.  Narrowing only: no page is
@@ -411,7 +414,7 @@ int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e)
  * view its PTE asks for, whatever the host shows now - what undoes a
  * revoke (host_revoke), also one made without the page's lock, whose HP
  * is stale:
- *   - a visible page gets its rights again (host_refresh);
+ *   - a visible page gets its rights again (host_force_prot);
  *   - a hidden alias (L without V) is left alone: it is PROT_NONE on
  *     purpose (host_hide, map_alias), and shows it at its next fault;
  *   - a backed hidden page gets the VMA protection back_leaf gives it
@@ -433,7 +436,7 @@ int host_settle(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	if (s->hostmode != HOSTMODE_UFFD)
 		return 0;
 	if (*e & PTE_V)
-		return host_refresh(s, pg, e);
+		return host_force_prot(s, pg, e);
 	if (*e & PTE_L)
 		return 0;
 	if (!(*e & PTE_B))
@@ -444,9 +447,11 @@ int host_settle(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	return 0;
 }
 
-/* Set visible page pg's VMA protection again, whatever HP says: after a
- * revoke made without the page's lock (uffd.c), HP may be stale. */
-int host_refresh(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+/* Set visible page pg's VMA protection again, whatever HP says - after a
+ * revoke made without the page's lock (uffd.c), HP may be stale - then
+ * host_update_prot the rest.  0 (also for a page not visible), or the
+ * failing call's negative errno. */
+int host_force_prot(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 {
 	int prot = vma_prot(s, *e);
 
@@ -455,7 +460,7 @@ int host_refresh(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	if (mprotect(space_page_addr(s, pg), pages_bytes(s, 1), prot) < 0)
 		return sys_err();
 	*e = pte_with_hostprot(*e, prot);
-	return host_reprotect(s, pg, e);
+	return host_update_prot(s, pg, e);
 }
 
 /* ---- hiding pages --------------------------------------------------------- */
@@ -591,7 +596,7 @@ void host_setprot(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, 
 		target = vma_prot(s, *e);
 		if (!simple) {
 			host_setprot_flush(s, b);
-			int err = host_reprotect(s, pg, e);
+			int err = host_update_prot(s, pg, e);
 			if (err && !b->err)
 				b->err = err;
 			return;

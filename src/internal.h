@@ -5,6 +5,61 @@
  *
  * Names here are not exported (the library is built with hidden
  * visibility; only DPEMU_API functions of dpemu.h are visible).
+ *
+ * Reserved prefix.  Hidden visibility protects only the shared library: in
+ * libdpemu.a every non-static function and variable is a global symbol, so
+ * a program that links it statically and defines its own set_error or
+ * frame_alloc would fail to link.  Every such name therefore carries the
+ * prefix _dpemu_ in the object files (as mimalloc's internals carry _mi_);
+ * dpemu_ is the public prefix, kept for dpemu.h.  The source keeps the short
+ * names and the block of #defines below maps each one, grouped by the file
+ * that defines it: the fault path reads as before (frame_alloc, host_show,
+ * pt_lock_leaf... in the tone of xv6), a new internal function gets one line
+ * here, and tests/check-symbols.sh fails the build's tests if one is missed.
+ * (A debugger or a backtrace shows the _dpemu_ spelling.)  The few global
+ * variables (lock.h, fork.c) are spelled _dpemu_ in the source itself.
+ *
+ * Lock order - the one table; the other files point here.  dpemu's own
+ * locks (struct lock, lock.h: futexes, safe in a signal handler, not
+ * re-entrant) are taken top to bottom, never one while holding a lock
+ * below it:
+ *
+ *   1. pool->evict_lock     one evictor at a time; the pool's list of
+ *                           spaces (evict.c)
+ *   2. s->lock              a space's tree shape and mapping table
+ *                           (struct ptl below, pagetable.c)
+ *   3. s->ptl[k].lock       the split page-table locks, k ascending
+ *                           (space_lock_all: 2, then every 3)
+ *   4. o->lock              a shared object's slots (shared.c)
+ *   5. pool->swap_lock      the swap store and the swap cache (swap.c)
+ *   6. pool->lock           free and resident lists, policy state (pool.c)
+ *
+ * and, on top of the order:
+ *   - nobody waits for s->lock holding a stripe of s: a fault that finds
+ *     its stripe busy lets go of s->lock first (pt_lock_leaf);
+ *   - a fault holds its page's stripe, and s->lock only during the walk;
+ *     under the stripe it may take 4, 5, 6.  It calls pool_evict (1, then
+ *     one page's 2 and 3 at a time, then 4, 5, 6) only after dropping
+ *     every lock of its space (fault.c, evict.c);
+ *   - dpemu_space_fork holds two spaces' 2 and 3: the child's first (not
+ *     yet published: nobody else can hold them), then the parent's;
+ *   - a thread that already holds a dpemu lock (_dpemu_locks_held > 0,
+ *     e.g. a signal handler that interrupted dpemu) resolves nothing, or
+ *     only tries locks (lock_try; fault_unrevoke);
+ *   - the holder table (lock.h, _dpemu_holders: which threads hold any
+ *     dpemu lock) is lock-free; the userfaultfd handler thread reads it
+ *     and never waits for a faulting thread listed there (uffd.c).
+ *
+ * The pthread mutexes are API side only: never in a signal handler, never
+ * taken while a dpemu lock is held, and none held while taking another
+ * but as shown:
+ *   handler.lifecycle -> handler.mu   uffd.c, the thread-mode handler's
+ *                                     list; the handler thread itself only
+ *                                     tries handler.mu while it has spaces
+ *   registry_mutex                    space.c, the registry's slots (faults
+ *                                     read the registry without it)
+ *   install_mutex                     trap_sigsegv.c, installing the
+ *                                     SIGSEGV and SIGBUS handlers
  */
 #ifndef DPEMU_INTERNAL_H
 #define DPEMU_INTERNAL_H
@@ -17,6 +72,128 @@
 
 #include "dpemu.h"
 #include "lock.h"
+
+/* The reserved prefix (see above), by defining file. */
+/* error.c */
+#define clear_error _dpemu_clear_error
+#define fmt_dec _dpemu_fmt_dec
+#define fmt_errno _dpemu_fmt_errno
+#define fmt_hex _dpemu_fmt_hex
+#define fmt_str _dpemu_fmt_str
+#define set_error _dpemu_set_error
+#define wrap_error _dpemu_wrap_error
+
+/* pool.c */
+#define frame_alloc _dpemu_frame_alloc
+#define frame_free _dpemu_frame_free
+#define frame_get _dpemu_frame_get
+#define frame_hold _dpemu_frame_hold
+#define frame_make_youngest _dpemu_frame_make_youngest
+#define frame_pin _dpemu_frame_pin
+#define frame_put _dpemu_frame_put
+#define frame_unhold _dpemu_frame_unhold
+#define frame_unpin _dpemu_frame_unpin
+
+/* pagetable.c */
+#define pt_copy _dpemu_pt_copy
+#define pt_find _dpemu_pt_find
+#define pt_fini _dpemu_pt_fini
+#define pt_init _dpemu_pt_init
+#define pt_leaf _dpemu_pt_leaf
+#define pt_lock_leaf _dpemu_pt_lock_leaf
+#define pt_peek _dpemu_pt_peek
+#define pt_walk _dpemu_pt_walk
+
+/* hostmap.c */
+#define host_flush _dpemu_host_flush
+#define host_hide _dpemu_host_hide
+#define host_narrow _dpemu_host_narrow
+#define host_force_prot _dpemu_host_force_prot
+#define host_update_prot _dpemu_host_update_prot
+#define host_revoke _dpemu_host_revoke
+#define host_scrub _dpemu_host_scrub
+#define host_setprot _dpemu_host_setprot
+#define host_setprot_flush _dpemu_host_setprot_flush
+#define host_settle _dpemu_host_settle
+#define host_show _dpemu_host_show
+#define host_show_run _dpemu_host_show_run
+#define hostmap_probe _dpemu_hostmap_probe
+
+/* space.c */
+#define registry_enter _dpemu_registry_enter
+#define registry_find _dpemu_registry_find
+#define registry_leave _dpemu_registry_leave
+#define registry_revoke_all _dpemu_registry_revoke_all
+#define space_free _dpemu_space_free
+#define space_lock_all _dpemu_space_lock_all
+#define space_new _dpemu_space_new
+#define space_publish _dpemu_space_publish
+#define space_register _dpemu_space_register
+#define space_unlock_all _dpemu_space_unlock_all
+
+/* mapping.c */
+#define space_drop_pages _dpemu_space_drop_pages
+#define space_flush_pages _dpemu_space_flush_pages
+#define space_unmap_pages _dpemu_space_unmap_pages
+
+/* fault.c */
+#define fault_resolve _dpemu_fault_resolve
+#define fault_revoke _dpemu_fault_revoke
+#define fault_unrevoke _dpemu_fault_unrevoke
+#define pte_effective_prot _dpemu_pte_effective_prot
+
+/* fork.c */
+#define fork_guard_install _dpemu_fork_guard_install
+#define pool_inherited _dpemu_pool_inherited
+
+/* shared.c */
+#define shared_evict _dpemu_shared_evict
+#define shared_get _dpemu_shared_get
+#define shared_lookup _dpemu_shared_lookup
+#define shared_new _dpemu_shared_new
+#define shared_put _dpemu_shared_put
+#define shared_record _dpemu_shared_record
+#define shared_record_swap _dpemu_shared_record_swap
+#define shared_swapped _dpemu_shared_swapped
+
+/* swap.c */
+#define file_write_page _dpemu_file_write_page
+#define swap_alloc _dpemu_swap_alloc
+#define swap_cache_add _dpemu_swap_cache_add
+#define swap_cache_release _dpemu_swap_cache_release
+#define swap_close _dpemu_swap_close
+#define swap_dup _dpemu_swap_dup
+#define swap_exclusive _dpemu_swap_exclusive
+#define swap_forget _dpemu_swap_forget
+#define swap_fetch_slot _dpemu_swap_fetch_slot
+#define swap_open _dpemu_swap_open
+#define swap_put _dpemu_swap_put
+#define swap_uncache _dpemu_swap_uncache
+#define swap_write _dpemu_swap_write
+
+/* evict.c */
+#define evict_fini _dpemu_evict_fini
+#define evict_init _dpemu_evict_init
+#define pool_add_space _dpemu_pool_add_space
+#define pool_evict _dpemu_pool_evict
+#define pool_remove_space _dpemu_pool_remove_space
+
+/* uffd.c */
+#define uffd_available _dpemu_uffd_available
+#define uffd_continue _dpemu_uffd_continue
+#define uffd_forget_handler _dpemu_uffd_forget_handler
+#define uffd_register _dpemu_uffd_register
+#define uffd_resolve _dpemu_uffd_resolve
+#define uffd_space_close _dpemu_uffd_space_close
+#define uffd_space_open _dpemu_uffd_space_open
+#define uffd_wake _dpemu_uffd_wake
+#define uffd_writeprotect _dpemu_uffd_writeprotect
+#define uffd_zero _dpemu_uffd_zero
+
+/* trap_sigsegv.c */
+#define trap_sigbus_install _dpemu_trap_sigbus_install
+#define trap_sigsegv_install _dpemu_trap_sigsegv_install
+
 
 /* ------------------------------------------------------------------------ */
 /* Frame pool (pool.c)                                                       */
@@ -396,9 +573,7 @@ struct node_slab;
  *   s->lock + every   everything: what changes mappings or walks ranges
  *   stripe            (map, unmap, protect, sync, fork, destroy) and the
  *                     counter snapshot - space_lock_all.
- * Order: s->lock, then stripes in ascending order.  Nobody waits for
- * s->lock while holding a stripe, so a fault that finds its stripe busy
- * lets go of s->lock before it waits (pt_lock_leaf).
+ * Lock order: the table at the top of this file.
  */
 #define PTL_STRIPES 64u
 
@@ -484,12 +659,12 @@ void registry_revoke_all(void);
 struct host_protbatch;
 int hostmap_probe(int memfd, size_t page_size, enum hostmode *mode);
 int host_revoke(struct dpemu_space *s, uint64_t pg, uint64_t *e);
-int host_refresh(struct dpemu_space *s, uint64_t pg, uint64_t *e);
+int host_force_prot(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 int host_settle(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 void host_narrow(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg, uint64_t *e);
 int host_show(struct dpemu_space *s, uint64_t pg, uint64_t *e, bool frame_changed);
 int host_show_run(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t n);
-int host_reprotect(struct dpemu_space *s, uint64_t pg, uint64_t *e);
+int host_update_prot(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 
 /* Batches of pages to hide (make inaccessible again), flushed in runs. */
 struct host_batch {
@@ -513,7 +688,7 @@ void host_setprot(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg,
 void host_setprot_flush(struct dpemu_space *s, struct host_protbatch *b);
 
 /* The host process forked and this is the child: the pool is not ours. */
-extern atomic_bool dpemu_in_forked_child;
+extern atomic_bool _dpemu_in_forked_child;
 bool pool_inherited(const struct dpemu_pool *pool);
 void fork_guard_install(void);
 
@@ -580,8 +755,8 @@ void swap_put(struct dpemu_pool *pool, uint32_t slot);
 void swap_cache_add(struct dpemu_pool *pool, uint32_t slot, uint32_t f);
 bool swap_uncache(struct dpemu_pool *pool, uint32_t f);
 void swap_cache_release(struct dpemu_pool *pool, uint32_t f);
-uint32_t swap_in(struct dpemu_pool *pool, uint32_t slot, uint64_t preferred, uint64_t rmap,
-                 int *err, bool *read, bool *others);
+uint32_t swap_fetch_slot(struct dpemu_pool *pool, uint32_t slot, uint64_t preferred,
+                         uint64_t rmap, int *err, bool *read, bool *others);
 int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f);
 bool swap_exclusive(struct dpemu_pool *pool, uint32_t f);
 void swap_forget(struct dpemu_pool *pool, uint32_t f);

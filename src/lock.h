@@ -6,7 +6,7 @@
  * Fault path: safe.  lock_acquire/lock_release use only atomics and the
  * futex(2) system call, which are async-signal-safe.  They are not
  * re-entrant: a thread must never take a lock it already holds, which is why
- * every acquisition counts itself in the thread-local dpemu_locks_held and
+ * every acquisition counts itself in the thread-local _dpemu_locks_held and
  * the fault path refuses to resolve a fault while that count is non-zero
  * (see fault.c).
  *
@@ -23,12 +23,15 @@
  * whether a faulting thread holds any dpemu lock at all (a lock of another
  * space an eviction would take, a shared object's lock...): it must never
  * wait for such a thread, which sleeps until its fault is resolved.  So a
- * thread that takes its first lock publishes its id in dpemu_holders, a
+ * thread that takes its first lock publishes its id in _dpemu_holders, a
  * small lock-free table (one cache line a slot), and takes it out again
  * when it releases its last; lock_holder_maybe() looks a thread up there.
  * The count is raised before the id is published and lowered after it is
  * withdrawn, so a signal handler that interrupts either step already sees
- * dpemu_locks_held > 0 and takes no lock: publications never nest.
+ * _dpemu_locks_held > 0 and takes no lock: publications never nest.
+ *
+ * The order in which dpemu's locks (and its pthread mutexes) are taken:
+ * the lock-order table at the top of internal.h.
  */
 #ifndef DPEMU_LOCK_H
 #define DPEMU_LOCK_H
@@ -78,8 +81,8 @@ struct lock {
 #define LOCK_OWNER_MASK (LOCK_WAITERS - 1)
 
 /* Number of dpemu locks the calling thread holds (see fault.c). */
-extern __thread int dpemu_locks_held __attribute__((tls_model("initial-exec")));
-extern __thread int dpemu_tid_cache __attribute__((tls_model("initial-exec")));
+extern __thread int _dpemu_locks_held __attribute__((tls_model("initial-exec")));
+extern __thread int _dpemu_tid_cache __attribute__((tls_model("initial-exec")));
 
 /* The table of threads that hold a dpemu lock (trap_sigsegv.c). */
 #define HOLDER_SLOTS 256
@@ -87,18 +90,18 @@ struct holder_slot {
 	atomic_int tid;  /* a thread holding at least one dpemu lock, or 0 */
 	char pad[60];    /* one slot per cache line: no false sharing      */
 };
-extern struct holder_slot dpemu_holders[HOLDER_SLOTS];
-extern atomic_int dpemu_holders_probe;    /* longest probe ever used     */
-extern atomic_int dpemu_holders_overflow; /* holders the table missed    */
+extern struct holder_slot _dpemu_holders[HOLDER_SLOTS];
+extern atomic_int _dpemu_holders_probe;    /* longest probe ever used     */
+extern atomic_int _dpemu_holders_overflow; /* holders the table missed    */
 /* The calling thread's slot + 1; 0: none; -1: counted in the overflow. */
-extern __thread int dpemu_holder_slot __attribute__((tls_model("initial-exec")));
+extern __thread int _dpemu_holder_slot __attribute__((tls_model("initial-exec")));
 
 /* The calling thread's id (gettid), cached per thread. */
 static inline int dpemu_tid(void)
 {
-	if (dpemu_tid_cache == 0)
-		dpemu_tid_cache = (int)syscall(SYS_gettid);
-	return dpemu_tid_cache;
+	if (_dpemu_tid_cache == 0)
+		_dpemu_tid_cache = (int)syscall(SYS_gettid);
+	return _dpemu_tid_cache;
 }
 
 static inline void futex_wait(atomic_int *addr, int expected)
@@ -129,30 +132,30 @@ static inline void holder_publish(void)
 	unsigned h = holder_hash(tid);
 
 	for (int k = 0; k < HOLDER_SLOTS; k++) {
-		struct holder_slot *slot = &dpemu_holders[(h + (unsigned)k) % HOLDER_SLOTS];
+		struct holder_slot *slot = &_dpemu_holders[(h + (unsigned)k) % HOLDER_SLOTS];
 		int free_ = 0;
 		if (atomic_load_explicit(&slot->tid, memory_order_relaxed) != 0 ||
 		    !atomic_compare_exchange_strong(&slot->tid, &free_, tid))
 			continue;
-		int probe = atomic_load(&dpemu_holders_probe);
+		int probe = atomic_load(&_dpemu_holders_probe);
 		while (probe < k + 1 &&
-		       !atomic_compare_exchange_weak(&dpemu_holders_probe, &probe, k + 1))
+		       !atomic_compare_exchange_weak(&_dpemu_holders_probe, &probe, k + 1))
 			;
-		dpemu_holder_slot = (int)((h + (unsigned)k) % HOLDER_SLOTS) + 1;
+		_dpemu_holder_slot = (int)((h + (unsigned)k) % HOLDER_SLOTS) + 1;
 		return;
 	}
-	atomic_fetch_add(&dpemu_holders_overflow, 1); /* full: "anyone may hold one" */
-	dpemu_holder_slot = -1;
+	atomic_fetch_add(&_dpemu_holders_overflow, 1); /* full: "anyone may hold one" */
+	_dpemu_holder_slot = -1;
 }
 
 /* The calling thread releases its last lock. */
 static inline void holder_withdraw(void)
 {
-	if (dpemu_holder_slot > 0)
-		atomic_store(&dpemu_holders[dpemu_holder_slot - 1].tid, 0);
-	else if (dpemu_holder_slot < 0)
-		atomic_fetch_sub(&dpemu_holders_overflow, 1);
-	dpemu_holder_slot = 0;
+	if (_dpemu_holder_slot > 0)
+		atomic_store(&_dpemu_holders[_dpemu_holder_slot - 1].tid, 0);
+	else if (_dpemu_holder_slot < 0)
+		atomic_fetch_sub(&_dpemu_holders_overflow, 1);
+	_dpemu_holder_slot = 0;
 }
 
 /*
@@ -164,19 +167,19 @@ static inline void holder_withdraw(void)
 static inline int lock_holder_maybe(int tid)
 {
 	unsigned h = holder_hash(tid);
-	int probe = atomic_load(&dpemu_holders_probe);
+	int probe = atomic_load(&_dpemu_holders_probe);
 
 	for (int k = 0; k < probe; k++)
-		if (atomic_load(&dpemu_holders[(h + (unsigned)k) % HOLDER_SLOTS].tid) == tid)
+		if (atomic_load(&_dpemu_holders[(h + (unsigned)k) % HOLDER_SLOTS].tid) == tid)
 			return 2;
-	return atomic_load(&dpemu_holders_overflow) > 0 ? 1 : 0;
+	return atomic_load(&_dpemu_holders_overflow) > 0 ? 1 : 0;
 }
 
 static inline void lock_acquire(struct lock *l)
 {
 	int tid = dpemu_tid(), c = 0;
 
-	if (dpemu_locks_held++ == 0)
+	if (_dpemu_locks_held++ == 0)
 		holder_publish();
 	tsan_pre_lock(l, 0);
 	if (atomic_compare_exchange_strong(&l->state, &c, tid)) {
@@ -211,7 +214,7 @@ static inline bool lock_try(struct lock *l)
 		return false;
 	}
 	tsan_post_lock(l, TSAN_TRY);
-	if (dpemu_locks_held++ == 0)
+	if (_dpemu_locks_held++ == 0)
 		holder_publish();
 	return true;
 }
@@ -226,9 +229,9 @@ static inline void lock_release(struct lock *l)
 		futex_wake_one(&l->state);
 	}
 	tsan_post_unlock(l);
-	if (dpemu_locks_held == 1)
+	if (_dpemu_locks_held == 1)
 		holder_withdraw();
-	dpemu_locks_held--;
+	_dpemu_locks_held--;
 }
 
 #endif /* DPEMU_LOCK_H */

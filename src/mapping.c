@@ -267,7 +267,7 @@ enum flush_mode {
 	FLUSH_SYNC,  /* dpemu_sync: they become clean (write-protected first,
 	                so a write during the write-back dirties them again) */
 	FLUSH_UNMAP, /* space_unmap_pages: they are about to go; left as they
-	                are, but unmap_visit will not write them again      */
+	                are, but unmap_range_visit will not write them again      */
 };
 
 struct flush_walk {
@@ -289,7 +289,7 @@ static int flush_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint6
 		return 0;
 	if (w->mode == FLUSH_SYNC) {
 		*e &= ~PTE_D;
-		err = host_reprotect(s, pg, e);
+		err = host_update_prot(s, pg, e);
 		if (err)
 			set_error(err, "cannot write-protect page %p for its write-back: %s",
 			          space_page_addr(s, pg), strerror(-err));
@@ -302,7 +302,7 @@ static int flush_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint6
 			atomic_store(&s->pool->frames[pte_frame(*e)].dirty, 0); /* the file has it */
 	} else if (w->mode == FLUSH_SYNC) {
 		*e |= PTE_D;
-		host_reprotect(s, pg, e);
+		host_update_prot(s, pg, e);
 	}
 	if (err && !w->err)
 		w->err = err;
@@ -319,7 +319,7 @@ static int redirty_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uin
 	if (level > 0 || pte_map(*e) != w->id || !(*e & PTE_P) || (*e & PTE_D))
 		return 0;
 	*e |= PTE_D;
-	host_reprotect(s, pg, e);
+	host_update_prot(s, pg, e);
 	atomic_store(&s->pool->frames[pte_frame(*e)].dirty, 1);
 	return 0;
 }
@@ -430,8 +430,14 @@ static void release_frame(struct dpemu_space *s, struct unmap_walk *u, uint64_t 
 	frame_put(s->pool, f);
 }
 
-static int unmap_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
-                       uint64_t npages, void *arg)
+/*
+ * pt_walk visitor of space_unmap_pages and space_drop_pages: entry *e
+ * (level, pages [pg, pg + npages)) leaves its mapping - a coarse entry at
+ * once, a PTE with its frame or swap slot (frames are hidden in the batch
+ * of u = arg and released after the walk).  Returns 0: the walk goes on.
+ */
+static int unmap_range_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64_t pg,
+                             uint64_t npages, void *arg)
 {
 	struct unmap_walk *u = arg;
 	uint32_t id = pte_map(*e);
@@ -505,7 +511,7 @@ int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n)
 
 	if (wb)
 		snprintf(why, sizeof why, "%s", dpemu_last_error());
-	err = pt_walk(s, first, n, true, unmap_visit, &u);
+	err = pt_walk(s, first, n, true, unmap_range_visit, &u);
 
 	host_flush(s, &u.hide);
 	for (size_t i = 0; i < u.ndropped; i++)
@@ -549,7 +555,7 @@ void space_drop_pages(struct dpemu_space *s)
 {
 	struct unmap_walk u = { .hide = { 0, 0, 0 }, .host_gone = true };
 
-	pt_walk(s, 0, s->npages, false, unmap_visit, &u); /* (no split: the whole range) */
+	pt_walk(s, 0, s->npages, false, unmap_range_visit, &u); /* (no split: the whole range) */
 }
 
 /* ---- protection ---------------------------------------------------------- */

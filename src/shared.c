@@ -22,7 +22,7 @@
  *
  * Fault path: shared_lookup, shared_record, shared_swapped,
  * shared_record_swap and shared_evict run in the fault handler with the
- * object's lock held (lock order: space, object, swap, pool); they only
+ * object's lock held (lock order: the top of internal.h); they only
  * read and write the slot array and reference counts.  shared_new,
  * shared_get and shared_put are API side.
  */

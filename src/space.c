@@ -27,6 +27,7 @@
 static _Atomic(struct dpemu_space *) registry[MAX_SPACES];
 static atomic_int registry_high;     /* slots [0, high) may be in use */
 static atomic_long registry_inflight; /* fault handlers running       */
+/* The registry's slots (lock order: internal.h). */
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 void registry_enter(void)

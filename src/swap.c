@@ -11,7 +11,7 @@
  * truth and the file may be stale or being written.  So
  *
  *   - a page that comes back finds the frame if another page sharing the
- *     slot brought it back first (swap_in: read once, shared again);
+ *     slot brought it back first (swap_fetch_slot: read once, shared again);
  *   - a frame that stays clean after it came back is evicted again without
  *     writing anything: its slot still holds its contents;
  *   - a frame written after it came back gives its slot up, if no other
@@ -20,10 +20,10 @@
  *     nothing names the slot any more (swap_put, swap_cache_release).
  *
  * Fault path: everything but swap_open (and its checks) and swap_close.
- * These functions take pool->swap_lock (lock order: space, shared object,
- * swap, pool) and call pread/pwrite/fstat; no malloc, no stdio.  A swap-in reads with the
- * swap lock held, so two pages racing for one slot never see a frame that
- * is still being filled.
+ * These functions take pool->swap_lock (lock order: the top of
+ * internal.h) and call pread/pwrite/fstat; no malloc, no stdio.  A swap-in
+ * reads with the swap lock held, so two pages racing for one slot never
+ * see a frame that is still being filled.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -464,8 +464,9 @@ int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f)
 }
 
 /*
- * Bring back the page a swap entry naming slot stands for, and drop that
- * entry's reference.  The frame is the slot's cached frame if it has one
+ * The frame holding slot's contents, for a swap entry (a PTE or a shared
+ * object's slot) that names slot and is about to name the frame instead:
+ * drops that entry's reference to the slot.  The frame is the slot's cached frame if it has one
  * (another page brought it back, or it was never freed), else a new frame
  * (preferably `preferred`, with rmap) filled from the file and cached.
  * *read says whether the file was read; *others whether other entries
@@ -475,8 +476,8 @@ int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f)
  * -ENOSPC (no free frame: the entry's reference is kept) or the read's
  * negative errno (the entry's reference is kept too).
  */
-uint32_t swap_in(struct dpemu_pool *pool, uint32_t slot, uint64_t preferred, uint64_t rmap,
-                 int *err, bool *read, bool *others)
+uint32_t swap_fetch_slot(struct dpemu_pool *pool, uint32_t slot, uint64_t preferred,
+                         uint64_t rmap, int *err, bool *read, bool *others)
 {
 	struct swap_slot *sl = &pool->swap.slots[slot];
 	uint32_t f;

@@ -54,12 +54,13 @@
 
 #include "internal.h"
 
-__thread int dpemu_locks_held __attribute__((tls_model("initial-exec")));
-__thread int dpemu_tid_cache __attribute__((tls_model("initial-exec")));
-struct holder_slot dpemu_holders[HOLDER_SLOTS];
-atomic_int dpemu_holders_probe, dpemu_holders_overflow;
-__thread int dpemu_holder_slot __attribute__((tls_model("initial-exec")));
+__thread int _dpemu_locks_held __attribute__((tls_model("initial-exec")));
+__thread int _dpemu_tid_cache __attribute__((tls_model("initial-exec")));
+struct holder_slot _dpemu_holders[HOLDER_SLOTS];
+atomic_int _dpemu_holders_probe, _dpemu_holders_overflow;
+__thread int _dpemu_holder_slot __attribute__((tls_model("initial-exec")));
 
+/* Installing the handlers (lock order: internal.h). */
 static pthread_mutex_t install_mutex = PTHREAD_MUTEX_INITIALIZER;
 static bool installed, sigbus_installed;
 static struct sigaction previous_action; /* the program's SIGSEGV action   */

@@ -191,6 +191,7 @@ int uffd_available(enum dpemu_uffd_mode mode)
 static struct {
 	pthread_mutex_t lifecycle;    /* serialises add/remove (API side)      */
 	pthread_mutex_t mu;           /* the list, shared with the thread      */
+	                              /* (both: lock order, internal.h)        */
 	pthread_cond_t cond;
 	struct dpemu_space *spaces[MAX_THREAD_SPACES];
 	int n;

@@ -1,52 +1,87 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# check-symbols.sh - libdpemu exports only names that start with dpemu_.
+# check-symbols.sh - libdpemu exports only the names of dpemu.h.
 #
-# Uses $LIBDPEMU (set by the Makefile's TESTS_ENVIRONMENT), else
-# $top_builddir/.libs/libdpemu.so.  Exit 77 (skip) when the library is not
-# there; 1 with the offending names when anything else is exported.
+# The shared library ($LIBDPEMU, else $top_builddir/.libs/libdpemu.so) may
+# export only names that start with dpemu_.  The static archive
+# ($LIBDPEMU_A, else $top_builddir/.libs/libdpemu.a) cannot hide anything,
+# so every global symbol it defines must start with dpemu_ (the API) or
+# _dpemu_ (the reserved prefix of internals, src/internal.h).  Both are
+# checked when they were built; with --disable-shared the archive is the
+# only library.  Exit 77 (skip) when neither is there; 1 with the
+# offending names when anything else is exported.
 
-lib=${LIBDPEMU:-${top_builddir:-.}/.libs/libdpemu.so}
+so=${LIBDPEMU:-${top_builddir:-.}/.libs/libdpemu.so}
+a=${LIBDPEMU_A:-$(dirname "$so")/libdpemu.a}
 
-if [ ! -f "$lib" ]; then
-	echo "check-symbols: $lib not found; skipping" >&2
-	exit 77
-fi
 if ! command -v nm >/dev/null 2>&1; then
 	echo "check-symbols: nm not found; skipping" >&2
 	exit 77
 fi
-
-syms=$(nm -D --defined-only "$lib" | awk 'NF >= 3 { print $3 } NF == 2 { print $2 }')
-status=$?
-if [ $status -ne 0 ] || [ -z "$syms" ]; then
-	echo "check-symbols: nm -D --defined-only $lib failed or listed nothing" >&2
-	exit 1
+if [ ! -f "$so" ] && [ ! -f "$a" ]; then
+	echo "check-symbols: neither $so nor $a found; skipping" >&2
+	exit 77
 fi
 
-bad=$(printf '%s\n' "$syms" | grep -v '^dpemu_')
-if [ -n "$bad" ]; then
-	echo "check-symbols: $lib exports symbols without the dpemu_ prefix:" >&2
-	printf '  %s\n' $bad >&2
-	exit 1
+# check LIB KIND SYMS PATTERN: SYMS (one a line) all match PATTERN and
+# hold every public function of dpemu.h.
+check() {
+	lib=$1 kind=$2 syms=$3 pattern=$4
+	if [ -z "$syms" ]; then
+		echo "check-symbols: nm listed nothing defined in $lib" >&2
+		return 1
+	fi
+	bad=$(printf '%s\n' "$syms" | grep -Ev "$pattern")
+	if [ -n "$bad" ]; then
+		echo "check-symbols: $lib ($kind) defines global symbols outside $pattern:" >&2
+		printf '  %s\n' $bad >&2
+		return 1
+	fi
+	# dpemu_ is the API's prefix: nothing else may wear it.
+	if [ -n "$api" ]; then
+		bad=$(printf '%s\n' "$syms" | grep '^dpemu_' | grep -vxF "$api")
+		if [ -n "$bad" ]; then
+			echo "check-symbols: $lib ($kind) defines dpemu_ names that dpemu.h does" \
+			     "not declare (internals take _dpemu_, src/internal.h):" >&2
+			printf '  %s\n' $bad >&2
+			return 1
+		fi
+	fi
+	missing=
+	for f in dpemu_version dpemu_strerror dpemu_last_error \
+		dpemu_pool_create dpemu_pool_destroy dpemu_pool_stats \
+		dpemu_space_create dpemu_space_destroy dpemu_space_base \
+		dpemu_space_size dpemu_space_backend dpemu_space_pool \
+		dpemu_map dpemu_unmap dpemu_protect dpemu_sync \
+		dpemu_space_stats dpemu_query dpemu_catch dpemu_fault_kind_name \
+		dpemu_space_fork dpemu_prefault \
+		dpemu_policy_name; do
+		printf '%s\n' "$syms" | grep -qx "$f" || missing="$missing $f"
+	done
+	if [ -n "$missing" ]; then
+		echo "check-symbols: $lib ($kind) does not define:$missing" >&2
+		return 1
+	fi
+	echo "check-symbols: $lib ($kind): $(printf '%s\n' "$syms" | wc -l) symbols, all $pattern"
+}
+
+# The names dpemu.h declares with DPEMU_API (empty if it is not found).
+h=${top_srcdir:-.}/include/dpemu.h
+api=
+if [ -f "$h" ]; then
+	api=$(tr '\n' ' ' <"$h" | grep -o 'DPEMU_API[^(;]*(' |
+		sed 's/[[:space:]]*($//; s/.*[[:space:]*]//')
 fi
 
-# The public functions of dpemu.h are all there.
-missing=
-for f in dpemu_version dpemu_strerror dpemu_last_error \
-	dpemu_pool_create dpemu_pool_destroy dpemu_pool_stats \
-	dpemu_space_create dpemu_space_destroy dpemu_space_base \
-	dpemu_space_size dpemu_space_backend dpemu_space_pool \
-	dpemu_map dpemu_unmap dpemu_protect dpemu_sync \
-	dpemu_space_stats dpemu_query dpemu_catch dpemu_fault_kind_name \
-	dpemu_space_fork dpemu_prefault \
-	dpemu_policy_name; do
-	printf '%s\n' "$syms" | grep -qx "$f" || missing="$missing $f"
-done
-if [ -n "$missing" ]; then
-	echo "check-symbols: $lib does not export:$missing" >&2
-	exit 1
+status=0
+if [ -f "$so" ]; then
+	syms=$(nm -D --defined-only "$so" | awk 'NF >= 3 { print $3 } NF == 2 { print $2 }') || status=1
+	check "$so" "dynamic" "$syms" '^dpemu_' || status=1
 fi
-
-echo "check-symbols: $(printf '%s\n' "$syms" | wc -l) symbols, all dpemu_"
-exit 0
+if [ -f "$a" ]; then
+	# Global definitions: upper-case types other than U (undefined).
+	syms=$(nm -g --defined-only "$a" | awk 'NF >= 3 && $2 ~ /^[A-TV-Z]$/ { print $3 }' | sort -u) ||
+		status=1
+	check "$a" "static" "$syms" '^_?dpemu_' || status=1
+fi
+exit $status
