@@ -648,8 +648,8 @@ int space_register(struct dpemu_space *s);
 
 /* Fault path: safe. */
 struct dpemu_space *registry_find(const void *addr);
-void registry_enter(void);
-void registry_leave(void);
+unsigned registry_enter(void);
+void registry_leave(unsigned ticket);
 void registry_revoke_all(void);
 
 /* ------------------------------------------------------------------------ */

@@ -9,8 +9,15 @@
  *
  * The registry is a fixed array of slots, published with atomics.  A space
  * is freed only after it has left the registry and every fault handler
- * that might have found it has finished (registry_inflight drops to zero),
- * so a handler never touches a freed space.
+ * that might have found it has finished, so a handler never touches a
+ * freed space.  "Every handler that might have found it" is tracked as
+ * SRCU does, with two counters and an epoch: a handler counts itself in
+ * the counter of the epoch it entered in; registry_remove empties the
+ * slot, flips the epoch and waits only for the old epoch's counter to
+ * drain.  Handlers that enter after the flip cannot find the space, and
+ * they count in the other counter - so a stream of faults in other spaces
+ * never keeps a destroy waiting (with one counter, two threads faulting
+ * without pause kept it above zero for minutes on a loaded 2-CPU machine).
  */
 #include <errno.h>
 #include <string.h>
@@ -26,18 +33,24 @@
 
 static _Atomic(struct dpemu_space *) registry[MAX_SPACES];
 static atomic_int registry_high;     /* slots [0, high) may be in use */
-static atomic_long registry_inflight; /* fault handlers running       */
+static atomic_uint registry_epoch;    /* its low bit: the counter new handlers use */
+static atomic_long registry_inflight[2]; /* fault handlers running, per epoch */
 /* The registry's slots (lock order: internal.h). */
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 
-void registry_enter(void)
+/* A fault handler starts looking at the registry: returns the ticket to
+ * give registry_leave. */
+unsigned registry_enter(void)
 {
-	atomic_fetch_add(&registry_inflight, 1);
+	unsigned i = atomic_load(&registry_epoch) & 1;
+
+	atomic_fetch_add(&registry_inflight[i], 1);
+	return i;
 }
 
-void registry_leave(void)
+void registry_leave(unsigned ticket)
 {
-	atomic_fetch_sub(&registry_inflight, 1);
+	atomic_fetch_sub(&registry_inflight[ticket], 1);
 }
 
 /* The space whose arena holds addr, or NULL.  Call between enter/leave. */
@@ -69,7 +82,8 @@ void registry_revoke_all(void)
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 
 	registry_mutex = fresh;
-	atomic_store(&registry_inflight, 0);
+	atomic_store(&registry_inflight[0], 0);
+	atomic_store(&registry_inflight[1], 0);
 
 	for (int i = 0; i < high; i++) {
 		struct dpemu_space *s = atomic_load(&registry[i]);
@@ -98,15 +112,23 @@ static int registry_add(struct dpemu_space *s)
 	return rc;
 }
 
-/* Take s out of the registry and wait until no fault handler can still be
- * looking at it. */
+/*
+ * Take s out of the registry and wait until no fault handler can still be
+ * looking at it: those of the epoch before the flip (see the top).  A
+ * handler that read the old epoch just before the flip and counts itself
+ * only after the wait saw zero comes after the slot was emptied (all
+ * seq_cst), so it cannot find s either.  registry_mutex keeps removers in
+ * turn, each flip waiting for the epoch it closes.
+ */
 static void registry_remove(struct dpemu_space *s)
 {
 	pthread_mutex_lock(&registry_mutex);
 	atomic_store(&registry[s->registry_slot], NULL);
-	pthread_mutex_unlock(&registry_mutex);
-	while (atomic_load(&registry_inflight) != 0)
+	unsigned old = atomic_load(&registry_epoch) & 1;
+	atomic_store(&registry_epoch, old ^ 1);
+	while (atomic_load(&registry_inflight[old]) != 0)
 		sched_yield();
+	pthread_mutex_unlock(&registry_mutex);
 }
 
 /*

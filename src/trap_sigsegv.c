@@ -291,18 +291,18 @@ static int on_sigsegv(void *fault_address, int serious)
 	char why[160];
 	struct dpemu_space *s;
 	enum resolve_result r;
+	unsigned ticket = registry_enter();
 
-	registry_enter();
 	s = registry_find(fault_address);
 	if (!s) {
-		registry_leave();
+		registry_leave(ticket);
 		chain_previous(SIGSEGV, trap_info, trap_context);
 		return 1;
 	}
 	r = fault_resolve(s, fault_address, trap_access, &fault, why, sizeof why, 0);
 	if (r == UNRESOLVED)
 		fault_unrevoke(s, fault_address); /* before report jumps away */
-	registry_leave();
+	registry_leave(ticket);
 	if (r == RESOLVED)
 		return 1;
 	return report(&fault, why);
@@ -318,9 +318,9 @@ static void front_handler(int sig, siginfo_t *si, void *uc)
 		errno = saved_errno;
 		return;
 	}
-	registry_enter();
+	unsigned ticket = registry_enter();
 	s = registry_find(si->si_addr);
-	registry_leave();
+	registry_leave(ticket);
 	if (s && si->si_code > 0) {
 		trap_access = access_from_context(uc);
 		trap_info = si;
@@ -347,14 +347,14 @@ static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 		errno = saved_errno;
 		return;
 	}
-	registry_enter();
+	unsigned ticket = registry_enter();
 	s = registry_find(si->si_addr);
 	if (s && s->hostmode == HOSTMODE_UFFD && s->uffd_mode == DPEMU_UFFD_SIGBUS &&
 	    si->si_code > 0) {
 		uffd_resolve(s, si->si_addr, access_from_context(uc));
-		registry_leave();
+		registry_leave(ticket);
 	} else {
-		registry_leave();
+		registry_leave(ticket);
 		chain_previous(sig, si, uc);
 	}
 	errno = saved_errno;
