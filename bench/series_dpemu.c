@@ -338,7 +338,7 @@ void make_orders(void)
 }
 
 /* Whether page pg of a space over an nf-frame pool sits in a frame that is
-   not its identity frame (an alias: src/hostmap.c maps it with its own
+   not its identity frame (an alias: src/host/hostmap.c maps it with its own
    mmap); colour is the frame of page 0 when it took its identity frame. */
 static int is_alias(const struct dpemu_page_info *q, size_t pg, uint64_t colour,
                     size_t nf)

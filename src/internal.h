@@ -71,7 +71,7 @@
 #include <sys/types.h>
 
 #include "dpemu.h"
-#include "lock.h"
+#include "base/lock.h"
 
 /* The reserved prefix (see above), by defining file. */
 /* error.c */

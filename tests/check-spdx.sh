@@ -14,7 +14,7 @@ line='SPDX-License-Identifier: GPL-2.0-or-later'
 missing=0
 checked=0
 
-for f in "$srcdir"/src/*.c "$srcdir"/src/*.h "$srcdir"/include/*.h \
+for f in "$srcdir"/src/*.h "$srcdir"/src/*/*.c "$srcdir"/src/*/*.h "$srcdir"/include/*.h \
 	"$srcdir"/bench/*.c "$srcdir"/bench/*.h \
 	"$srcdir"/tools/*/*.c "$srcdir"/tools/*/*.h \
 	"$srcdir"/tests/*.c "$srcdir"/tests/*.h "$srcdir"/tests/*.sh \

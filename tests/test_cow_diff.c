@@ -30,7 +30,7 @@
  *
  * The pool has a frame for every page of 8 full spaces, so an out-of-frames
  * fault never happens.  A shared mapping gets a shared object at its first
- * fork (src/shared.c): whichever space faults a page of it first fills the
+ * fork (src/store/shared.c): whichever space faults a page of it first fills the
  * frame, the others find it, and the object holds its frames until the last
  * space using the mapping unmaps all of it.  A private page whose first
  * touch is a read maps the zero frame (g.zero), copy-on-write, until its

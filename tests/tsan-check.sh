@@ -6,7 +6,7 @@
 #   $CLANG -fsanitize=thread   (gcc works too: CLANG=gcc)
 # into tsan-build/, then runs each through tests/each-backend with
 # TSAN_OPTIONS that make any report fail the test.  Environment (from make):
-# CLANG, srcdir, builddir, CPPFLAGS_EXTRA (config.h, include paths),
+# CLANG, LIB_C (the library sources), srcdir, builddir, CPPFLAGS_EXTRA (config.h, include paths),
 # CMOCKA_CFLAGS, CMOCKA_LIBS, SIGSEGV_LIBS, PTHREAD_CFLAGS, PTHREAD_LIBS.
 #
 # Why these tests and not the others: test_backends' "fault inside a dpemu
@@ -16,17 +16,17 @@
 # which TSan refuses.  Why detect_deadlocks=0: space_lock_all holds 65 locks
 # at once, more than TSan's deadlock detector can track (it aborts).
 set -u
-: "${CLANG:?CLANG not set}" "${srcdir:=.}" "${builddir:=.}"
+: "${CLANG:?CLANG not set}" "${LIB_C:?LIB_C not set (the library sources, Makefile.am)}" "${srcdir:=.}" "${builddir:=.}"
 out="$builddir/tsan-build"
 mkdir -p "$out" || exit 1
 flags="-g -O1 -fsanitize=thread -fno-omit-frame-pointer"
 objs=""
-for src in error pool pagetable hostmap space mapping fault fork shared swap evict uffd \
-		trap_sigsegv; do
-	echo "  CC (tsan) src/$src.c"
+for src in $LIB_C; do
+	obj="$out/$(echo "$src" | tr / _).o"
+	echo "  CC (tsan) $src"
 	$CLANG $flags $CPPFLAGS_EXTRA -DDPEMU_BUILDING $PTHREAD_CFLAGS -c \
-		-o "$out/$src.o" "$srcdir/src/$src.c" || exit 1
-	objs="$objs $out/$src.o"
+		-o "$obj" "$srcdir/$src" || exit 1
+	objs="$objs $obj"
 done
 status=0
 for t in ${TSAN_TESTS:-test_threads test_evict test_fault test_pool}; do
