@@ -6,6 +6,44 @@
  * Names here are not exported (the library is built with hidden
  * visibility; only DPEMU_API functions of dpemu.h are visible).
  *
+ * Layers.  src/ has one folder per layer, and a call only goes down:
+ *
+ *   api/    pool.c fork.c space.c mapping.c   the functions of dpemu.h
+ *     |
+ *   trap/   trap_sigsegv.c trap_uffd.c        how a fault arrives (a signal,
+ *           registry.c                        a userfaultfd event) and which
+ *     |                                       space it belongs to
+ *   fault/  fault.c                           resolving one fault
+ *     |
+ *   evict/  evict.c                           taking a frame back (policies)
+ *     |
+ *   store/  shared.c swap.c                   where pages live when no frame
+ *     |                                       holds them: shared objects, swap
+ *   mem/    frames.c pagetable.c              the frame pool, the page table
+ *     |
+ *   host/   hostmap.c arena.c                 the host seam: every mmap,
+ *     |                                       mprotect, madvise and
+ *     |                                       userfaultfd ioctl on an arena
+ *   base/   error.c thread.c lock.h           messages, formatters, locks,
+ *                                             what dpemu knows of threads
+ *
+ * A file may call files of the layers below it, and files of its own
+ * folder listed after it above (fork.c calls space.c, space.c mapping.c;
+ * shared.c calls swap.c).  Each file's first comment says what it calls.
+ * `make layers` prints the graph from the object files, and
+ * tests/check-layers.sh (in make check) fails on any other call up.
+ *
+ * One upcall remains, on purpose: frames.c -> swap_cache_release
+ * (store/swap.c).  A frame whose last page lets go while the swap cache
+ * still keeps it (FRAME_CACHED) must go back to the swap cache, which
+ * alone may free it, since it names the frame from its slot under the
+ * swap lock; frame_put cannot know the slot without asking it.  The
+ * kernel's put_page does the same towards the page cache.  (Doing it by a
+ * function pointer would only hide the edge.)
+ *
+ * Memory that is not an arena (the pool's memfd and direct map, page-table
+ * node slabs, bookkeeping arrays) is mapped by the file it belongs to.
+ *
  * Reserved prefix.  Hidden visibility protects only the shared library: in
  * libdpemu.a every non-static function and variable is a global symbol, so
  * a program that links it statically and defines its own set_error or
@@ -32,7 +70,7 @@
  *                           (space_lock_all: 2, then every 3)
  *   4. o->lock              a shared object's slots (shared.c)
  *   5. pool->swap_lock      the swap store and the swap cache (swap.c)
- *   6. pool->lock           free and resident lists, policy state (pool.c)
+ *   6. pool->lock           free and resident lists, policy state (frames.c)
  *
  * and, on top of the order:
  *   - nobody waits for s->lock holding a stripe of s: a fault that finds
@@ -48,15 +86,15 @@
  *     only tries locks (lock_try; fault_unrevoke);
  *   - the holder table (lock.h, _dpemu_holders: which threads hold any
  *     dpemu lock) is lock-free; the userfaultfd handler thread reads it
- *     and never waits for a faulting thread listed there (uffd.c).
+ *     and never waits for a faulting thread listed there (trap_uffd.c).
  *
  * The pthread mutexes are API side only: never in a signal handler, never
  * taken while a dpemu lock is held, and none held while taking another
  * but as shown:
- *   handler.lifecycle -> handler.mu   uffd.c, the thread-mode handler's
+ *   handler.lifecycle -> handler.mu   trap_uffd.c, the thread-mode handler's
  *                                     list; the handler thread itself only
  *                                     tries handler.mu while it has spaces
- *   registry_mutex                    space.c, the registry's slots (faults
+ *   registry_mutex                    registry.c, the registry's slots (faults
  *                                     read the registry without it)
  *   install_mutex                     trap_sigsegv.c, installing the
  *                                     SIGSEGV and SIGBUS handlers
@@ -68,7 +106,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "dpemu.h"
 #include "base/lock.h"
@@ -83,7 +123,9 @@
 #define set_error _dpemu_set_error
 #define wrap_error _dpemu_wrap_error
 
-/* pool.c */
+/* mem/frames.c */
+#define frames_create _dpemu_frames_create
+#define frames_destroy _dpemu_frames_destroy
 #define frame_alloc _dpemu_frame_alloc
 #define frame_free _dpemu_frame_free
 #define frame_get _dpemu_frame_get
@@ -95,6 +137,8 @@
 #define frame_unpin _dpemu_frame_unpin
 
 /* pagetable.c */
+#define space_lock_all _dpemu_space_lock_all
+#define space_unlock_all _dpemu_space_unlock_all
 #define pt_copy _dpemu_pt_copy
 #define pt_find _dpemu_pt_find
 #define pt_fini _dpemu_pt_fini
@@ -118,18 +162,13 @@
 #define host_show _dpemu_host_show
 #define host_show_run _dpemu_host_show_run
 #define hostmap_probe _dpemu_hostmap_probe
+#define pte_effective_prot _dpemu_pte_effective_prot
 
 /* space.c */
-#define registry_enter _dpemu_registry_enter
-#define registry_find _dpemu_registry_find
-#define registry_leave _dpemu_registry_leave
-#define registry_revoke_all _dpemu_registry_revoke_all
 #define space_free _dpemu_space_free
-#define space_lock_all _dpemu_space_lock_all
 #define space_new _dpemu_space_new
 #define space_publish _dpemu_space_publish
 #define space_register _dpemu_space_register
-#define space_unlock_all _dpemu_space_unlock_all
 
 /* mapping.c */
 #define space_drop_pages _dpemu_space_drop_pages
@@ -140,11 +179,9 @@
 #define fault_resolve _dpemu_fault_resolve
 #define fault_revoke _dpemu_fault_revoke
 #define fault_unrevoke _dpemu_fault_unrevoke
-#define pte_effective_prot _dpemu_pte_effective_prot
 
 /* fork.c */
 #define fork_guard_install _dpemu_fork_guard_install
-#define pool_inherited _dpemu_pool_inherited
 
 /* shared.c */
 #define shared_evict _dpemu_shared_evict
@@ -178,7 +215,7 @@
 #define pool_evict _dpemu_pool_evict
 #define pool_remove_space _dpemu_pool_remove_space
 
-/* uffd.c */
+/* trap_uffd.c */
 #define uffd_available _dpemu_uffd_available
 #define uffd_continue _dpemu_uffd_continue
 #define uffd_forget_handler _dpemu_uffd_forget_handler
@@ -190,13 +227,27 @@
 #define uffd_writeprotect _dpemu_uffd_writeprotect
 #define uffd_zero _dpemu_uffd_zero
 
+/* registry.c */
+#define registry_add _dpemu_registry_add
+#define registry_enter _dpemu_registry_enter
+#define registry_find _dpemu_registry_find
+#define registry_leave _dpemu_registry_leave
+#define registry_remove _dpemu_registry_remove
+#define registry_revoke_all _dpemu_registry_revoke_all
+
+/* arena.c */
+#define arena_release _dpemu_arena_release
+#define arena_reserve _dpemu_arena_reserve
+#define arena_reset _dpemu_arena_reset
+#define arena_uffd_arm _dpemu_arena_uffd_arm
+
 /* trap_sigsegv.c */
 #define trap_sigbus_install _dpemu_trap_sigbus_install
 #define trap_sigsegv_install _dpemu_trap_sigsegv_install
 
 
 /* ------------------------------------------------------------------------ */
-/* Frame pool (pool.c)                                                       */
+/* Frame pool (frames.c)                                                     */
 /* ------------------------------------------------------------------------ */
 
 #define FRAME_NONE UINT32_MAX /* "no frame": end of the free list, failure */
@@ -315,6 +366,9 @@ struct dpemu_pool {
  * host a mapping of its own (see fault.c). */
 #define ZERO_MAPS_MAX 4096
 
+/* API side (frames.c). */
+int frames_create(struct dpemu_pool *pool, const struct dpemu_pool_config *cfg);
+void frames_destroy(struct dpemu_pool *pool);
 /* Fault path: safe (lock, list operations, no allocation). */
 uint32_t frame_alloc(struct dpemu_pool *pool, uint64_t preferred, uint64_t rmap);
 void frame_get(struct dpemu_pool *pool, uint32_t f);
@@ -638,23 +692,83 @@ static inline struct ptl *space_ptl(struct dpemu_space *s, uint64_t pg)
 /* Page pg's share of the space's counters (its stripe held). */
 #define PG_STATS(s, pg) (space_ptl((s), (pg))->stats)
 
-/* API side (space.c). */
+/* Take all of s: s->lock, then every stripe (pagetable.c; API side). */
 void space_lock_all(struct dpemu_space *s);
 void space_unlock_all(struct dpemu_space *s);
+
+/* API side (space.c). */
 int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct dpemu_space **out);
 void space_free(struct dpemu_space *s);
 int space_publish(struct dpemu_space *s);
 int space_register(struct dpemu_space *s);
 
-/* Fault path: safe. */
+/* The registry (registry.c).  Fault path: safe. */
+#define REGISTRY_SLOTS 4096
 struct dpemu_space *registry_find(const void *addr);
 unsigned registry_enter(void);
 void registry_leave(unsigned ticket);
 void registry_revoke_all(void);
+/* API side. */
+int registry_add(struct dpemu_space *s);
+void registry_remove(struct dpemu_space *s);
+
+/* Whole arenas (arena.c): API side, but arena_reset is async-signal-safe. */
+void *arena_reserve(size_t size, size_t ps);
+int arena_release(void *base, size_t size);
+int arena_reset(struct dpemu_space *s);
+int arena_uffd_arm(struct dpemu_space *s);
 
 /* ------------------------------------------------------------------------ */
 /* Host view (hostmap.c) - all fault-path safe                               */
 /* ------------------------------------------------------------------------ */
+/*
+ * The host-view bits of a PTE (B, V, L, U, Z and HP, drawn above) are
+ * hostmap.c's: they say what the host shows at the page, and only
+ * hostmap.c and the helpers just below change them; everyone else reads
+ * them at most.
+ */
+
+/*
+ * Whether page writes to mapping m must trap first so that the page's
+ * dirty bit is exact: shared file pages (written back only if dirty), and
+ * every page of a pool with a replacement policy (a clean page is evicted
+ * without being written anywhere).
+ */
+static inline bool pte_dirty_exact(const struct dpemu_space *s, const struct mapping *m)
+{
+	return s->pool->policy != DPEMU_POLICY_NONE || mapping_tracks_dirty(m);
+}
+
+/* The protection the host should give present page e: its PROT minus
+ * write where a write must trap first (copy-on-write, or exact dirty). */
+int pte_effective_prot(const struct dpemu_space *s, uint64_t e);
+
+/* Page *e takes frame f.  Z records whether the memfd still has a hole at
+ * f (f known zero and never given host memory), which userfaultfd must
+ * fill with UFFDIO_COPY; from here f is not "known zero" any more.  (A
+ * caller that wrote f through the direct map clears f's zero mark first.) */
+static inline void host_take_frame(struct dpemu_pool *pool, uint64_t *e, uint32_t f)
+{
+	*e = pte_with_frame(*e, f) & ~PTE_Z;
+	if (pool->frames[f].zero && !pool->populated)
+		*e |= PTE_Z;
+	pool->frames[f].zero = 0;
+}
+
+/* What the host view leaves of PTE e when its page leaves its mapping: the
+ * arena there is still shown as B and HP say, and no frame is. */
+static inline uint64_t host_view_only(uint64_t e) { return e & PTE_HOST_BITS; }
+
+/* PTE e without any host view: for a new space's copy of a page (fork),
+ * whose arena shows nothing yet. */
+static inline uint64_t host_view_none(uint64_t e) { return e & ~(PTE_HOST_BITS | PTE_V | PTE_L); }
+
+/* PTE e whose VMA protection is no longer known (a revoke failed): every
+ * protection, so the next change sets it for certain. */
+static inline uint64_t host_view_unknown(uint64_t e)
+{
+	return pte_with_hostprot(e, PROT_READ | PROT_WRITE | PROT_EXEC);
+}
 
 struct host_protbatch;
 int hostmap_probe(int memfd, size_t page_size, enum hostmode *mode);
@@ -687,9 +801,13 @@ void host_setprot(struct dpemu_space *s, struct host_protbatch *b, uint64_t pg,
                   uint64_t *e, int prot);
 void host_setprot_flush(struct dpemu_space *s, struct host_protbatch *b);
 
-/* The host process forked and this is the child: the pool is not ours. */
+/* The host process forked and this is the child (set by fork.c's atfork
+ * handler, defined in thread.c): the pool is not ours. */
 extern atomic_bool _dpemu_in_forked_child;
-bool pool_inherited(const struct dpemu_pool *pool);
+static inline bool pool_inherited(const struct dpemu_pool *pool)
+{
+	return atomic_load(&_dpemu_in_forked_child) && pool->owner != getpid();
+}
 void fork_guard_install(void);
 
 /* Remove pages from their mappings (mapping.c, API side). */
@@ -697,8 +815,6 @@ int space_unmap_pages(struct dpemu_space *s, uint64_t first, uint64_t n);
 int space_flush_pages(struct dpemu_space *s);
 void space_drop_pages(struct dpemu_space *s);
 
-/* The protection the host should give a present page (see fault.c). */
-int pte_effective_prot(const struct dpemu_space *s, uint64_t e);
 
 /* ------------------------------------------------------------------------ */
 /* Faults (fault.c, trap_sigsegv.c)                                          */
@@ -723,7 +839,7 @@ int trap_sigsegv_install(void);
 /* The same for SIGBUS, which userfaultfd's SIGBUS mode raises. */
 int trap_sigbus_install(void);
 
-/* The userfaultfd backend (uffd.c). */
+/* The userfaultfd backend (trap_uffd.c). */
 int uffd_space_open(struct dpemu_space *s, enum dpemu_uffd_mode mode);
 void uffd_space_close(struct dpemu_space *s);
 void uffd_forget_handler(void);

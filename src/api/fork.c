@@ -25,6 +25,11 @@
  * is reported as a host fault ("belongs to the parent process") and kills
  * the child, and every dpemu call on an inherited pool or space fails with
  * -EPERM (except the destroy calls, which only free the child's copies).
+ *
+ * Layer: api (src/internal.h).  Calls: space.c and mapping.c of its own
+ * layer, the trap backends (trap_uffd.c, registry.c: for the host's
+ * fork(2)), evict.c's list of spaces, the stores, the frames and the page
+ * table, the host view, base.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +41,6 @@
 
 #include "internal.h"
 
-atomic_bool _dpemu_in_forked_child;
 static pthread_once_t fork_guard_once = PTHREAD_ONCE_INIT;
 
 struct fork_walk {
@@ -48,7 +52,7 @@ static uint64_t fork_pte(struct dpemu_space *parent, struct dpemu_space *child, 
                          uint64_t pg, void *arg)
 {
 	struct fork_walk *w = arg;
-	uint64_t c = *e & ~(PTE_HOST_BITS | PTE_V | PTE_L);
+	uint64_t c = host_view_none(*e);
 
 	if (pte_map(*e) != 0 && pte_swapped(*e)) {
 		const struct mapping *m = &parent->maps[pte_map(*e) - 1];
@@ -109,7 +113,7 @@ static int fork_undo_visit(struct dpemu_space *s, uint64_t *e, unsigned level, u
 		return 0; /* still shared (with a child of an earlier fork) */
 	*e &= ~PTE_C;
 	if (u->revoke && (*e & PTE_V) && host_revoke(s, pg, e) != 0)
-		*e = pte_with_hostprot(*e, PROT_READ | PROT_WRITE | PROT_EXEC); /* unknown */
+		*e = host_view_unknown(*e);
 	return 0;
 }
 
@@ -230,11 +234,6 @@ DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **out)
 }
 
 /* ---- the host process's own fork(2) ----------------------------------------- */
-
-bool pool_inherited(const struct dpemu_pool *pool)
-{
-	return atomic_load(&_dpemu_in_forked_child) && pool->owner != getpid();
-}
 
 /* In the child of fork(2): make every inherited arena inaccessible, so no
  * access reaches the frames it shares with the parent. */

@@ -13,6 +13,10 @@
  * Write-back (flush_range) is durable: dpemu_sync, dpemu_unmap and
  * dpemu_space_destroy fdatasync(2) each shared file mapping after its
  * pages are written, once per mapping.
+ *
+ * Layer: api (src/internal.h).  Calls: fault_resolve (dpemu_prefault), the
+ * stores (write-back, swap slots), the frames and the page table, the host
+ * view, base.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -475,7 +479,7 @@ static int unmap_range_visit(struct dpemu_space *s, uint64_t *e, unsigned level,
 				if (earlier)
 					u->hide.err = earlier;
 				mapping_drop(s, id, 1);
-				*e &= PTE_HOST_BITS;
+				*e = host_view_only(*e);
 				release_frame(s, u, pg, f, failed);
 				PG_STATS(s, pg).pages_resident--;
 				return 0;
@@ -487,7 +491,7 @@ static int unmap_range_visit(struct dpemu_space *s, uint64_t *e, unsigned level,
 		PG_STATS(s, pg).pages_resident--;
 	}
 	mapping_drop(s, id, 1);
-	*e &= PTE_HOST_BITS;
+	*e = host_view_only(*e);
 	return 0;
 }
 
@@ -576,7 +580,7 @@ static int prot_visit(struct dpemu_space *s, uint64_t *e, unsigned level, uint64
 		return 0;
 	}
 	if (w->map_id)
-		*e = (*e & PTE_HOST_BITS) | ((uint64_t)w->map_id << PTE_MAP_SHIFT);
+		*e = host_view_only(*e) | ((uint64_t)w->map_id << PTE_MAP_SHIFT);
 	*e = pte_with_prot(*e, w->prot);
 	host_setprot(s, &w->hp, pg, e, w->prot);
 	return 0;
@@ -719,17 +723,14 @@ static int check_map_fd(const struct dpemu_space *s, int fd, off_t offset, uint6
 	return 0;
 }
 
-DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int flags, int fd,
-                        off_t offset, void **out)
+/*
+ * dpemu_map's checks, before it locks anything: 0 with *n the mapping's
+ * pages, *first its page (DPEMU_MAP_FIXED) and *fd_flags the fd's status
+ * flags (file mappings); else a negative errno with the message set.
+ */
+static int map_check(dpemu_space *s, void *addr, size_t len, int prot, int flags, int fd,
+                     off_t offset, uint64_t *first, uint64_t *n, int *fd_flags)
 {
-	uint64_t first, n;
-	int err, fd_flags = 0, dupfd = -1;
-	void *where = NULL;
-	uint32_t id = 0;
-
-	if (!s || !out)
-		return set_error(-EINVAL, "dpemu_map: space and out must not be NULL");
-	*out = NULL;
 	if (pool_inherited(s->pool))
 		return set_error(-EPERM, "dpemu_map: %s", inherited_msg);
 	if (len == 0)
@@ -747,52 +748,73 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 	if (len > s->size)
 		return set_error(-ENOMEM, "dpemu_map: %zu bytes do not fit in an arena of %zu",
 		                 len, s->size);
-	n = (len + s->pool->page_size - 1) >> s->page_shift;
+	*n = (len + s->pool->page_size - 1) >> s->page_shift;
 	if (flags & DPEMU_MAP_ANONYMOUS) {
 		if (fd != -1)
 			return set_error(-EINVAL, "dpemu_map: anonymous mappings take fd -1, not %d", fd);
 	} else {
-		err = check_map_fd(s, fd, offset, n, prot, flags, &fd_flags);
+		int err = check_map_fd(s, fd, offset, *n, prot, flags, fd_flags);
 		if (err)
 			return err;
 	}
-	if (flags & DPEMU_MAP_FIXED) {
-		err = check_range(s, "dpemu_map", addr, len, &first, &n);
-		if (err)
-			return err;
-	}
+	if (flags & DPEMU_MAP_FIXED)
+		return check_range(s, "dpemu_map", addr, len, first, n);
+	return 0;
+}
 
-	space_lock_all(s);
+/*
+ * Where n pages go (the whole space locked): at *first if DPEMU_MAP_FIXED
+ * and that range is free; else at addr's page if that range is free, or
+ * the first free range.  0 with *first set, -EEXIST or -ENOMEM.
+ */
+static int map_place(dpemu_space *s, void *addr, size_t len, int flags, uint64_t n,
+                     uint64_t *first)
+{
+	uint64_t hint = UINT64_MAX;
+	uintptr_t a = (uintptr_t)addr;
+
 	if (flags & DPEMU_MAP_FIXED) {
-		if (mapped_pages(s, first, n) != 0) {
-			err = set_error(-EEXIST, "dpemu_map: part of [%p, +%zu) is already mapped", addr, len);
-			goto out;
-		}
-	} else {
-		uint64_t hint = UINT64_MAX;
-		uintptr_t a = (uintptr_t)addr;
-		if (a >= s->base && a < s->base + s->size && !(a & (s->pool->page_size - 1)))
-			hint = space_page_index(s, addr);
-		first = UINT64_MAX;
-		if (hint != UINT64_MAX && hint + n <= s->npages && mapped_pages(s, hint, n) == 0)
-			first = hint;
-		if (first == UINT64_MAX)
-			first = find_free(s, 0, n);
-		if (first == UINT64_MAX) {
-			err = set_error(-ENOMEM, "dpemu_map: no free range of %zu bytes in the arena", len);
-			goto out;
-		}
+		if (mapped_pages(s, *first, n) != 0)
+			return set_error(-EEXIST, "dpemu_map: part of [%p, +%zu) is already mapped",
+			                 addr, len);
+		return 0;
 	}
+	if (a >= s->base && a < s->base + s->size && !(a & (s->pool->page_size - 1)))
+		hint = space_page_index(s, addr);
+	if (hint != UINT64_MAX && hint + n <= s->npages && mapped_pages(s, hint, n) == 0) {
+		*first = hint;
+		return 0;
+	}
+	*first = find_free(s, 0, n);
+	if (*first == UINT64_MAX)
+		return set_error(-ENOMEM, "dpemu_map: no free range of %zu bytes in the arena", len);
+	return 0;
+}
+
+/*
+ * Make the mapping of pages [first, first + n) (the whole space locked):
+ * its own duplicate of fd (file mappings), its slot in the mapping table,
+ * and its id and protection in the page table.  0, or a negative errno
+ * with the message set and the space as it was.
+ */
+static int map_install(dpemu_space *s, uint64_t first, uint64_t n, int prot, int flags,
+                       int fd, int fd_flags, off_t offset)
+{
+	int err, dupfd = -1;
+	uint32_t id = 0;
+
 	if (!(flags & DPEMU_MAP_ANONYMOUS)) {
 		dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		if (dupfd < 0) {
-			err = set_error(-errno, "dpemu_map: cannot duplicate fd %d: %s", fd, strerror(errno));
-			goto out;
-		}
+		if (dupfd < 0)
+			return set_error(-errno, "dpemu_map: cannot duplicate fd %d: %s", fd,
+			                 strerror(errno));
 	}
 	err = mapping_new(s, &id);
-	if (err)
-		goto out;
+	if (err) {
+		if (dupfd >= 0)
+			close(dupfd);
+		return err;
+	}
 	s->maps[id - 1] = (struct mapping){
 		.flags = flags & ~DPEMU_MAP_FIXED,
 		.fd = dupfd,
@@ -804,7 +826,6 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 		.len = n,
 	};
 	s->maps_live++;
-	dupfd = -1;
 	err = set_pages(s, first, n, prot, id);
 	if (err) {
 		/* Roll back: the range is ours alone, unmapping it restores it
@@ -813,17 +834,31 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 		snprintf(why, sizeof why, "%s", dpemu_last_error());
 		space_unmap_pages(s, first, n);
 		mapping_discard(s, id, first, n);
-		err = set_error(err, "dpemu_map: %s%s", why,
-		                err == -ENOMEM ? host_memory_note(note, sizeof note) : "");
-		goto out;
+		return set_error(err, "dpemu_map: %s%s", why,
+		                 err == -ENOMEM ? host_memory_note(note, sizeof note) : "");
 	}
-	where = space_page_addr(s, first);
-out:
-	if (dupfd >= 0)
-		close(dupfd);
+	return 0;
+}
+
+DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int flags, int fd,
+                        off_t offset, void **out)
+{
+	uint64_t first = 0, n = 0;
+	int err, fd_flags = 0;
+
+	if (!s || !out)
+		return set_error(-EINVAL, "dpemu_map: space and out must not be NULL");
+	*out = NULL;
+	err = map_check(s, addr, len, prot, flags, fd, offset, &first, &n, &fd_flags);
+	if (err)
+		return err;
+	space_lock_all(s);
+	err = map_place(s, addr, len, flags, n, &first);
+	if (!err)
+		err = map_install(s, first, n, prot, flags, fd, fd_flags, offset);
 	space_unlock_all(s);
 	if (!err)
-		*out = where; /* no lock held: a fault here is an ordinary one */
+		*out = space_page_addr(s, first); /* no lock held: a fault here is an ordinary one */
 	return err;
 }
 

@@ -1,135 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * space.c - address spaces: creating and destroying arenas, the registry
- * that maps a faulting address to its space, and the space accessors.
+ * space.c - address spaces: dpemu_space_create and _destroy, choosing a
+ * space's backend, and the space accessors.
  *
- * Fault path: registry_find, registry_enter and registry_leave run inside
- * the fault handler: lock-free loads and atomic counters only.  The rest of
- * this file is API side.
- *
- * The registry is a fixed array of slots, published with atomics.  A space
- * is freed only after it has left the registry and every fault handler
- * that might have found it has finished, so a handler never touches a
- * freed space.  "Every handler that might have found it" is tracked as
- * SRCU does, with two counters and an epoch: a handler counts itself in
- * the counter of the epoch it entered in; registry_remove empties the
- * slot, flips the epoch and waits only for the old epoch's counter to
- * drain.  Handlers that enter after the flip cannot find the space, and
- * they count in the other counter - so a stream of faults in other spaces
- * never keeps a destroy waiting (with one counter, two threads faulting
- * without pause kept it above zero for minutes on a loaded 2-CPU machine).
+ * API side only.  May call every layer below (internal.h): the trap
+ * backends (trap/: the registry, the userfaultfd of a space), the
+ * pool's list of spaces (evict/), shared objects (store/), the page
+ * table (mem/) and the arena itself (host/arena.c).
  */
 #include <errno.h>
-#include <string.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "internal.h"
-
-#define MAX_SPACES 4096
-
-static _Atomic(struct dpemu_space *) registry[MAX_SPACES];
-static atomic_int registry_high;     /* slots [0, high) may be in use */
-static atomic_uint registry_epoch;    /* its low bit: the counter new handlers use */
-static atomic_long registry_inflight[2]; /* fault handlers running, per epoch */
-/* The registry's slots (lock order: internal.h). */
-static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-/* A fault handler starts looking at the registry: returns the ticket to
- * give registry_leave. */
-unsigned registry_enter(void)
-{
-	unsigned i = atomic_load(&registry_epoch) & 1;
-
-	atomic_fetch_add(&registry_inflight[i], 1);
-	return i;
-}
-
-void registry_leave(unsigned ticket)
-{
-	atomic_fetch_sub(&registry_inflight[ticket], 1);
-}
-
-/* The space whose arena holds addr, or NULL.  Call between enter/leave. */
-struct dpemu_space *registry_find(const void *addr)
-{
-	int high = atomic_load(&registry_high);
-	uintptr_t a = (uintptr_t)addr;
-
-	for (int i = 0; i < high; i++) {
-		struct dpemu_space *s = atomic_load(&registry[i]);
-		if (s && a >= s->base && a - s->base < s->size)
-			return s;
-	}
-	return NULL;
-}
-
-/*
- * In the child of fork(2) (fork.c, an atfork child handler: async-signal-
- * safe calls only): replace every arena by inaccessible private memory, and
- * start the registry's bookkeeping afresh.  Only the forking thread exists
- * in the child, so the fault handlers that other threads of the parent were
- * running when it forked will never leave (registry_inflight would stay
- * above zero for ever, and every destroy would wait for it), and
- * registry_mutex may have been held by one of them.
- */
-void registry_revoke_all(void)
-{
-	int high = atomic_load(&registry_high);
-	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
-
-	registry_mutex = fresh;
-	atomic_store(&registry_inflight[0], 0);
-	atomic_store(&registry_inflight[1], 0);
-
-	for (int i = 0; i < high; i++) {
-		struct dpemu_space *s = atomic_load(&registry[i]);
-		if (s)
-			mmap((void *)s->base, s->size, PROT_NONE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-	}
-}
-
-static int registry_add(struct dpemu_space *s)
-{
-	int rc = -ENOMEM;
-
-	pthread_mutex_lock(&registry_mutex);
-	for (int i = 0; i < MAX_SPACES; i++) {
-		if (atomic_load(&registry[i]) == NULL) {
-			s->registry_slot = i;
-			atomic_store(&registry[i], s);
-			if (i >= atomic_load(&registry_high))
-				atomic_store(&registry_high, i + 1);
-			rc = 0;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&registry_mutex);
-	return rc;
-}
-
-/*
- * Take s out of the registry and wait until no fault handler can still be
- * looking at it: those of the epoch before the flip (see the top).  A
- * handler that read the old epoch just before the flip and counts itself
- * only after the wait saw zero comes after the slot was emptied (all
- * seq_cst), so it cannot find s either.  registry_mutex keeps removers in
- * turn, each flip waiting for the epoch it closes.
- */
-static void registry_remove(struct dpemu_space *s)
-{
-	pthread_mutex_lock(&registry_mutex);
-	atomic_store(&registry[s->registry_slot], NULL);
-	unsigned old = atomic_load(&registry_epoch) & 1;
-	atomic_store(&registry_epoch, old ^ 1);
-	while (atomic_load(&registry_inflight[old]) != 0)
-		sched_yield();
-	pthread_mutex_unlock(&registry_mutex);
-}
 
 /*
  * Make a space of size bytes (a multiple of the pool's page size) over
@@ -141,23 +24,17 @@ int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct 
 {
 	size_t ps = pool->page_size;
 	struct dpemu_space *s = NULL;
-	unsigned char *raw, *base;
+	unsigned char *base;
 
 	/* (aligned: each split page-table lock has cache lines of its own) */
 	if (posix_memalign((void **)&s, _Alignof(struct dpemu_space), sizeof *s) != 0)
 		return set_error(-ENOMEM, "out of memory for a space");
 	memset(s, 0, sizeof *s);
-	/* Reserve one page more than needed and trim, to align to page_size. */
-	raw = mmap(NULL, size + ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED) {
+	base = arena_reserve(size, ps);
+	if (!base) {
 		free(s);
 		return set_error(-ENOMEM, "cannot reserve %zu bytes of address space", size);
 	}
-	base = (unsigned char *)(((uintptr_t)raw + ps - 1) & ~(uintptr_t)(ps - 1));
-	if (base > raw)
-		munmap(raw, (size_t)(base - raw));
-	if (raw + size + ps > base + size)
-		munmap(base + size, (size_t)(raw + size + ps - (base + size)));
 
 	s->pool = pool;
 	s->base = (uintptr_t)base;
@@ -169,7 +46,7 @@ int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct 
 	s->hostmode = pool->sigsegv_hostmode;
 	s->uffd = -1;
 	if (pt_init(s)) {
-		munmap(base, size);
+		arena_release(base, size);
 		free(s);
 		return set_error(-ENOMEM, "out of memory for a page table");
 	}
@@ -177,27 +54,12 @@ int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct 
 	return 0;
 }
 
-/* Take all of s: its lock, then every split page-table lock (internal.h). */
-void space_lock_all(struct dpemu_space *s)
-{
-	lock_acquire(&s->lock);
-	for (unsigned i = 0; i < PTL_STRIPES; i++)
-		lock_acquire(&s->ptl[i].lock);
-}
-
-void space_unlock_all(struct dpemu_space *s)
-{
-	for (unsigned i = PTL_STRIPES; i-- > 0;)
-		lock_release(&s->ptl[i].lock);
-	lock_release(&s->lock);
-}
-
 /* Undo space_new (for a space never published, or already emptied). */
 void space_free(struct dpemu_space *s)
 {
 	uffd_space_close(s);
 	if (s->size) /* (0: the caller unmapped the arena already) */
-		munmap((void *)s->base, s->size);
+		arena_release((void *)s->base, s->size);
 	pt_fini(s);
 	for (uint32_t i = 0; i < s->maps_cap; i++) {
 		if (s->maps[i].npages && s->maps[i].fd >= 0)
@@ -214,7 +76,7 @@ void space_free(struct dpemu_space *s)
 int space_register(struct dpemu_space *s)
 {
 	if (registry_add(s))
-		return set_error(-ENOMEM, "too many spaces (at most %d)", MAX_SPACES);
+		return set_error(-ENOMEM, "too many spaces (at most %d)", REGISTRY_SLOTS);
 	atomic_fetch_add(&s->pool->nspaces, 1);
 	return 0;
 }
@@ -378,7 +240,7 @@ DPEMU_API int dpemu_space_destroy(dpemu_space *s)
 	registry_remove(s);
 	if (!pool_inherited(s->pool)) {
 		space_lock_all(s);
-		arena_gone = munmap((void *)s->base, s->size) == 0;
+		arena_gone = arena_release((void *)s->base, s->size) == 0;
 		if (arena_gone)
 			space_drop_pages(s);
 		else

@@ -7,6 +7,8 @@
  * are fault-path safe: they only write into the caller's buffer, and
  * fmt_errno describes an errno from dpemu's own table (errno_text), never
  * with strerror(3), which may take a lock or translate through the locale.
+ *
+ * Layer: base (src/internal.h).  Calls: libc only.
  */
 #include <errno.h>
 #include <stdarg.h>

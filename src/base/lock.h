@@ -12,7 +12,7 @@
  *
  * The lock word holds the owner's thread id, as Linux's PI futexes do, so
  * the userfaultfd handler thread can tell exactly whether a faulting thread
- * holds a lock it would need (uffd.c):
+ * holds a lock it would need (trap_uffd.c):
  *
  *   31        30                                 0
  *  +---------+------------------------------------+
@@ -84,7 +84,7 @@ struct lock {
 extern __thread int _dpemu_locks_held __attribute__((tls_model("initial-exec")));
 extern __thread int _dpemu_tid_cache __attribute__((tls_model("initial-exec")));
 
-/* The table of threads that hold a dpemu lock (trap_sigsegv.c). */
+/* The table of threads that hold a dpemu lock (defined in thread.c). */
 #define HOLDER_SLOTS 256
 struct holder_slot {
 	atomic_int tid;  /* a thread holding at least one dpemu lock, or 0 */

@@ -50,6 +50,9 @@
  * time, as the lock order at the top of internal.h says;
  * it calls mmap/mprotect/madvise/ioctl (hostmap.c) and pread/pwrite/fstat,
  * never malloc or stdio.  The rest of the file is API side.
+ *
+ * Layer: evict (src/internal.h).  Calls: the stores (swap.c, shared.c),
+ * the frames and the page table, the host view, base.
  */
 #include <errno.h>
 #include <string.h>
@@ -458,6 +461,67 @@ static const char *errno_name(int err)
 }
 
 /*
+ * Step 1's decision: where the contents of ev->f go (ev->dest, and the
+ * slot for TO_SWAP), from what hide_visit found.  A dirty page that needs
+ * a new slot takes one and enters the swap cache.  0 (ev->err -EAGAIN if
+ * nothing holds the frame that we can find), or -ENOSPC with why filled in
+ * when the swap store is full.
+ */
+static int evict_destination(struct evict *ev, bool dirty, char *why, size_t whylen)
+{
+	struct dpemu_pool *pool = ev->pool;
+	struct frame *fr = &pool->frames[ev->f];
+
+	if (ev->file_backed) {
+		ev->dest = TO_FILE;
+	} else if (fr->swap) {
+		ev->dest = TO_SWAP;
+		ev->slot = fr->swap - 1;
+	} else if (!ev->found) {
+		ev->err = -EAGAIN; /* held by nothing we can find */
+	} else if (!dirty) {
+		ev->dest = TO_NOWHERE; /* zeros, or its file's bytes */
+	} else {
+		ev->dest = TO_SWAP;
+		if (swap_alloc(pool, &ev->slot)) {
+			say(why, whylen, "the pool has no free frame and the swap store is full (",
+			    pool->swap.nslots, " slots)");
+			return -ENOSPC;
+		}
+		swap_cache_add(pool, ev->slot, ev->f);
+	}
+	return 0;
+}
+
+/*
+ * Step 2: write the dirty contents of ev->f to ev->dest (its swap slot, or
+ * every shared file page that maps it).  0, or the write's negative errno
+ * with why filled in and the frame dirty again.
+ */
+static int evict_write(struct evict *ev, char *why, size_t whylen)
+{
+	struct frame *fr = &ev->pool->frames[ev->f];
+
+	atomic_store(&fr->dirty, 0); /* a write from now on dirties it again */
+	if (ev->dest == TO_SWAP) {
+		ev->err = swap_write(ev->pool, ev->slot, ev->f);
+		ev->written = ev->err == 0;
+	} else {
+		visit_spaces(ev, writeback_visit);
+	}
+	if (!ev->err)
+		return 0;
+	atomic_store(&fr->dirty, 1);
+	size_t pos = fmt_str(why, whylen, 0, ev->dest == TO_SWAP
+	                     ? "the pool has no free frame and writing a page to the "
+	                       "swap store failed: "
+	                     : "the pool has no free frame and writing a page back to "
+	                       "its file failed: ");
+	fmt_str(why, whylen, pos, errno_name(ev->err));
+	return ev->err;
+}
+
+/*
  * Evict pinned frame f (steps above).  Returns 0 (f is free), -EAGAIN (a
  * page came back to f, the host would not hide a page that maps it -
  * *refused set then - or nothing can be done with it: try another), or
@@ -479,45 +543,18 @@ static int evict_frame(struct dpemu_pool *pool, uint32_t f, char *why, size_t wh
 	if (ev.err)
 		goto abandon;
 	bool dirty = atomic_load(&fr->dirty);
-	if (ev.file_backed) {
-		ev.dest = TO_FILE;
-	} else if (fr->swap) {
-		ev.dest = TO_SWAP;
-		ev.slot = fr->swap - 1;
-	} else if (!ev.found) {
-		ev.err = -EAGAIN; /* held by nothing we can find */
-		goto abandon;
-	} else if (!dirty) {
-		ev.dest = TO_NOWHERE; /* zeros, or its file's bytes */
-	} else {
-		ev.dest = TO_SWAP;
-		if (swap_alloc(pool, &ev.slot)) {
-			say(why, whylen, "the pool has no free frame and the swap store is full (",
-			    pool->swap.nslots, " slots)");
-			frame_unpin(pool, f);
-			return -ENOSPC;
-		}
-		swap_cache_add(pool, ev.slot, f);
+	err = evict_destination(&ev, dirty, why, whylen);
+	if (err) {
+		frame_unpin(pool, f);
+		return err;
 	}
+	if (ev.err)
+		goto abandon;
 
 	/* 2 */
 	if (dirty && ev.dest != TO_NOWHERE) {
-		atomic_store(&fr->dirty, 0); /* a write from now on dirties it again */
-		if (ev.dest == TO_SWAP) {
-			ev.err = swap_write(pool, ev.slot, f);
-			ev.written = ev.err == 0;
-		} else {
-			visit_spaces(&ev, writeback_visit);
-		}
-		if (ev.err) {
-			err = ev.err;
-			atomic_store(&fr->dirty, 1);
-			size_t pos = fmt_str(why, whylen, 0, ev.dest == TO_SWAP
-			                     ? "the pool has no free frame and writing a page to the "
-			                       "swap store failed: "
-			                     : "the pool has no free frame and writing a page back to "
-			                       "its file failed: ");
-			fmt_str(why, whylen, pos, errno_name(err));
+		err = evict_write(&ev, why, whylen);
+		if (err) {
 			frame_unpin(pool, f);
 			return err;
 		}

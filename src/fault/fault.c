@@ -43,6 +43,9 @@
  *      Otherwise it is a protection fault;
  *   5. the host shows the page: the page's lock is let go and the access
  *      runs again [2.7].
+ *
+ * Layer: fault (src/internal.h).  Calls: pool_evict (evict.c), the stores
+ * (swap.c, shared.c), the frames and the page table, the host view, base.
  */
 #include <errno.h>
 #include <string.h>
@@ -52,33 +55,6 @@
 
 /* The last address this thread found already resolved (see step 4). */
 static __thread void *last_spurious __attribute__((tls_model("initial-exec")));
-
-/*
- * Whether page writes to mapping m must trap first so that the page's
- * dirty bit is exact: shared file pages (written back only if dirty), and
- * every page of a pool with a replacement policy (a clean page is evicted
- * without being written anywhere).
- */
-static bool exact_dirty(const struct dpemu_space *s, const struct mapping *m)
-{
-	return s->pool->policy != DPEMU_POLICY_NONE || mapping_tracks_dirty(m);
-}
-
-/*
- * The protection the host gives present page e: its PROT minus write when
- * a write must trap first - the page shares its frame copy-on-write, or it
- * is clean and its dirty bit must be exact (so the write marks it dirty).
- */
-int pte_effective_prot(const struct dpemu_space *s, uint64_t e)
-{
-	int prot = pte_prot(e);
-
-	if (e & PTE_C)
-		return prot & ~PROT_WRITE;
-	if (!(e & PTE_D) && exact_dirty(s, &s->maps[pte_map(e) - 1]))
-		return prot & ~PROT_WRITE;
-	return prot;
-}
 
 /* Page PTE *e (present) is written from now on. */
 static void mark_dirty(struct dpemu_space *s, uint64_t *e)
@@ -246,14 +222,12 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 	f = frame_for(s, m, pg, &err);
 	if (f == FRAME_NONE)
 		return err;
-	*e = pte_with_frame(*e, f) | PTE_P | PTE_A;
-	if (s->pool->frames[f].zero && !s->pool->populated)
-		*e |= PTE_Z; /* still a hole: zeros, and no page to map yet */
-	s->pool->frames[f].zero = 0;
+	*e |= PTE_P | PTE_A;
+	host_take_frame(s->pool, e, f); /* (perhaps still a hole: zeros, no page yet) */
 	frame_referenced(s->pool, f);
-	/* Dirty is exact where writes trap first (exact_dirty); any other
+	/* Dirty is exact where writes trap first (pte_dirty_exact); any other
 	 * writable page counts as dirty once it is shown writable. */
-	if (access == DPEMU_ACCESS_WRITE || (!exact_dirty(s, m) && (pte_prot(*e) & PROT_WRITE)))
+	if (access == DPEMU_ACCESS_WRITE || (!pte_dirty_exact(s, m) && (pte_prot(*e) & PROT_WRITE)))
 		mark_dirty(s, e);
 	PG_STATS(s, pg).pages_resident++;
 	return 0;
@@ -367,11 +341,9 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 			return -ENOSPC;
 		if (!pool->frames[copy].zero)
 			memset(frame_data(pool, copy), 0, pool->page_size);
-		*e = pte_with_frame(*e, copy) & ~PTE_C;
+		*e &= ~PTE_C;
+		host_take_frame(pool, e, copy);
 		mark_dirty(s, e);
-		if (pool->frames[copy].zero && !pool->populated)
-			*e |= PTE_Z;
-		pool->frames[copy].zero = 0;
 		err = host_show(s, pg, e, true);
 		if (err) {
 			cow_unshow(s, pg, e, before, copy);
@@ -397,8 +369,9 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	if (copy == FRAME_NONE)
 		return -ENOSPC;
 	memcpy(frame_data(pool, copy), frame_data(pool, shared), pool->page_size);
-	pool->frames[copy].zero = 0;
-	*e = pte_with_frame(*e, copy) & ~(PTE_C | PTE_Z);
+	pool->frames[copy].zero = 0; /* written: the memfd has its page */
+	*e &= ~PTE_C;
+	host_take_frame(pool, e, copy);
 	mark_dirty(s, e);
 	err = host_show(s, pg, e, true);
 	if (err) {
@@ -715,7 +688,7 @@ static inline enum present resolve_present(struct dpemu_space *s, uint64_t pg, u
 	}
 	if ((pte_prot(pte) & PROT_WRITE) && !(eff & PROT_WRITE) && need != PROT_READ &&
 	    need != PROT_EXEC && !(pte & PTE_C)) {
-		/* 4e. first write to a clean page (exact_dirty) */
+		/* 4e. first write to a clean page (pte_dirty_exact) */
 		mark_dirty(s, e);
 		*err = host_update_prot(s, pg, e);
 		return PRESENT_SHOWN;

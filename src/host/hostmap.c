@@ -38,6 +38,10 @@
  * which does split the VMA.  In HOSTMODE_MMAP (kernels without guard
  * regions, or DPEMU_HOSTMAP=mmap) every visible page is an alias and hidden
  * pages are the PROT_NONE reserve again.
+ *
+ * Layer: host, the seam (src/internal.h).  Calls: arena.c of its own layer
+ * (the userfaultfd ioctls), base; reads PTEs and frames, owns the PTE's
+ * host-view bits.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -95,6 +99,17 @@ static inline off_t frame_offset(const struct dpemu_space *s, uint64_t f)
 static int sys_err(void)
 {
 	return -errno;
+}
+
+int pte_effective_prot(const struct dpemu_space *s, uint64_t e)
+{
+	int prot = pte_prot(e);
+
+	if (e & PTE_C)
+		return prot & ~PROT_WRITE;
+	if (!(e & PTE_D) && pte_dirty_exact(s, &s->maps[pte_map(e) - 1]))
+		return prot & ~PROT_WRITE;
+	return prot;
 }
 
 /* The VMA protection a visible page gets: its effective protection, except
@@ -448,7 +463,7 @@ int host_settle(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 }
 
 /* Set visible page pg's VMA protection again, whatever HP says - after a
- * revoke made without the page's lock (uffd.c), HP may be stale - then
+ * revoke made without the page's lock (trap_uffd.c), HP may be stale - then
  * host_update_prot the rest.  0 (also for a page not visible), or the
  * failing call's negative errno. */
 int host_force_prot(struct dpemu_space *s, uint64_t pg, uint64_t *e)
@@ -580,7 +595,7 @@ static void batch_add(struct dpemu_space *s, struct host_protbatch *b, uint64_t 
  * what their PTE now asks for, narrowed before widened.  Pages neither
  * backed nor visible are left alone.  With b->exact every backed page
  * gets its mprotect, whatever HP says (dpemu_map: a revoke made without
- * the page's lock, uffd.c's drain, leaves HP stale, and the new mapping
+ * the page's lock, trap_uffd.c's drain, leaves HP stale, and the new mapping
  * must not inherit its PROT_NONE) - but a hidden alias, which may still
  * show a frame, stays PROT_NONE.  Call host_setprot_flush at the end.
  */

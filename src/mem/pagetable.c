@@ -9,6 +9,9 @@
  * practice); never malloc, never stdio; pt_lock_leaf takes the space lock
  * and a split page-table lock (internal.h, struct ptl).  pt_init, pt_fini,
  * pt_walk and pt_copy are API side (space_lock_all held by the caller).
+ *
+ * Layer: mem (src/internal.h).  Calls: base (its locks); node slabs come
+ * from mmap, not an arena.
  */
 #include <errno.h>
 #include <string.h>
@@ -321,4 +324,19 @@ static int copy_node(struct dpemu_space *src, struct dpemu_space *dst, const uin
 int pt_copy(struct dpemu_space *src, struct dpemu_space *dst, pt_copy_fn fn, void *arg)
 {
 	return copy_node(src, dst, src->root, dst->root, src->levels - 1, 0, fn, arg);
+}
+
+/* Take all of s: its lock, then every split page-table lock (internal.h). */
+void space_lock_all(struct dpemu_space *s)
+{
+	lock_acquire(&s->lock);
+	for (unsigned i = 0; i < PTL_STRIPES; i++)
+		lock_acquire(&s->ptl[i].lock);
+}
+
+void space_unlock_all(struct dpemu_space *s)
+{
+	for (unsigned i = PTL_STRIPES; i-- > 0;)
+		lock_release(&s->ptl[i].lock);
+	lock_release(&s->lock);
 }

@@ -25,6 +25,9 @@
  * object's lock held (lock order: the top of internal.h); they only
  * read and write the slot array and reference counts.  shared_new,
  * shared_get and shared_put are API side.
+ *
+ * Layer: store (src/internal.h).  Calls: swap.c of its own layer (a shared
+ * page's swap slot), the frames, base.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -24,6 +24,9 @@
  * internal.h) and call pread/pwrite/fstat; no malloc, no stdio.  A swap-in
  * reads with the swap lock held, so two pages racing for one slot never
  * see a frame that is still being filled.
+ *
+ * Layer: store (src/internal.h).  Calls: the frames, base; the swap cache
+ * is where frames.c's one upcall lands.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -6,8 +6,8 @@
  * dpemu's, reporting the faults dpemu cannot resolve, and dpemu_catch.
  *
  * Fault path: front_handler, sigbus_handler, on_sigsegv, chain_previous and
- * report run in signal context.  They may call: the registry (space.c),
- * fault_resolve and fault_unrevoke (fault.c), uffd_resolve (uffd.c), sigaction,
+ * report run in signal context.  They may call: the registry (registry.c),
+ * fault_resolve and fault_unrevoke (fault.c), uffd_resolve (trap_uffd.c), sigaction,
  * pthread_sigmask (the rt_sigprocmask system call), write(2), raise,
  * siglongjmp (via sigsegv_leave_handler) and the fmt_* formatters; never
  * malloc, stdio or strerror.  errno is saved on entry to the two handlers
@@ -15,7 +15,7 @@
  * asynchronous signal blocked (fault_path_mask), so no handler of the
  * program interrupts a resolution; a handler of the program that touches
  * an arena while its thread is inside a dpemu call gets a HOST fault with
- * -EDEADLK (fault.c; uffd.c's drain for the handler thread).
+ * -EDEADLK (fault.c; trap_uffd.c's drain for the handler thread).
  *
  * The chain for a SIGSEGV:
  *
@@ -42,6 +42,9 @@
  * call of the previous handler, for the same signal and fault
  * (chain_cycle), nobody handles it: the default action, as if the chain
  * had ended there.  The previous handler runs once.
+ *
+ * Layer: trap (src/internal.h).  Calls: trap_uffd.c (SIGBUS mode) and
+ * registry.c of its own layer, fault.c, base.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -53,12 +56,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-__thread int _dpemu_locks_held __attribute__((tls_model("initial-exec")));
-__thread int _dpemu_tid_cache __attribute__((tls_model("initial-exec")));
-struct holder_slot _dpemu_holders[HOLDER_SLOTS];
-atomic_int _dpemu_holders_probe, _dpemu_holders_overflow;
-__thread int _dpemu_holder_slot __attribute__((tls_model("initial-exec")));
 
 /* Installing the handlers (lock order: internal.h). */
 static pthread_mutex_t install_mutex = PTHREAD_MUTEX_INITIALIZER;

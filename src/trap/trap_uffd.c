@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * uffd.c - the userfaultfd backend: each space's userfaultfd, the ioctls
- * the host view (hostmap.c) uses, and the handler thread of
- * DPEMU_UFFD_THREAD.
+ * trap_uffd.c - the userfaultfd backend: each space's userfaultfd, and the
+ * handler thread of DPEMU_UFFD_THREAD.  (The ioctls on an arena's pages
+ * are the host seam's: host/arena.c.)
  *
- * Fault path: uffd_register, uffd_continue, uffd_writeprotect, uffd_wake
- * and uffd_resolve run in a SIGBUS handler (DPEMU_UFFD_SIGBUS) or on the
- * handler thread.  They may call ioctl(2) on the userfaultfd, the resolver
- * (fault.c) and the host view; no malloc, no stdio, no lock but the space
- * and pool locks, and on the handler thread none the faulting thread may
- * hold (see drain).  uffd_wake may write(2) a last message and abort(3).  The handler thread blocks every signal and never touches
+ * Fault path: uffd_resolve runs in a SIGBUS handler (DPEMU_UFFD_SIGBUS) or
+ * on the handler thread, and so does the thread's drain.  They may call
+ * the resolver (fault.c) and the host seam (its ioctls); no malloc, no
+ * stdio, no lock but the space and pool locks, and on the handler thread
+ * none the faulting thread may hold (see drain).  The handler thread blocks every signal and never touches
  * an arena (only the pool's direct map), so it cannot fault on one itself.
  * uffd_available, uffd_space_open, uffd_space_close and the thread's start
  * and stop are API side.
@@ -38,6 +37,9 @@
  *     reports it as for the SIGSEGV backend (message and death, or
  *     dpemu_catch), giving the page its view back first (fault_revoke,
  *     fault_unrevoke in fault.c).
+ *
+ * Layer: trap (src/internal.h).  Calls: fault.c, the host seam (hostmap.c,
+ * arena.c: the ioctls), base.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,16 +68,6 @@
 #define NEEDED_FEATURES (UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM)
 #define OPTIONAL_FEATURES UFFD_FEATURE_THREAD_ID
 #define WP_FEATURES (UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_HUGETLBFS_SHMEM)
-
-static inline uint64_t addr_of(const struct dpemu_space *s, uint64_t pg)
-{
-	return (uint64_t)(uintptr_t)space_page_addr(s, pg);
-}
-
-static inline uint64_t len_of(const struct dpemu_space *s, uint64_t n)
-{
-	return n << s->page_shift;
-}
 
 /* ---- opening ---------------------------------------------------------------- */
 
@@ -451,19 +443,6 @@ void uffd_forget_handler(void)
 /* ---- a space's userfaultfd ------------------------------------------------------ */
 
 /*
- * Make s's arena plain reserve again: PROT_NONE, no userfaultfd
- * registration (mmap over the whole arena, which replaces whatever the
- * failed open left there and needs no new host mapping).  0 or -errno.
- */
-static int arena_reset(struct dpemu_space *s)
-{
-	if (mmap((void *)s->base, s->size, PROT_NONE,
-	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
-		return -errno;
-	return 0;
-}
-
-/*
  * Give s a userfaultfd in `mode` and make it a HOSTMODE_UFFD space.
  * Returns 0, or -EPERM, -ENOSYS, -EMFILE, -ENOMEM (message set).
  *
@@ -498,20 +477,13 @@ int uffd_space_open(struct dpemu_space *s, enum dpemu_uffd_mode mode)
 		                 : "cannot start the handler thread");
 	}
 	/* The reserve: missing faults instead of PROT_NONE (see the top). */
-	struct uffdio_register r = {
-		.range = { s->base, s->size },
-		.mode = UFFDIO_REGISTER_MODE_MISSING,
-	};
-	if (mprotect((void *)s->base, s->size, PROT_READ | PROT_WRITE) < 0 ||
-	    ioctl(fd, UFFDIO_REGISTER, &r) < 0) {
-		err = -errno;
+	err = arena_uffd_arm(s);
+	if (err) {
 		if (mode == DPEMU_UFFD_THREAD)
 			handler_remove(s);
 		close(fd);
 		s->uffd = -1;
 		s->uffd_wp = false;
-		if (arena_reset(s) < 0)
-			mprotect((void *)s->base, s->size, PROT_NONE);
 		return set_error(err, "userfaultfd: cannot register the arena: %s", strerror(-err));
 	}
 	s->hostmode = HOSTMODE_UFFD;
@@ -527,159 +499,6 @@ void uffd_space_close(struct dpemu_space *s)
 		handler_remove(s);
 	close(s->uffd);
 	s->uffd = -1;
-}
-
-/* ---- ioctls (fault path) --------------------------------------------------------- */
-
-/* Register pages [pg, pg+n) (identity-mapped) for missing, minor and, where
- * the kernel can, write-protect faults. */
-int uffd_register(struct dpemu_space *s, uint64_t pg, uint64_t n)
-{
-	struct uffdio_register r = {
-		.range = { addr_of(s, pg), len_of(s, n) },
-		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_MINOR |
-		        (s->uffd_wp ? UFFDIO_REGISTER_MODE_WP : 0),
-	};
-
-	return ioctl(s->uffd, UFFDIO_REGISTER, &r) < 0 ? -errno : 0;
-}
-
-/*
- * Map the frames already in the memfd under pages [pg, pg+n) (the frames
- * the host mappings there point at), write-protected if wp, waking no one
- * (see uffd_wake).  A frame never written has no page in the memfd
- * yet: UFFDIO_COPY puts a zeroed one there instead.  Returns 0 only when
- * every page of the range is mapped.
- *
- * EEXIST means two things.  From UFFDIO_CONTINUE: this mapping already
- * has the page (a racing fault showed it).  From UFFDIO_COPY on shared
- * memory: the memfd already has a page at that offset - another mapping
- * of the same frame (the zero frame, shown by every space of the pool)
- * copied one in since our UFFDIO_CONTINUE failed - and nothing is mapped
- * here yet: so UFFDIO_CONTINUE again, which now finds it.
- */
-int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
-{
-	uint64_t done = 0, len = len_of(s, n);
-	bool copied_over = false; /* the page at `done` lost a UFFDIO_COPY race */
-
-	while (done < len) {
-		struct uffdio_continue c = {
-			.range = { addr_of(s, pg) + done, len - done },
-			.mode = UFFDIO_CONTINUE_MODE_DONTWAKE | (wp ? UFFDIO_CONTINUE_MODE_WP : 0),
-		};
-		if (ioctl(s->uffd, UFFDIO_CONTINUE, &c) == 0)
-			return 0;
-		if (c.mapped > 0) {
-			done += (uint64_t)c.mapped;
-			copied_over = false;
-			continue;
-		}
-		if (errno == EEXIST) {
-			done += len_of(s, 1); /* already mapped: a racing fault */
-			copied_over = false;
-			continue;
-		}
-		if (errno != EFAULT && errno != ENOENT)
-			return -errno;
-		if (copied_over)
-			return -EIO; /* the page the memfd had is gone again: no holes are punched */
-		/* No page in the memfd: the frame is all zeros; copy them in. */
-		struct uffdio_copy cp = {
-			.dst = addr_of(s, pg) + done,
-			.src = (uint64_t)(uintptr_t)s->pool->zero_page,
-			.len = len_of(s, 1),
-			.mode = UFFDIO_COPY_MODE_DONTWAKE | (wp ? UFFDIO_COPY_MODE_WP : 0),
-		};
-		if (ioctl(s->uffd, UFFDIO_COPY, &cp) < 0) {
-			if (errno != EEXIST)
-				return -errno;
-			copied_over = true; /* the memfd has a page now: continue it */
-			continue;
-		}
-		done += len_of(s, 1);
-	}
-	return 0;
-}
-
-/* Show page pg, whose frame was never written (a hole in the memfd), by
- * copying zeros into it: one ioctl, where _CONTINUE would fail first. */
-int uffd_zero(struct dpemu_space *s, uint64_t pg, bool wp)
-{
-	struct uffdio_copy cp = {
-		.dst = addr_of(s, pg),
-		.src = (uint64_t)(uintptr_t)s->pool->zero_page,
-		.len = len_of(s, 1),
-		.mode = UFFDIO_COPY_MODE_DONTWAKE | (wp ? UFFDIO_COPY_MODE_WP : 0),
-	};
-
-	if (ioctl(s->uffd, UFFDIO_COPY, &cp) == 0)
-		return 0;
-	if (errno == EEXIST || errno == ENOENT || errno == EFAULT)
-		return uffd_continue(s, pg, 1, wp); /* it has a page after all */
-	return -errno;
-}
-
-/* Write-protect pages [pg, pg+n), or lift the protection (without waking
- * anyone: see uffd_wake). */
-int uffd_writeprotect(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp)
-{
-	struct uffdio_writeprotect w = {
-		.range = { addr_of(s, pg), len_of(s, n) },
-		.mode = wp ? UFFDIO_WRITEPROTECT_MODE_WP : UFFDIO_WRITEPROTECT_MODE_DONTWAKE,
-	};
-
-	if (s->hostmode != HOSTMODE_UFFD)
-		return -EINVAL;
-	return ioctl(s->uffd, UFFDIO_WRITEPROTECT, &w) < 0 ? -errno : 0;
-}
-
-/*
- * Wake threads waiting on the page at addr (thread mode).  The ioctls that
- * show a page (UFFDIO_CONTINUE, _COPY, _WRITEPROTECT) never wake: they run
- * in the middle of a resolution, and a thread woken there would go on
- * while the rest of its fault (the reference a copy-on-write break drops,
- * counters) is still to be done.  The handler thread wakes it here, once
- * fault_resolve has returned.
- *
- * A wake that fails leaves the faulting thread asleep for ever, so it is
- * checked.  The kernel fails UFFDIO_WAKE only for a range it finds invalid
- * (EINVAL: not page-aligned, or not inside the process's address space)
- * or an unreadable argument (EFAULT) - neither can happen for a page of a
- * live arena; EINTR and EAGAIN cannot either (this thread blocks every
- * signal, and the wake does not wait), but are retried, a bounded number
- * of times, should a kernel return them.  Anything else: wake the whole
- * arena instead (a thread woken without its page being shown just faults
- * again and comes back here); if even that fails, say so on stderr and
- * abort, since the alternative is a process that hangs without a word.
- */
-void uffd_wake(struct dpemu_space *s, void *addr)
-{
-	struct uffdio_range r = {
-		(uint64_t)(uintptr_t)addr & ~(uint64_t)(len_of(s, 1) - 1), len_of(s, 1)
-	};
-	bool whole = false;
-
-	for (int tries = 0;; tries++) {
-		if (ioctl(s->uffd, UFFDIO_WAKE, &r) == 0)
-			return;
-		if ((errno == EINTR || errno == EAGAIN) && tries < 1000)
-			continue;
-		if (whole)
-			break;
-		r = (struct uffdio_range){ s->base, s->size };
-		whole = true;
-	}
-	char line[160];
-	size_t pos = fmt_str(line, sizeof line, 0, "dpemu: cannot wake the thread that faulted at ");
-	pos = fmt_hex(line, sizeof line, pos, (uintptr_t)addr);
-	pos = fmt_str(line, sizeof line, pos, ": UFFDIO_WAKE failed (");
-	pos = fmt_errno(line, sizeof line, pos, -errno);
-	pos = fmt_str(line, sizeof line, pos, "); it would wait for ever\n");
-	if (write(STDERR_FILENO, line, pos) < 0) {
-		/* nothing more can be done about a failed message */
-	}
-	abort();
 }
 
 /* Resolve a fault reported by userfaultfd; one dpemu cannot resolve is
