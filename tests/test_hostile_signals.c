@@ -189,6 +189,26 @@ static void assert_exited(const struct tu_child *c, int code)
 	assert_int_equal(WEXITSTATUS(c->status), code);
 }
 
+/* Run fn in a child; it must exit 0 after saying "done". */
+static void run_to_done(void (*fn)(void *))
+{
+	struct tu_child c;
+
+	run(fn, &c);
+	assert_exited(&c, 0);
+	assert_non_null(strstr(c.err, "done\n"));
+}
+
+/* Skip the test unless this run's backend is uffd in thread mode
+ * (DPEMU_BACKEND=uffd, as tests/each-backend sets it). */
+static void skip_unless_thread_mode(void)
+{
+	const char *b = getenv("DPEMU_BACKEND");
+
+	if (!b || strcmp(b, "uffd") != 0)
+		skip();
+}
+
 /* ---- defect 3: a program handler that chains to the one it displaced ---- */
 
 static struct sigaction displaced;
@@ -497,9 +517,13 @@ static void check_results(int deadlocks)
 	}
 }
 
-static void install_usr1(void)
+/* The start of a child of the signal-inside-dpemu cases: a 20 s watchdog,
+ * and SIGUSR1 handled by usr1_handler, raised on this (the main) thread. */
+static void start_usr1_child(void)
 {
 	struct sigaction sa;
+
+	alarm(20);
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = usr1_handler;
@@ -521,8 +545,7 @@ static void in_call_child(void *unused)
 	volatile char *pa;
 
 	(void)unused;
-	alarm(20);
-	install_usr1();
+	start_usr1_child();
 	pa = child_space(&pool, &a, 8, DPEMU_POLICY_CLOCK, 8);
 	touch_base = child_space(&pool, &b, 8, DPEMU_POLICY_CLOCK, TOUCH_PAGES);
 	for (int i = 0; i < 8; i++)
@@ -547,12 +570,8 @@ static void in_call_child(void *unused)
 
 static void test_signal_inside_call(void **state)
 {
-	struct tu_child c;
-
 	(void)state;
-	run(in_call_child, &c);
-	assert_exited(&c, 0);
-	assert_non_null(strstr(c.err, "done\n"));
+	run_to_done(in_call_child);
 }
 
 /*
@@ -568,12 +587,10 @@ static void revoke_fails_child(void *unused)
 
 static void test_signal_inside_call_revoke_fails(void **state)
 {
-	const char *b = getenv("DPEMU_BACKEND");
 	struct tu_child c;
 
 	(void)state;
-	if (!b || strcmp(b, "uffd") != 0)
-		skip(); /* only the handler thread revokes for another thread */
+	skip_unless_thread_mode(); /* only the handler thread revokes for another thread */
 	run(revoke_fails_child, &c);
 	assert_died_of(&c, SIGSEGV);
 	assert_non_null(strstr(c.err, "could not be revoked to report it (out of memory"));
@@ -590,8 +607,7 @@ static void list_mutex_child(void *unused)
 	dpemu_space *a, *b;
 
 	(void)unused;
-	alarm(20);
-	install_usr1();
+	start_usr1_child();
 	touch_base = child_space(&pool, &a, 64, DPEMU_POLICY_NONE, TOUCH_PAGES);
 	wake_armed = 1;
 	child_space(&pool, &b, 64, DPEMU_POLICY_NONE, 1);
@@ -603,15 +619,9 @@ static void list_mutex_child(void *unused)
 
 static void test_signal_holding_list_mutex(void **state)
 {
-	const char *b = getenv("DPEMU_BACKEND");
-	struct tu_child c;
-
 	(void)state;
-	if (!b || strcmp(b, "uffd") != 0)
-		skip(); /* only thread mode has a handler thread */
-	run(list_mutex_child, &c);
-	assert_exited(&c, 0);
-	assert_non_null(strstr(c.err, "done\n"));
+	skip_unless_thread_mode(); /* only thread mode has a handler thread */
+	run_to_done(list_mutex_child);
 }
 
 /*
@@ -628,8 +638,7 @@ static void in_fault_child(void *unused)
 	volatile char *pa;
 
 	(void)unused;
-	alarm(20);
-	install_usr1();
+	start_usr1_child();
 	pa = child_space(&pool, &a, 64, DPEMU_POLICY_NONE, 16);
 	touch_base = child_space(&pool, &b, 64, DPEMU_POLICY_NONE, TOUCH_PAGES);
 	armed = 1;
@@ -645,12 +654,8 @@ static void in_fault_child(void *unused)
 
 static void test_signal_inside_fault(void **state)
 {
-	struct tu_child c;
-
 	(void)state;
-	run(in_fault_child, &c);
-	assert_exited(&c, 0);
-	assert_non_null(strstr(c.err, "done\n"));
+	run_to_done(in_fault_child);
 }
 
 /* ---- defect 15: no strerror(3) in a fault report ------------------------- */
