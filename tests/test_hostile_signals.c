@@ -157,6 +157,36 @@ static volatile char *wild_page(void)
 	return p;
 }
 
+/* A 2-page shared mapping of a 1-byte file of the program's own: reading
+ * its second page is a SIGBUS that is not dpemu's.  On failure _exit with
+ * code (no file) or code + 1 (no mapping). */
+static volatile char *past_eof_file(int code)
+{
+	char path[64];
+	int fd = tu_temp_file("x", 1, path);
+	volatile char *file;
+
+	if (fd < 0)
+		_exit(code);
+	unlink(path);
+	file = mmap(NULL, 2 * ps, PROT_READ, MAP_SHARED, fd, 0);
+	if (file == MAP_FAILED)
+		_exit(code + 1);
+	return file;
+}
+
+/* Handle sig with handler (or SIG_IGN, SIG_DFL) and flags, nothing blocked. */
+static void set_action(int sig, void (*handler)(int), int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sa.sa_flags = flags;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
 static int count(const char *hay, const char *needle)
 {
 	int n = 0;
@@ -279,18 +309,11 @@ static void chain_cycle_bus_child(void *unused)
 {
 	dpemu_pool *pool = NULL;
 	dpemu_space *a, *b;
-	char path[64];
-	int fd = tu_temp_file("x", 1, path);
 	volatile char *file;
 
 	(void)unused;
 	alarm(10);
-	if (fd < 0)
-		_exit(108);
-	unlink(path);
-	file = mmap(NULL, 2 * ps, PROT_READ, MAP_SHARED, fd, 0);
-	if (file == MAP_FAILED)
-		_exit(109);
+	file = past_eof_file(108);
 	child_space(&pool, &a, 16, DPEMU_POLICY_NONE, 2);
 	install_chaining(SIGBUS);
 	child_space(&pool, &b, 16, DPEMU_POLICY_NONE, 2);
@@ -322,15 +345,10 @@ static void resethand_child(void *unused)
 	dpemu_pool *pool = NULL;
 	dpemu_space *s;
 	volatile char *wild = wild_page();
-	struct sigaction sa;
 
 	(void)unused;
 	alarm(10);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = oneshot_handler;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, NULL);
+	set_action(SIGSEGV, oneshot_handler, SA_RESETHAND);
 	child_space(&pool, &s, 16, DPEMU_POLICY_NONE, 1);
 	wild[0] = 1;
 	_exit(111);
@@ -406,23 +424,12 @@ static void ign_child(void *unused)
 	dpemu_pool *pool = NULL;
 	dpemu_space *s;
 	volatile char *wild = wild_page();
-	char path[64];
-	int fd = tu_temp_file("x", 1, path);
 	volatile char *file;
-	struct sigaction sa;
 
 	(void)unused;
 	alarm(10);
-	if (fd < 0)
-		_exit(113);
-	unlink(path);
-	file = mmap(NULL, 2 * ps, PROT_READ, MAP_SHARED, fd, 0);
-	if (file == MAP_FAILED)
-		_exit(114);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	sigemptyset(&sa.sa_mask);
-	sigaction(ign_sig, &sa, NULL);
+	file = past_eof_file(113);
+	set_action(ign_sig, SIG_IGN, 0);
 	child_space(&pool, &s, 16, DPEMU_POLICY_NONE, 1);
 	kill(getpid(), ign_sig);
 	pthread_kill(pthread_self(), ign_sig);
@@ -521,14 +528,8 @@ static void check_results(int deadlocks)
  * and SIGUSR1 handled by usr1_handler, raised on this (the main) thread. */
 static void start_usr1_child(void)
 {
-	struct sigaction sa;
-
 	alarm(20);
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = usr1_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
+	set_action(SIGUSR1, usr1_handler, 0);
 	main_tid = (pid_t)syscall(SYS_gettid);
 }
 
