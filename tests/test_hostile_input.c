@@ -472,10 +472,7 @@ static void test_populate_more_than_available(void **state)
 	assert_int_equal(tu_run_in_child(populate_too_much, NULL, &c), 0);
 	if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 77)
 		skip();
-	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
-		fail_msg("populate of twice MemAvailable: %s %d; %s",
-		         WIFEXITED(c.status) ? "exit" : "signal",
-		         WIFEXITED(c.status) ? WEXITSTATUS(c.status) : WTERMSIG(c.status), c.err);
+	tu_assert_child_ok(&c, "populate of twice MemAvailable");
 }
 
 /* ---- defect 13: a swap store must be able to hold pages ------------------- */
@@ -566,10 +563,7 @@ static void test_swap_store_file_size_limit(void **state)
 	assert_int_equal(rmdir(dir), 0);
 	if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 77)
 		skip();
-	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
-		fail_msg("swap store over RLIMIT_FSIZE: %s %d; %s",
-		         WIFEXITED(c.status) ? "exit" : "signal",
-		         WIFEXITED(c.status) ? WEXITSTATUS(c.status) : WTERMSIG(c.status), c.err);
+	tu_assert_child_ok(&c, "swap store over RLIMIT_FSIZE");
 }
 
 /* A regular file is still a good store, and keeps its size until pages
