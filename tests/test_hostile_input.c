@@ -136,14 +136,6 @@ static struct dpemu_page_info query(dpemu_space *s, const void *addr)
 	return pi;
 }
 
-static int count_fds(void)
-{
-	int n = tu_count_dir("/proc/self/fd");
-
-	assert_true(n > 0);
-	return n;
-}
-
 /* Byte off of the test's file. */
 static unsigned char file_byte(const struct env *e, off_t off)
 {
@@ -483,7 +475,7 @@ static void test_swap_store_not_a_file(void **state)
 {
 	char dir[] = "/tmp/dpemu-hostile-XXXXXX";
 	char fifo[sizeof dir + 16];
-	int fds = count_fds(), rc;
+	int fds = tu_count_fds(), rc;
 	(void)state;
 
 	assert_non_null(mkdtemp(dir));
@@ -512,7 +504,7 @@ static void test_swap_store_not_a_file(void **state)
 	assert_true(rc == -EISDIR || rc == -EACCES);
 	assert_error_mentions(dir);
 
-	assert_int_equal(count_fds(), fds);
+	assert_int_equal(tu_count_fds(), fds);
 	assert_int_equal(unlink(fifo), 0);
 	assert_int_equal(rmdir(dir), 0);
 }

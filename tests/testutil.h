@@ -422,6 +422,16 @@ static inline void tu_assert_caught(dpemu_space *space, void *addr, int write,
 		            f.access == DPEMU_ACCESS_UNKNOWN);
 }
 
+/* The process's open file descriptors (entries of /proc/self/fd, the
+ * directory's own among them: compare two counts, not one with a number). */
+static inline int tu_count_fds(void)
+{
+	int n = tu_count_dir("/proc/self/fd");
+
+	assert_true(n > 0);
+	return n;
+}
+
 /* ---- pool configurations (needs CMocka) ---- */
 
 /* Create a pool of 4 frames with policy and a swap store at swap_path
