@@ -194,6 +194,40 @@ static void default_options(void)
 	opt_ev_bk = BK_NONE;
 }
 
+/* --pages optarg: a multiple of CHUNK up to 2^22.  -1 to go on, or 2
+   (the message printed). */
+static int parse_pages(const char *argv0)
+{
+	uint64_t v;
+
+	if (cli_parse_u64(argv0, "--pages", optarg, CHUNK, 1u << 22, &v) != 0)
+		return 2;
+	if (v % CHUNK) {
+		fprintf(stderr, "%s: bad --pages '%s': not a multiple of %d "
+		        "(accepted: multiples of %d from %d to %u)\n", argv0,
+		        optarg, CHUNK, CHUNK, CHUNK, 1u << 22);
+		return 2;
+	}
+	opt_pages = (size_t)v;
+	return -1;
+}
+
+/* --evict-backend optarg: a backend's name.  -1 to go on, or 2 (the
+   message printed). */
+static int parse_evict_backend(const char *argv0)
+{
+	opt_ev_bk = BK_NONE;
+	for (int b = BK_SEGV; b < BK_COUNT; b++)
+		if (strcmp(optarg, bk_backend[b]) == 0)
+			opt_ev_bk = (enum bk)b;
+	if (opt_ev_bk == BK_NONE) {
+		fprintf(stderr, "%s: bad --evict-backend '%s' (accepted: "
+		        "sigsegv, uffd, uffd-sigbus)\n", argv0, optarg);
+		return 2;
+	}
+	return -1;
+}
+
 /*
  * One option c of getopt_long with its argument optarg.  Returns -1 to go
  * on, or the exit status: 0 after --help, 2 after a bad option or value
@@ -205,16 +239,7 @@ static int parse_option(const char *argv0, int c)
 
 	switch (c) {
 	case 'p':
-		if (cli_parse_u64(argv0, "--pages", optarg, CHUNK, 1u << 22, &v) != 0)
-			return 2;
-		if (v % CHUNK) {
-			fprintf(stderr, "%s: bad --pages '%s': not a multiple of %d "
-			        "(accepted: multiples of %d from %d to %u)\n", argv0,
-			        optarg, CHUNK, CHUNK, CHUNK, 1u << 22);
-			return 2;
-		}
-		opt_pages = (size_t)v;
-		return -1;
+		return parse_pages(argv0);
 	case 'r':
 		if (cli_parse_u64(argv0, "--rounds", optarg, 1, 1000, &v) != 0)
 			return 2;
@@ -251,16 +276,7 @@ static int parse_option(const char *argv0, int c)
 		opt_ev_frames = (size_t)v;
 		return -1;
 	case 'b':
-		opt_ev_bk = BK_NONE;
-		for (int b = BK_SEGV; b < BK_COUNT; b++)
-			if (strcmp(optarg, bk_backend[b]) == 0)
-				opt_ev_bk = (enum bk)b;
-		if (opt_ev_bk == BK_NONE) {
-			fprintf(stderr, "%s: bad --evict-backend '%s' (accepted: "
-			        "sigsegv, uffd, uffd-sigbus)\n", argv0, optarg);
-			return 2;
-		}
-		return -1;
+		return parse_evict_backend(argv0);
 	case 'h':
 		usage(stdout, argv0);
 		return 0;

@@ -162,10 +162,12 @@ int ref_idx[BK_COUNT], refa_idx[BK_COUNT], first_idx = -1;
 int trap_idx, timer_idx, k_rand_w, k_seqpass, k_cow, k_1thr, k_2thr;
 int spin_1thr, spin_2thr, trap_1thr, trap_2thr, k_shmw, k_shmpass;
 
-void define_series(void)
+/* Anonymous first touch, fault kind: random writes (with the trap floor and
+   the memfd write a pool frame costs the host), ascending writes, random
+   reads. */
+static void define_anon(void)
 {
 	int k;
-	nser = 0;
 	k_rand_w = k = add(G_RW, "kernel-w", "kernel anonymous first-touch write fault",
 	                   OP_K_ANON, BK_NONE, 1, 1, KIND_FAULT, 0, 0);
 	trap_idx = add(G_RW, "trap-floor",
@@ -188,7 +190,14 @@ void define_series(void)
 	        OP_K_ANON, BK_NONE, 1, 0, KIND_FAULT, 0, 0);
 	add_dpemu(G_RR, k, "rand-r", "anonymous first-touch read, random order",
 	          OP_D_ANON, 1, 0, KIND_FAULT, 1, 0);
+}
 
+/* Ascending first touch in 64-page chunks: the kernel's anonymous and memfd
+   passes, then dpemu's with fault_around 16, lazily and over a populated
+   pool. */
+static void define_chunks(void)
+{
+	int k;
 	k_seqpass = k = add(G_FA, "kernel-seqpass",
 	                    "kernel anonymous first-touch writes, ascending, "
 	                    "64-page chunks timed",
@@ -208,7 +217,13 @@ void define_series(void)
 	          OP_D_SEQPASS, 0, 1, KIND_CHUNK, FA_PAGES, 0);
 	for (; f < nser; f++)
 		ser[f].populate = 1;
+}
 
+/* Private file mappings, read first and write first; copy-on-write breaks
+   after fork(2) and after dpemu_space_fork. */
+static void define_file_cow(void)
+{
+	int k;
 	k = add(G_FR, "kernel-file-r", "kernel minor read fault on a MAP_PRIVATE "
 	        "file (accesses that faulted only)", OP_K_FILE, BK_NONE, 1, 0,
 	        KIND_FAULT, 0, 0);
@@ -226,7 +241,13 @@ void define_series(void)
 	                KIND_FAULT, 0, 0);
 	add_dpemu(G_CW, k, "cow", "write after dpemu_space_fork, child space alive",
 	          OP_D_COW, 1, 1, KIND_FAULT, 1, 0);
+}
 
+/* Pass kind, one thread and two (the pair adjacent, two after one): the
+   spin control, the trap floor, the kernel, then each backend. */
+static void define_threads(void)
+{
+	int k;
 	spin_1thr = add(G_TH, "spin-1thr", "control, no faults: one thread computes "
 	                "~2 us per page", OP_SPIN_THREADS, BK_NONE, 1, 1, KIND_PASS,
 	                0, 1);
@@ -254,6 +275,13 @@ void define_series(void)
 		k = add(G_TH, name, w, OP_D_THREADS, (enum bk)b, 1, 1, KIND_PASS, 1, 2);
 		ser[k].kref = k_2thr;
 	}
+}
+
+/* Reference faults of each backend, identity pages and aliases (tag "ref";
+   ref_idx, refa_idx). */
+static void define_refs(void)
+{
+	int k;
 	for (int b = 0; b < BK_COUNT; b++)
 		ref_idx[b] = refa_idx[b] = -1;
 	k = nser;
@@ -272,45 +300,63 @@ void define_series(void)
 		ser[k].alias = 1;
 		refa_idx[ser[k].bk] = k;
 	}
+}
 
-	for (int sc = 0; sc < NSCANS; sc++) {
-		const struct scan_def *d = &scans[sc];
-		size_t w = (size_t)d->mult * opt_ev_frames;
-		char name[24], w2[160];
-		snprintf(ev_group[sc], sizeof ev_group[sc], "eviction scan %s, %zu "
-		         "pages over %zu frames (%s): %s", d->name, w, opt_ev_frames,
-		         bk_name[ev_bk], d->what);
-		snprintf(name, sizeof name, "plain-%s", d->name);
-		snprintf(w2, sizeof w2, "plain memory: the same scan over %zu pages of "
-		         "populated anonymous memory, %d passes per sample", w,
-		         PLAIN_REPS);
-		int pl = add(ev_group[sc], name, w2, OP_PLAIN_SCAN, BK_NONE,
-		             d->order != ORD_SEQ, d->write, KIND_SCAN, 0, 0);
-		ser[pl].scan = sc;
-		ser[pl].tag = "evict";
-		if (d->mult == 4 && d->order == ORD_SEQ && d->write) {
-			snprintf(w2, sizeof w2, "plain memory, first touch: an ascending "
-			         "write pass over %zu pages of fresh anonymous mmap", w);
-			first_idx = add(ev_group[sc], "plain-first4x", w2,
-			                OP_PLAIN_FIRST, BK_NONE, 0, 1, KIND_SCAN, 0, 0);
-			ser[first_idx].scan = sc;
-			ser[first_idx].tag = "evict";
-		}
-		for (int q = 0; q < NPOLICIES; q++) {
-			const char *pn = dpemu_policy_name(ev_policies[q]);
-			snprintf(name, sizeof name, "%s-%s", pn, d->name);
-			snprintf(w2, sizeof w2, "%s, policy %s: %s over %zu pages, a pool "
-			         "of %zu frames", bk_what[ev_bk], pn, d->what, w,
-			         opt_ev_frames);
-			k = add(ev_group[sc], name, w2, OP_D_SCAN, ev_bk,
-			        d->order != ORD_SEQ, d->write, KIND_SCAN, 1, 0);
-			ser[k].scan = sc;
-			ser[k].policy = ev_policies[q];
-			ser[k].kref = pl;
-			ser[k].tag = "evict";
-		}
+/* The group of scans[sc] (tag "evict"): the scan over plain memory, for
+   seq4x the first touch of fresh memory too (first_idx), then the scan
+   under each policy, compared with the plain one. */
+static void define_scan(int sc)
+{
+	const struct scan_def *d = &scans[sc];
+	size_t w = (size_t)d->mult * opt_ev_frames;
+	char name[24], w2[160];
+	snprintf(ev_group[sc], sizeof ev_group[sc], "eviction scan %s, %zu "
+	         "pages over %zu frames (%s): %s", d->name, w, opt_ev_frames,
+	         bk_name[ev_bk], d->what);
+	snprintf(name, sizeof name, "plain-%s", d->name);
+	snprintf(w2, sizeof w2, "plain memory: the same scan over %zu pages of "
+	         "populated anonymous memory, %d passes per sample", w,
+	         PLAIN_REPS);
+	int pl = add(ev_group[sc], name, w2, OP_PLAIN_SCAN, BK_NONE,
+	             d->order != ORD_SEQ, d->write, KIND_SCAN, 0, 0);
+	ser[pl].scan = sc;
+	ser[pl].tag = "evict";
+	if (d->mult == 4 && d->order == ORD_SEQ && d->write) {
+		snprintf(w2, sizeof w2, "plain memory, first touch: an ascending "
+		         "write pass over %zu pages of fresh anonymous mmap", w);
+		first_idx = add(ev_group[sc], "plain-first4x", w2,
+		                OP_PLAIN_FIRST, BK_NONE, 0, 1, KIND_SCAN, 0, 0);
+		ser[first_idx].scan = sc;
+		ser[first_idx].tag = "evict";
 	}
+	for (int q = 0; q < NPOLICIES; q++) {
+		const char *pn = dpemu_policy_name(ev_policies[q]);
+		snprintf(name, sizeof name, "%s-%s", pn, d->name);
+		snprintf(w2, sizeof w2, "%s, policy %s: %s over %zu pages, a pool "
+		         "of %zu frames", bk_what[ev_bk], pn, d->what, w,
+		         opt_ev_frames);
+		int k = add(ev_group[sc], name, w2, OP_D_SCAN, ev_bk,
+		            d->order != ORD_SEQ, d->write, KIND_SCAN, 1, 0);
+		ser[k].scan = sc;
+		ser[k].policy = ev_policies[q];
+		ser[k].kref = pl;
+		ser[k].tag = "evict";
+	}
+}
 
+/* The list of series, in the order the report shows them (the comment at
+   the top of this file says what each is), and the indices the report
+   compares with.  Uses opt_ev_frames and ev_bk. */
+void define_series(void)
+{
+	nser = 0;
+	define_anon();
+	define_chunks();
+	define_file_cow();
+	define_threads();
+	define_refs();
+	for (int sc = 0; sc < NSCANS; sc++)
+		define_scan(sc);
 	timer_idx = add(G_TM, "timer", "a write to a resident page (timing overhead)",
 	                OP_TIMER, BK_NONE, 1, 1, KIND_FAULT, 0, 0);
 }

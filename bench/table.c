@@ -147,15 +147,10 @@ static void print_references(void)
 	       "pages it revoked.\n");
 }
 
-void print_report(double secs)
+/* The whole time over the pages of each ascending pass, and what
+   populating a pool at creation adds to it. */
+static void print_chunks(void)
 {
-	printf("%.1f s in all\n\n", secs);
-	print_table(stdout);
-	printf("\n/kernel: median over the median of the kernel series of the same "
-	       "group (the first one;\nfor an eviction scan, the plain-memory "
-	       "scan's); /trap: median over trap-floor's.\nTimer overhead not "
-	       "subtracted.  A scan's samples are whole passes, per page.\n");
-
 	printf("\nper-page cost of the ascending passes (whole time / pages):\n");
 	for (int i = 0; i < nser; i++) {
 		struct series *s = &ser[i];
@@ -172,7 +167,11 @@ void print_report(double secs)
 			       ratio(per_page(s) + pop_us(s),
 			             per_page(&ser[k_seqpass])));
 	}
+}
 
+/* The throughput of one thread and of two, per pair of thread series. */
+static void print_threads(void)
+{
 	printf("\nthreads, throughput of the median pass (pages/ms):\n");
 	for (int i = 0; i < nser; i++) {
 		struct series *s = &ser[i];
@@ -187,7 +186,12 @@ void print_report(double secs)
 		       pair_label(s), throughput(s) / 1000, throughput(s + 1) / 1000,
 		       ratio(throughput(s + 1), throughput(s)));
 	}
+}
 
+/* The metadata bytes of each random-write anonymous series, and of the
+   sparse measurement (or why it was not made). */
+static void print_metadata(void)
+{
 	printf("\nmetadata (dpemu_space_stats metadata_bytes), %zu pages:\n",
 	       opt_pages);
 	for (int i = 0; i < nser; i++) {
@@ -204,16 +208,21 @@ void print_report(double secs)
 		       sparse_meta, (double)sparse_meta / (double)sparse_pages);
 	else if (sparse_note[0])
 		printf("  sparse          not measured: %s\n", sparse_note);
+}
 
-	print_references();
-	print_eviction();
-
+/* The most process VMAs each series saw (those that counted). */
+static void print_vmas(void)
+{
 	printf("\nprocess VMAs, most seen:");
 	for (int i = 0; i < nser; i++)
 		if (ser[i].vmas_max)
 			printf(" %s %" PRIu64 ",", ser[i].name, ser[i].vmas_max);
 	printf("\n");
+}
 
+/* The project's targets: measured or not, met or not, and why. */
+static void print_targets(void)
+{
 	printf("\ntargets (ratios of this run):\n");
 	for (int i = 0; i < ntg; i++) {
 		struct target *t = &tg[i];
@@ -227,7 +236,11 @@ void print_report(double secs)
 		if (t->detail[0])
 			printf("      %s\n", t->detail);
 	}
+}
 
+/* What each selected series is, with its notes. */
+static void print_series_list(void)
+{
 	printf("\nseries:\n");
 	for (int i = 0; i < nser; i++) {
 		struct series *s = &ser[i];
@@ -241,4 +254,24 @@ void print_report(double secs)
 		if (s->note[0])
 			printf("  %-16s NOTE: %s\n", "", s->note);
 	}
+}
+
+/* The report on stdout, after the run of secs seconds: the table, then
+   each section in turn. */
+void print_report(double secs)
+{
+	printf("%.1f s in all\n\n", secs);
+	print_table(stdout);
+	printf("\n/kernel: median over the median of the kernel series of the same "
+	       "group (the first one;\nfor an eviction scan, the plain-memory "
+	       "scan's); /trap: median over trap-floor's.\nTimer overhead not "
+	       "subtracted.  A scan's samples are whole passes, per page.\n");
+	print_chunks();
+	print_threads();
+	print_metadata();
+	print_references();
+	print_eviction();
+	print_vmas();
+	print_targets();
+	print_series_list();
 }

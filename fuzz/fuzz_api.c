@@ -755,6 +755,20 @@ static void check_files(const int *checks, int n)
 		check_file_page(checks[k] / MAX_PAGES, checks[k] % MAX_PAGES);
 }
 
+/* The pages an operation on space ms works on, from two of its arguments:
+ * the first is pgarg modulo the space's pages (into *pg), and 1 + narg %
+ * most of them, cut at the space's end; returns how many. */
+static int pick_range(const struct mspace *ms, unsigned pgarg, unsigned narg, unsigned most,
+                      int *pg)
+{
+	int n = 1 + (int)(narg % most);
+
+	*pg = (int)(pgarg % (unsigned)ms->npages);
+	if (*pg + n > ms->npages)
+		n = ms->npages - *pg;
+	return n;
+}
+
 static void op_unmap(void)
 {
 	int i = live_space();
@@ -762,9 +776,7 @@ static void op_unmap(void)
 	if (i < 0)
 		return;
 	struct mspace *ms = &M.sp[i];
-	int pg = (int)(pgarg % (unsigned)ms->npages), n = 1 + (int)(narg % 6);
-	if (pg + n > ms->npages)
-		n = ms->npages - pg;
+	int pg, n = pick_range(ms, pgarg, narg, 6, &pg);
 	int rc = dpemu_unmap(ms->s, ms->base + (size_t)pg * M.ps,
 	                     (size_t)n * M.ps - (narg & 0x80 ? 1 : 0));
 	CHECK_RC(rc, 0, "dpemu_unmap");
@@ -781,10 +793,8 @@ static void op_protect(void)
 	if (i < 0)
 		return;
 	struct mspace *ms = &M.sp[i];
-	int pg = (int)(pgarg % (unsigned)ms->npages), n = 1 + (int)(narg % 4);
+	int pg, n = pick_range(ms, pgarg, narg, 4, &pg);
 	int prot = prots[parg % 8], want = 0;
-	if (pg + n > ms->npages)
-		n = ms->npages - pg;
 	for (int k = pg; k < pg + n; k++)
 		if (!ms->pte[k].mapped)
 			want = -ENOMEM;
@@ -985,9 +995,7 @@ static void op_sync(void)
 	if (i < 0)
 		return;
 	struct mspace *ms = &M.sp[i];
-	int pg = (int)(pgarg % (unsigned)ms->npages), n = 1 + (int)(narg % 8);
-	if (pg + n > ms->npages)
-		n = ms->npages - pg;
+	int pg, n = pick_range(ms, pgarg, narg, 8, &pg);
 	int rc = dpemu_sync(ms->s, ms->base + (size_t)pg * M.ps, (size_t)n * M.ps);
 	CHECK_RC(rc, 0, "dpemu_sync");
 	/* A page only this space maps is on the file now (a page another space
@@ -1045,12 +1053,10 @@ static void op_prefault(void)
 	if (i < 0)
 		return;
 	struct mspace *ms = &M.sp[i];
-	int pg = (int)(pgarg % (unsigned)ms->npages), n = 1 + (int)(narg % 4);
+	int pg, n = pick_range(ms, pgarg, narg, 4, &pg);
 	int prot = parg % 3 == 0 ? PROT_READ : parg % 3 == 1 ? PROT_WRITE : PROT_READ | PROT_WRITE;
 	int need = prot == PROT_READ ? PROT_READ : PROT_WRITE;
 	int want = 0, bad = -1;
-	if (pg + n > ms->npages)
-		n = ms->npages - pg;
 	for (int k = pg; k < pg + n && bad < 0; k++) {
 		if (!ms->pte[k].mapped)
 			want = -ENOMEM, bad = k;

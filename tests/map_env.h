@@ -183,7 +183,16 @@ static inline void *map_anon(struct env *e, size_t len, int prot, int flags)
 	return out;
 }
 
-/* One access run under dpemu_catch. */
+/* Map len bytes at addr of the arena with DPEMU_MAP_FIXED and flags (anonymous:
+ * no file); asserts that dpemu_map succeeds; returns what it gave. */
+static inline void *map_fixed(struct env *e, void *addr, size_t len, int prot, int flags)
+{
+	void *out = NULL;
+
+	assert_int_equal(dpemu_map(e->space, addr, len, prot, flags | DPEMU_MAP_FIXED,
+	                           -1, 0, &out), 0);
+	return out;
+}
 
 /* Make a temp file of len bytes with pattern(seed); returns an O_RDWR fd. */
 static inline int make_file(size_t len, unsigned seed, char *path)

@@ -134,30 +134,17 @@ static int tu_host_hook(enum tu_host_call call, const struct tu_host_args *a)
 
 static size_t ps;
 
-/* In a child: stop with a message and exit status 1. */
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "line %d: %s: ", __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fprintf(stderr, " (last error: %s)\n",             \
-			        dpemu_last_error());                       \
-			_exit(1);                                          \
-		}                                                          \
-	} while (0)
+/* In a child: stop with a message and exit status 1 (testutil.h). */
+#define CHECK TU_CHECK
 
-/* Run fn in a child under an alarm; fail with its messages unless it exits 0. */
+/* Run fn in a child (which sets its own alarm); fail with its messages
+ * unless it exits 0. */
 static void run_child(void (*fn)(void *), const char *what)
 {
 	struct tu_child c;
 
 	assert_int_equal(tu_run_in_child(fn, NULL, &c), 0);
-	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0) {
-		fprintf(stderr, "%s: child %s %d; its stderr:\n%s\n", what,
-		        WIFEXITED(c.status) ? "exited with" : "died of signal",
-		        WIFEXITED(c.status) ? WEXITSTATUS(c.status) : WTERMSIG(c.status), c.err);
-		fail_msg("%s failed in the child", what);
-	}
+	tu_assert_child_ok(&c, what);
 }
 
 static dpemu_pool *new_pool(size_t frames)

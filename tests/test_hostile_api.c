@@ -53,10 +53,7 @@ static void run_child(void (*fn)(void *), void *arg, const char *what)
 	struct tu_child c;
 
 	assert_int_equal(tu_run_in_child(fn, arg, &c), 0);
-	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
-		fail_msg("%s: child %s %d; its stderr:\n%s", what,
-		         WIFEXITED(c.status) ? "exited with" : "died of signal",
-		         WIFEXITED(c.status) ? WEXITSTATUS(c.status) : WTERMSIG(c.status), c.err);
+	tu_assert_child_ok(&c, what);
 }
 
 /* The byte the pattern gives offset off of page pg of space k. */

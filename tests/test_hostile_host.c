@@ -137,25 +137,11 @@ static void run_child(void (*fn)(void *), void *arg, const char *what)
 		fprintf(stderr, "%s: skipped: %s", what, c.err);
 		skip();
 	}
-	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0) {
-		fprintf(stderr, "%s: child %s %d; its stderr:\n%s\n", what,
-		        WIFEXITED(c.status) ? "exited with" : "died of signal",
-		        WIFEXITED(c.status) ? WEXITSTATUS(c.status) : WTERMSIG(c.status), c.err);
-		fail_msg("%s failed in the child", what);
-	}
+	tu_assert_child_ok(&c, what);
 }
 
-/* In a child: stop with a message and exit status code. */
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "line %d: %s: ", __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fprintf(stderr, " (last error: %s)\n",             \
-			        dpemu_last_error());                       \
-			_exit(1);                                          \
-		}                                                          \
-	} while (0)
+/* In a child: stop with a message and exit status 1 (testutil.h). */
+#define CHECK TU_CHECK
 
 static uint64_t space_faults(dpemu_space *s)
 {

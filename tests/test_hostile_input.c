@@ -136,14 +136,6 @@ static struct dpemu_page_info query(dpemu_space *s, const void *addr)
 	return pi;
 }
 
-static int count_fds(void)
-{
-	int n = tu_count_dir("/proc/self/fd");
-
-	assert_true(n > 0);
-	return n;
-}
-
 /* Byte off of the test's file. */
 static unsigned char file_byte(const struct env *e, off_t off)
 {
@@ -472,32 +464,10 @@ static void test_populate_more_than_available(void **state)
 	assert_int_equal(tu_run_in_child(populate_too_much, NULL, &c), 0);
 	if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 77)
 		skip();
-	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
-		fail_msg("populate of twice MemAvailable: %s %d; %s",
-		         WIFEXITED(c.status) ? "exit" : "signal",
-		         WIFEXITED(c.status) ? WEXITSTATUS(c.status) : WTERMSIG(c.status), c.err);
+	tu_assert_child_ok(&c, "populate of twice MemAvailable");
 }
 
 /* ---- defect 13: a swap store must be able to hold pages ------------------- */
-
-/* Create a FIFO-policy pool of 4 frames with swap_path and slots; its
- * result (the pool is destroyed again on success). */
-static int swap_pool_try(const char *path, size_t slots)
-{
-	struct dpemu_pool_config cfg = tu_pool_config(4, 0);
-	dpemu_pool *pool = (dpemu_pool *)&cfg;
-	int rc;
-
-	cfg.policy = DPEMU_POLICY_FIFO;
-	cfg.swap_path = path;
-	cfg.swap_slots = slots;
-	rc = dpemu_pool_create(&cfg, &pool);
-	if (rc == 0)
-		assert_int_equal(dpemu_pool_destroy(pool), 0);
-	else
-		assert_null(pool);
-	return rc;
-}
 
 /* What cannot hold pages is refused with a message naming it, and leaves
  * no descriptor open; a FIFO does not block the call. */
@@ -505,7 +475,7 @@ static void test_swap_store_not_a_file(void **state)
 {
 	char dir[] = "/tmp/dpemu-hostile-XXXXXX";
 	char fifo[sizeof dir + 16];
-	int fds = count_fds(), rc;
+	int fds = tu_count_fds(), rc;
 	(void)state;
 
 	assert_non_null(mkdtemp(dir));
@@ -513,28 +483,28 @@ static void test_swap_store_not_a_file(void **state)
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 
 	alarm(30);
-	rc = swap_pool_try(fifo, 0);
+	rc = tu_pool_try(DPEMU_POLICY_FIFO, fifo, 0);
 	alarm(0);
 	assert_int_equal(rc, -ENODEV);
 	assert_error_mentions(fifo);
 	assert_error_mentions("FIFO");
 
 	/* /dev/null would silently lose every page. */
-	assert_int_equal(swap_pool_try("/dev/null", 0), -ENODEV);
+	assert_int_equal(tu_pool_try(DPEMU_POLICY_FIFO, "/dev/null", 0), -ENODEV);
 	assert_error_mentions("/dev/null");
 
 	/* A procfs file is a regular file that holds nothing (root may open
 	 * it for writing; others are refused by open already). */
-	rc = swap_pool_try("/proc/self/status", 0);
+	rc = tu_pool_try(DPEMU_POLICY_FIFO, "/proc/self/status", 0);
 	assert_true(rc == -ENODEV || rc == -EACCES);
 	assert_error_mentions("/proc/self/status");
 
 	/* A directory. */
-	rc = swap_pool_try(dir, 0);
+	rc = tu_pool_try(DPEMU_POLICY_FIFO, dir, 0);
 	assert_true(rc == -EISDIR || rc == -EACCES);
 	assert_error_mentions(dir);
 
-	assert_int_equal(count_fds(), fds);
+	assert_int_equal(tu_count_fds(), fds);
 	assert_int_equal(unlink(fifo), 0);
 	assert_int_equal(rmdir(dir), 0);
 }
@@ -585,10 +555,7 @@ static void test_swap_store_file_size_limit(void **state)
 	assert_int_equal(rmdir(dir), 0);
 	if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 77)
 		skip();
-	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
-		fail_msg("swap store over RLIMIT_FSIZE: %s %d; %s",
-		         WIFEXITED(c.status) ? "exit" : "signal",
-		         WIFEXITED(c.status) ? WEXITSTATUS(c.status) : WTERMSIG(c.status), c.err);
+	tu_assert_child_ok(&c, "swap store over RLIMIT_FSIZE");
 }
 
 /* A regular file is still a good store, and keeps its size until pages
@@ -602,11 +569,11 @@ static void test_swap_store_regular_file(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/swap", dir);
-	assert_int_equal(swap_pool_try(path, 0), 0);
+	assert_int_equal(tu_pool_try(DPEMU_POLICY_FIFO, path, 0), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_size, 0);
-	assert_int_equal(swap_pool_try(NULL, 0), 0);
+	assert_int_equal(tu_pool_try(DPEMU_POLICY_FIFO, NULL, 0), 0);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(rmdir(dir), 0);
 }

@@ -157,6 +157,36 @@ static volatile char *wild_page(void)
 	return p;
 }
 
+/* A 2-page shared mapping of a 1-byte file of the program's own: reading
+ * its second page is a SIGBUS that is not dpemu's.  On failure _exit with
+ * code (no file) or code + 1 (no mapping). */
+static volatile char *past_eof_file(int code)
+{
+	char path[64];
+	int fd = tu_temp_file("x", 1, path);
+	volatile char *file;
+
+	if (fd < 0)
+		_exit(code);
+	unlink(path);
+	file = mmap(NULL, 2 * ps, PROT_READ, MAP_SHARED, fd, 0);
+	if (file == MAP_FAILED)
+		_exit(code + 1);
+	return file;
+}
+
+/* Handle sig with handler (or SIG_IGN, SIG_DFL) and flags, nothing blocked. */
+static void set_action(int sig, void (*handler)(int), int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sa.sa_flags = flags;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
 static int count(const char *hay, const char *needle)
 {
 	int n = 0;
@@ -187,6 +217,26 @@ static void assert_exited(const struct tu_child *c, int code)
 		            c->err);
 	assert_true(WIFEXITED(c->status));
 	assert_int_equal(WEXITSTATUS(c->status), code);
+}
+
+/* Run fn in a child; it must exit 0 after saying "done". */
+static void run_to_done(void (*fn)(void *))
+{
+	struct tu_child c;
+
+	run(fn, &c);
+	assert_exited(&c, 0);
+	assert_non_null(strstr(c.err, "done\n"));
+}
+
+/* Skip the test unless this run's backend is uffd in thread mode
+ * (DPEMU_BACKEND=uffd, as tests/each-backend sets it). */
+static void skip_unless_thread_mode(void)
+{
+	const char *b = getenv("DPEMU_BACKEND");
+
+	if (!b || strcmp(b, "uffd") != 0)
+		skip();
 }
 
 /* ---- defect 3: a program handler that chains to the one it displaced ---- */
@@ -259,18 +309,11 @@ static void chain_cycle_bus_child(void *unused)
 {
 	dpemu_pool *pool = NULL;
 	dpemu_space *a, *b;
-	char path[64];
-	int fd = tu_temp_file("x", 1, path);
 	volatile char *file;
 
 	(void)unused;
 	alarm(10);
-	if (fd < 0)
-		_exit(108);
-	unlink(path);
-	file = mmap(NULL, 2 * ps, PROT_READ, MAP_SHARED, fd, 0);
-	if (file == MAP_FAILED)
-		_exit(109);
+	file = past_eof_file(108);
 	child_space(&pool, &a, 16, DPEMU_POLICY_NONE, 2);
 	install_chaining(SIGBUS);
 	child_space(&pool, &b, 16, DPEMU_POLICY_NONE, 2);
@@ -302,15 +345,10 @@ static void resethand_child(void *unused)
 	dpemu_pool *pool = NULL;
 	dpemu_space *s;
 	volatile char *wild = wild_page();
-	struct sigaction sa;
 
 	(void)unused;
 	alarm(10);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = oneshot_handler;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, NULL);
+	set_action(SIGSEGV, oneshot_handler, SA_RESETHAND);
 	child_space(&pool, &s, 16, DPEMU_POLICY_NONE, 1);
 	wild[0] = 1;
 	_exit(111);
@@ -386,23 +424,12 @@ static void ign_child(void *unused)
 	dpemu_pool *pool = NULL;
 	dpemu_space *s;
 	volatile char *wild = wild_page();
-	char path[64];
-	int fd = tu_temp_file("x", 1, path);
 	volatile char *file;
-	struct sigaction sa;
 
 	(void)unused;
 	alarm(10);
-	if (fd < 0)
-		_exit(113);
-	unlink(path);
-	file = mmap(NULL, 2 * ps, PROT_READ, MAP_SHARED, fd, 0);
-	if (file == MAP_FAILED)
-		_exit(114);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	sigemptyset(&sa.sa_mask);
-	sigaction(ign_sig, &sa, NULL);
+	file = past_eof_file(113);
+	set_action(ign_sig, SIG_IGN, 0);
 	child_space(&pool, &s, 16, DPEMU_POLICY_NONE, 1);
 	kill(getpid(), ign_sig);
 	pthread_kill(pthread_self(), ign_sig);
@@ -497,14 +524,12 @@ static void check_results(int deadlocks)
 	}
 }
 
-static void install_usr1(void)
+/* The start of a child of the signal-inside-dpemu cases: a 20 s watchdog,
+ * and SIGUSR1 handled by usr1_handler, raised on this (the main) thread. */
+static void start_usr1_child(void)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = usr1_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
+	alarm(20);
+	set_action(SIGUSR1, usr1_handler, 0);
 	main_tid = (pid_t)syscall(SYS_gettid);
 }
 
@@ -521,8 +546,7 @@ static void in_call_child(void *unused)
 	volatile char *pa;
 
 	(void)unused;
-	alarm(20);
-	install_usr1();
+	start_usr1_child();
 	pa = child_space(&pool, &a, 8, DPEMU_POLICY_CLOCK, 8);
 	touch_base = child_space(&pool, &b, 8, DPEMU_POLICY_CLOCK, TOUCH_PAGES);
 	for (int i = 0; i < 8; i++)
@@ -547,12 +571,8 @@ static void in_call_child(void *unused)
 
 static void test_signal_inside_call(void **state)
 {
-	struct tu_child c;
-
 	(void)state;
-	run(in_call_child, &c);
-	assert_exited(&c, 0);
-	assert_non_null(strstr(c.err, "done\n"));
+	run_to_done(in_call_child);
 }
 
 /*
@@ -568,12 +588,10 @@ static void revoke_fails_child(void *unused)
 
 static void test_signal_inside_call_revoke_fails(void **state)
 {
-	const char *b = getenv("DPEMU_BACKEND");
 	struct tu_child c;
 
 	(void)state;
-	if (!b || strcmp(b, "uffd") != 0)
-		skip(); /* only the handler thread revokes for another thread */
+	skip_unless_thread_mode(); /* only the handler thread revokes for another thread */
 	run(revoke_fails_child, &c);
 	assert_died_of(&c, SIGSEGV);
 	assert_non_null(strstr(c.err, "could not be revoked to report it (out of memory"));
@@ -590,8 +608,7 @@ static void list_mutex_child(void *unused)
 	dpemu_space *a, *b;
 
 	(void)unused;
-	alarm(20);
-	install_usr1();
+	start_usr1_child();
 	touch_base = child_space(&pool, &a, 64, DPEMU_POLICY_NONE, TOUCH_PAGES);
 	wake_armed = 1;
 	child_space(&pool, &b, 64, DPEMU_POLICY_NONE, 1);
@@ -603,15 +620,9 @@ static void list_mutex_child(void *unused)
 
 static void test_signal_holding_list_mutex(void **state)
 {
-	const char *b = getenv("DPEMU_BACKEND");
-	struct tu_child c;
-
 	(void)state;
-	if (!b || strcmp(b, "uffd") != 0)
-		skip(); /* only thread mode has a handler thread */
-	run(list_mutex_child, &c);
-	assert_exited(&c, 0);
-	assert_non_null(strstr(c.err, "done\n"));
+	skip_unless_thread_mode(); /* only thread mode has a handler thread */
+	run_to_done(list_mutex_child);
 }
 
 /*
@@ -628,8 +639,7 @@ static void in_fault_child(void *unused)
 	volatile char *pa;
 
 	(void)unused;
-	alarm(20);
-	install_usr1();
+	start_usr1_child();
 	pa = child_space(&pool, &a, 64, DPEMU_POLICY_NONE, 16);
 	touch_base = child_space(&pool, &b, 64, DPEMU_POLICY_NONE, TOUCH_PAGES);
 	armed = 1;
@@ -645,12 +655,8 @@ static void in_fault_child(void *unused)
 
 static void test_signal_inside_fault(void **state)
 {
-	struct tu_child c;
-
 	(void)state;
-	run(in_fault_child, &c);
-	assert_exited(&c, 0);
-	assert_non_null(strstr(c.err, "done\n"));
+	run_to_done(in_fault_child);
 }
 
 /* ---- defect 15: no strerror(3) in a fault report ------------------------- */

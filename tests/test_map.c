@@ -102,9 +102,7 @@ static void test_map_len_rounding(void **state)
 
 	(void)state;
 	env_open(&e, 8, 16);
-	assert_int_equal(dpemu_map(e.space, e.base, e.ps + 1, RW,
-	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
+	out = map_fixed(&e, e.base, e.ps + 1, RW, ANON_PRIVATE);
 	assert_ptr_equal(out, e.base);
 	info = query(&e, e.base + e.ps);
 	assert_true(info.mapped);
@@ -114,9 +112,7 @@ static void test_map_len_rounding(void **state)
 	assert_false(info.mapped);
 
 	/* A one-byte mapping covers exactly one page. */
-	assert_int_equal(dpemu_map(e.space, e.base + 4 * e.ps, 1, RW,
-	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
+	out = map_fixed(&e, e.base + 4 * e.ps, 1, RW, ANON_PRIVATE);
 	assert_true(query(&e, e.base + 4 * e.ps).mapped);
 	assert_false(query(&e, e.base + 5 * e.ps).mapped);
 	assert_false(query(&e, e.base + 3 * e.ps).mapped);
@@ -394,9 +390,7 @@ static void test_map_too_many_mappings(void **state)
 
 	/* Unmapping one makes room for one. */
 	assert_int_equal(dpemu_unmap(e.space, e.base + 2 * e.ps, e.ps), 0);
-	assert_int_equal(dpemu_map(e.space, e.base + 2 * limit * e.ps, e.ps, RW,
-	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
+	out = map_fixed(&e, e.base + 2 * limit * e.ps, e.ps, RW, ANON_PRIVATE);
 	env_close(&e);
 }
 
@@ -413,10 +407,7 @@ static void test_unmap_partial(void **state)
 
 	(void)state;
 	env_open(&e, 32, 32);
-	assert_int_equal(dpemu_map(e.space, e.base + 4 * e.ps, 8 * e.ps, RW,
-	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
-	p = out;
+	p = map_fixed(&e, e.base + 4 * e.ps, 8 * e.ps, RW, ANON_PRIVATE);
 	fill(p, 8 * e.ps, 51);
 	assert_int_equal(pstats(&e).frames_used, 8);
 
@@ -459,9 +450,7 @@ static void test_unmap_partial(void **state)
 	assert_int_equal(pstats(&e).frames_used, 0);
 
 	/* The hole can be mapped again: fresh zeros. */
-	assert_int_equal(dpemu_map(e.space, p + 3 * e.ps, 2 * e.ps, RW,
-	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
+	out = map_fixed(&e, p + 3 * e.ps, 2 * e.ps, RW, ANON_PRIVATE);
 	assert_true(all_zero(out, 2 * e.ps));
 	env_close(&e);
 }
@@ -475,13 +464,9 @@ static void test_unmap_ranges(void **state)
 	(void)state;
 	env_open(&e, 32, 32);
 	env_add_ref(&e); /* pages 30, 31 */
-	assert_int_equal(dpemu_map(e.space, e.base + 2 * e.ps, 2 * e.ps, RW,
-	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
+	out = map_fixed(&e, e.base + 2 * e.ps, 2 * e.ps, RW, ANON_PRIVATE);
 	fill(out, 2 * e.ps, 1);
-	assert_int_equal(dpemu_map(e.space, e.base + 6 * e.ps, 2 * e.ps, RW,
-	                           ANON_SHARED | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
+	out = map_fixed(&e, e.base + 6 * e.ps, 2 * e.ps, RW, ANON_SHARED);
 	fill(out, 2 * e.ps, 2);
 	assert_int_equal(stats(&e).mappings, 3);
 
@@ -732,9 +717,7 @@ static void test_page_size_multiple(void **state)
 	}
 
 	/* A length of one host page maps a whole emulated page. */
-	assert_int_equal(dpemu_map(e.space, e.base + 12 * e.ps, h, RW,
-	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
+	out = map_fixed(&e, e.base + 12 * e.ps, h, RW, ANON_PRIVATE);
 	memset(out, 1, e.ps);
 	assert_false(query(&e, e.base + 13 * e.ps).mapped);
 	env_close(&e);

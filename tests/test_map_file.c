@@ -283,18 +283,6 @@ static void test_map_file_shared_unmap_destroy(void **state)
 	unlink(path);
 }
 
-/* Number of open fds of this process. */
-static int count_fds(void)
-{
-	int n = 0, fd;
-
-	for (fd = 0; fd < 4096; fd++) {
-		if (fcntl(fd, F_GETFD) != -1)
-			n++;
-	}
-	return n;
-}
-
 /* dpemu's duplicate fds are closed with their mappings, and failed calls
  * leave no fd behind. */
 static void test_map_file_fds_not_leaked(void **state)
@@ -307,7 +295,7 @@ static void test_map_file_fds_not_leaked(void **state)
 	(void)state;
 	env_open(&e, 16, 32);
 	fd = make_file(2 * e.ps, 5, path);
-	before = count_fds();
+	before = tu_count_fds();
 	for (i = 0; i < 300; i++) {
 		assert_int_equal(dpemu_map(e.space, NULL, 2 * e.ps, RW,
 		                           (i & 1) ? DPEMU_MAP_SHARED :
@@ -324,7 +312,7 @@ static void test_map_file_fds_not_leaked(void **state)
 		                           DPEMU_MAP_PRIVATE, fd, 1, &out),
 		                 -EINVAL);
 	}
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_fds(), before);
 	assert_int_equal(stats(&e).mappings, 0);
 	close(fd);
 	unlink(path);

@@ -103,10 +103,7 @@ static void test_protect_errors(void **state)
 	(void)state;
 	env_open(&e, 16, 32);
 	env_add_ref(&e);
-	assert_int_equal(dpemu_map(e.space, e.base, 4 * e.ps, RW,
-	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
-	p = out;
+	p = map_fixed(&e, e.base, 4 * e.ps, RW, ANON_PRIVATE);
 	fill(p, 4 * e.ps, 71);
 
 	/* Range with an unmapped page (page 4): -ENOMEM, nothing changed. */

@@ -17,14 +17,10 @@ static void test_query_fields(void **state)
 	struct dpemu_page_info info, info2;
 	struct dpemu_stats before;
 	char *p;
-	void *out = NULL;
 
 	(void)state;
 	env_open(&e, 16, 32);
-	assert_int_equal(dpemu_map(e.space, e.base + 8 * e.ps, 4 * e.ps, RW,
-	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
-	p = out;
+	p = map_fixed(&e, e.base + 8 * e.ps, 4 * e.ps, RW, ANON_PRIVATE);
 
 	/* Mapped but not present, and querying does not fault it in. */
 	before = stats(&e);
@@ -54,10 +50,7 @@ static void test_query_fields(void **state)
 	assert_int_equal(info2.frame_refs, 1);
 
 	/* Shared anonymous mapping. */
-	assert_int_equal(dpemu_map(e.space, e.base + 14 * e.ps, e.ps, PROT_READ,
-	                           ANON_SHARED | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
-	p = out;
+	p = map_fixed(&e, e.base + 14 * e.ps, e.ps, PROT_READ, ANON_SHARED);
 	info = query(&e, p);
 	assert_true(info.mapped && info.shared && info.anonymous);
 	assert_int_equal(info.prot, PROT_READ);
@@ -89,14 +82,10 @@ static void test_query_mapping_start_after_split(void **state)
 {
 	struct env e;
 	char *p;
-	void *out = NULL;
 
 	(void)state;
 	env_open(&e, 32, 32);
-	assert_int_equal(dpemu_map(e.space, e.base + 4 * e.ps, 8 * e.ps, RW,
-	                           ANON_PRIVATE | DPEMU_MAP_FIXED, -1, 0, &out),
-	                 0);
-	p = out;
+	p = map_fixed(&e, e.base + 4 * e.ps, 8 * e.ps, RW, ANON_PRIVATE);
 	assert_ptr_equal(query(&e, p + 6 * e.ps).mapping_start, p);
 	assert_int_equal(dpemu_unmap(e.space, p + 3 * e.ps, 2 * e.ps), 0);
 	assert_ptr_equal(query(&e, p + 2 * e.ps).mapping_start, p);

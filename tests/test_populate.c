@@ -52,14 +52,6 @@ static size_t rss_shmem(void)
 	return (size_t)kib * 1024;
 }
 
-static int count_fds(void)
-{
-	int n = tu_count_dir("/proc/self/fd");
-
-	assert_true(n > 0);
-	return n;
-}
-
 static dpemu_pool *populated_pool(size_t frames)
 {
 	struct dpemu_pool_config cfg = tu_pool_config(frames, 0);
@@ -155,7 +147,7 @@ static void test_populate_fails(void **state)
 {
 	struct dpemu_pool_config cfg = tu_pool_config(64, 0);
 	dpemu_pool *pool = (dpemu_pool *)&cfg;
-	int fds = count_fds();
+	int fds = tu_count_fds();
 
 	(void)state;
 	cfg.populate = true;
@@ -164,7 +156,7 @@ static void test_populate_fails(void **state)
 	populate_errno = 0;
 	assert_null(pool);
 	assert_non_null(strstr(dpemu_last_error(), "populate"));
-	assert_int_equal(count_fds(), fds);
+	assert_int_equal(tu_count_fds(), fds);
 }
 
 /* Kernels before 5.14 know no MADV_POPULATE_WRITE (EINVAL): the pool

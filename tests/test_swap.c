@@ -58,23 +58,6 @@ static void test_no_policy_out_of_frames(void **state)
 	teardown(pool, s, NULL);
 }
 
-static int pool_try(enum dpemu_policy policy, const char *swap_path, size_t slots)
-{
-	struct dpemu_pool_config cfg = tu_pool_config(4, 0);
-	dpemu_pool *pool = (dpemu_pool *)&cfg;
-	int rc;
-
-	cfg.policy = policy;
-	cfg.swap_path = swap_path;
-	cfg.swap_slots = slots;
-	rc = dpemu_pool_create(&cfg, &pool);
-	if (rc == 0)
-		assert_int_equal(dpemu_pool_destroy(pool), 0);
-	else
-		assert_null(pool);
-	return rc;
-}
-
 /* Bad configurations are refused with a message, and nothing is made. */
 static void test_bad_config(void **state)
 {
@@ -82,24 +65,25 @@ static void test_bad_config(void **state)
 	char path[sizeof dir + 32];
 	(void)state;
 
-	assert_int_equal(pool_try((enum dpemu_policy)(DPEMU_POLICY_RANDOM + 1), NULL, 0), -EINVAL);
+	assert_int_equal(tu_pool_try((enum dpemu_policy)(DPEMU_POLICY_RANDOM + 1), NULL, 0),
+	                 -EINVAL);
 	assert_true(strstr(dpemu_last_error(), "policy") != NULL);
-	assert_int_equal(pool_try((enum dpemu_policy)-1, NULL, 0), -EINVAL);
-	assert_int_equal(pool_try(DPEMU_POLICY_NONE, "/tmp/dpemu-never-made", 0), -EINVAL);
+	assert_int_equal(tu_pool_try((enum dpemu_policy)-1, NULL, 0), -EINVAL);
+	assert_int_equal(tu_pool_try(DPEMU_POLICY_NONE, "/tmp/dpemu-never-made", 0), -EINVAL);
 	assert_true(strlen(dpemu_last_error()) > 0);
 	assert_int_equal(access("/tmp/dpemu-never-made", F_OK), -1);
-	assert_int_equal(pool_try(DPEMU_POLICY_NONE, NULL, 8), -EINVAL);
+	assert_int_equal(tu_pool_try(DPEMU_POLICY_NONE, NULL, 8), -EINVAL);
 	assert_true(strlen(dpemu_last_error()) > 0);
 
 	assert_non_null(mkdtemp(dir));
 	/* A directory is not a swap store. */
-	int rc = pool_try(DPEMU_POLICY_FIFO, dir, 0);
+	int rc = tu_pool_try(DPEMU_POLICY_FIFO, dir, 0);
 	assert_true(rc < 0);
 	assert_true(rc == -EISDIR || rc == -EACCES);
 	assert_true(strstr(dpemu_last_error(), dir) != NULL);
 	/* A file in a directory that does not exist cannot be created. */
 	snprintf(path, sizeof path, "%s/no/such/dir/swap", dir);
-	assert_int_equal(pool_try(DPEMU_POLICY_CLOCK, path, 0), -ENOENT);
+	assert_int_equal(tu_pool_try(DPEMU_POLICY_CLOCK, path, 0), -ENOENT);
 	assert_true(strstr(dpemu_last_error(), path) != NULL);
 	assert_int_equal(rmdir(dir), 0);
 

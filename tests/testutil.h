@@ -141,6 +141,22 @@ static inline int tu_run_in_child(void (*fn)(void *arg), void *arg,
 	return 0;
 }
 
+/*
+ * In a child, which has no CMocka: unless cond holds, print "line N: cond: "
+ * then the printf-style message and dpemu's last error on stderr, and exit
+ * with status 1 (tu_assert_child_ok shows it).
+ */
+#define TU_CHECK(cond, ...)                                                \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			fprintf(stderr, "line %d: %s: ", __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__);                      \
+			fprintf(stderr, " (last error: %s)\n",             \
+			        dpemu_last_error());                       \
+			_exit(1);                                          \
+		}                                                          \
+	} while (0)
+
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -404,6 +420,53 @@ static inline void tu_assert_caught(dpemu_space *space, void *addr, int write,
 	else
 		assert_true(f.access == DPEMU_ACCESS_READ ||
 		            f.access == DPEMU_ACCESS_UNKNOWN);
+}
+
+/* The process's open file descriptors (entries of /proc/self/fd, the
+ * directory's own among them: compare two counts, not one with a number). */
+static inline int tu_count_fds(void)
+{
+	int n = tu_count_dir("/proc/self/fd");
+
+	assert_true(n > 0);
+	return n;
+}
+
+/* ---- pool configurations (needs CMocka) ---- */
+
+/* Create a pool of 4 frames with policy and a swap store at swap_path
+ * (NULL: an unlinked temporary file) of slots slots (0: the default);
+ * dpemu_pool_create's result.  The pool is destroyed again on success; a
+ * failure must have set the pool to NULL (asserted). */
+static inline int tu_pool_try(enum dpemu_policy policy, const char *swap_path, size_t slots)
+{
+	struct dpemu_pool_config cfg = tu_pool_config(4, 0);
+	dpemu_pool *pool = (dpemu_pool *)&cfg;
+	int rc;
+
+	cfg.policy = policy;
+	cfg.swap_path = swap_path;
+	cfg.swap_slots = slots;
+	rc = dpemu_pool_create(&cfg, &pool);
+	if (rc == 0)
+		assert_int_equal(dpemu_pool_destroy(pool), 0);
+	else
+		assert_null(pool);
+	return rc;
+}
+
+/* ---- a child's result (needs CMocka) ---- */
+
+/* After tu_run_in_child: unless the child exited 0, print its status and
+ * stderr and fail the test, what naming the case. */
+static inline void tu_assert_child_ok(const struct tu_child *c, const char *what)
+{
+	if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
+		return;
+	fprintf(stderr, "%s: child %s %d; its stderr:\n%s\n", what,
+	        WIFEXITED(c->status) ? "exited with" : "died of signal",
+	        WIFEXITED(c->status) ? WEXITSTATUS(c->status) : WTERMSIG(c->status), c->err);
+	fail_msg("%s failed in the child", what);
 }
 
 #endif /* DPEMU_TESTUTIL_H */

@@ -93,26 +93,45 @@ static void print_paging_counts(dpemu_space *s, dpemu_pool *p)
 	       (unsigned long long)ps.swap_slots_used);
 }
 
+/* A pool of config pc, and its counters in *pst.  Returns its page size. */
+static size_t open_pool(const struct dpemu_pool_config *pc, dpemu_pool **pool,
+                        struct dpemu_pool_stats *pst)
+{
+	cli_check(dpemu_pool_create(pc, pool), "dpemu_pool_create");
+	cli_check(dpemu_pool_stats(*pool, pst), "dpemu_pool_stats");
+	return pst->page_size;
+}
+
+/* A space of pool, reserving reserve bytes. */
+static dpemu_space *open_space(dpemu_pool *pool, size_t reserve)
+{
+	struct dpemu_space_config sc = { .reserve = reserve };
+	dpemu_space *space;
+
+	cli_check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
+	return space;
+}
+
+/* len bytes of anonymous private read-write pages in space. */
+static unsigned char *map_anon(dpemu_space *space, size_t len)
+{
+	void *out;
+
+	cli_check(dpemu_map(space, NULL, len, PROT_READ | PROT_WRITE,
+	                    DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
+	return out;
+}
+
 /* The last scene: a full pool that evicts by the CLOCK policy. */
 static void demo_replacement(void)
 {
 	struct dpemu_pool_config pc = { .frames = 3, .policy = DPEMU_POLICY_CLOCK };
-	struct dpemu_space_config sc = { .reserve = 0 };
-	dpemu_pool *pool;
-	dpemu_space *space;
-	unsigned char *p;
-	void *out;
-	size_t ps;
-
-	cli_check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
 	struct dpemu_pool_stats pst;
-	cli_check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
-	ps = pst.page_size;
-	sc.reserve = 8 * ps;
-	cli_check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
-	cli_check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
-	                    DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
-	p = out;
+	dpemu_pool *pool;
+	size_t ps = open_pool(&pc, &pool, &pst);
+	dpemu_space *space = open_space(pool, 8 * ps);
+	unsigned char *p = map_anon(space, 4 * ps);
+
 	printf("\n10. When memory runs out.  A new pool of only 3 frames, with the CLOCK\n"
 	       "   replacement policy and a swap store (an unlinked temporary file of\n"
 	       "   %llu slots), and 4 pages mapped.  The program writes pages 0, 1, 2:\n",
@@ -229,44 +248,12 @@ static void demo_fork(dpemu_space *space, dpemu_pool *pool, unsigned char *p, si
 	cli_check(dpemu_space_destroy(child), "dpemu_space_destroy");
 }
 
-/*
- * The demo: scenes 1 to 9 in one pool of 8 frames, then demo_replacement's
- * 10 to 13.  Returns 0; a failed library call exits with status 1
- * (cli_check).
- */
-static int demo(void)
+/* Scenes 3 to 5: 4 pages mapped, page 1's first write faults it in, and
+   later accesses cost nothing.  Returns the pages. */
+static unsigned char *demo_first_touch(dpemu_space *space, dpemu_pool *pool, size_t ps)
 {
-	struct dpemu_pool_config pc = { .frames = 8 };
-	struct dpemu_space_config sc = { .reserve = 0 };
-	dpemu_pool *pool;
-	dpemu_space *space;
-	unsigned char *p;
-	void *out;
-	size_t ps;
+	unsigned char *p = map_anon(space, 4 * ps);
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("dpemu demo: demand paging in a running program\n\n");
-
-	cli_check(dpemu_pool_create(&pc, &pool), "dpemu_pool_create");
-	struct dpemu_pool_stats pst;
-	cli_check(dpemu_pool_stats(pool, &pst), "dpemu_pool_stats");
-	ps = pst.page_size;
-	printf("1. A pool of %llu frames of %zu bytes: the simulated physical memory, one\n"
-	       "   shared memory object, so one frame can appear at several addresses.\n\n",
-	       (unsigned long long)pst.frames_total, ps);
-
-	sc.reserve = 16 * ps;
-	cli_check(dpemu_space_create(pool, &sc, &space), "dpemu_space_create");
-	printf("2. A space: %zu bytes of addresses reserved at %p.\n"
-	       "   Nothing there has a frame yet; every first touch will trap, caught\n"
-	       "   %s (see 'dpemu backends').\n\n",
-	       dpemu_space_size(space), dpemu_space_base(space),
-	       dpemu_space_backend(space) == DPEMU_BACKEND_UFFD
-	       ? "by userfaultfd" : "as SIGSEGV through libsigsegv");
-
-	cli_check(dpemu_map(space, NULL, 4 * ps, PROT_READ | PROT_WRITE,
-	                    DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, &out), "dpemu_map");
-	p = out;
 	printf("3. dpemu_map: 4 anonymous read-write pages at %p. Like mmap(2), this\n"
 	       "   allocates no frame: the page table only records the lazy mapping.\n"
 	       "   Page table before any access:\n", (void *)p);
@@ -287,11 +274,42 @@ static int demo(void)
 	for (int i = 0; i < 100; i++)
 		p[ps + 2 + (size_t)i] = (unsigned char)i;
 	print_counts(space, pool);
+	return p;
+}
 
+/*
+ * The demo: scenes 1 to 9 in one pool of 8 frames, then demo_replacement's
+ * 10 to 13.  Returns 0; a failed library call exits with status 1
+ * (cli_check).
+ */
+static int demo(void)
+{
+	struct dpemu_pool_config pc = { .frames = 8 };
+	struct dpemu_pool_stats pst;
+	dpemu_pool *pool;
+	dpemu_space *space;
+	unsigned char *p;
+	size_t ps;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("dpemu demo: demand paging in a running program\n\n");
+
+	ps = open_pool(&pc, &pool, &pst);
+	printf("1. A pool of %llu frames of %zu bytes: the simulated physical memory, one\n"
+	       "   shared memory object, so one frame can appear at several addresses.\n\n",
+	       (unsigned long long)pst.frames_total, ps);
+
+	space = open_space(pool, 16 * ps);
+	printf("2. A space: %zu bytes of addresses reserved at %p.\n"
+	       "   Nothing there has a frame yet; every first touch will trap, caught\n"
+	       "   %s (see 'dpemu backends').\n\n",
+	       dpemu_space_size(space), dpemu_space_base(space),
+	       dpemu_space_backend(space) == DPEMU_BACKEND_UFFD
+	       ? "by userfaultfd" : "as SIGSEGV through libsigsegv");
+
+	p = demo_first_touch(space, pool, ps);
 	demo_file(space, pool, ps);
-
 	demo_catch(space, ps);
-
 	demo_fork(space, pool, p, ps);
 
 	cli_check(dpemu_unmap(space, p, 4 * ps), "dpemu_unmap");
