@@ -75,22 +75,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define SHARED_PAGES 24   /* file pages for shared mappings                 */
 #define FILE_BYTES (32 * MAX_PS - 3000)
 
-/*
- * TEMPORARY, remove with the fix of fuzzer finding F2 (reproducer
- * fuzz/corpus/f2-syscall-after-syscall-fault, found by the CI fuzz job
- * under DPEMU_BACKEND=uffd; root cause not known yet).  F1 is fixed
- * (tests/test_uffd_syscall; fuzz/corpus/f1-* pass strictly), but in
- * userfaultfd's thread mode a system call that faulted on a page can still
- * leave the page's host view such that a later system call on it, once the
- * page is mapped, fails with EFAULT although the model says the page is
- * accessible.  With this set the model lets system calls on pages that an
- * unresolvable fault or a failed system call hit fail; build with
- * -DFUZZ_WORKAROUND_F1=0 to check them strictly (F2's reproducer then
- * fails).
- */
-#ifndef FUZZ_WORKAROUND_F1
-#define FUZZ_WORKAROUND_F1 1
-#endif
 
 /* ------------------------------------------------------------------------ */
 /* The model                                                                 */
@@ -118,8 +102,6 @@ struct mpte {
 	int obj, idx;          /* the object and its page                       */
 	int map;               /* the mapping record                            */
 	uint8_t *priv;         /* private mappings: the page's bytes            */
-	bool revoked;          /* an unresolvable fault hit it, and no access
-	                          has succeeded since (see FUZZ_WORKAROUND_F1) */
 };
 
 struct mspace {
@@ -269,9 +251,7 @@ static void drop_pte(int i, int pg, int *file_checks, int *nchecks)
 	}
 	free(t->priv);
 	M.map[t->map].remaining--;
-	bool revoked = t->revoked; /* the host view outlives the mapping */
 	memset(t, 0, sizeof *t);
-	t->revoked = revoked;
 }
 
 static int mappings_of(int i)
@@ -540,7 +520,6 @@ static void access_check(int i, size_t off, size_t len, bool write, uint8_t seed
 		      "the model says %s fault", i, write ? "write" : "read", o, pg,
 		      e == EX_UNMAPPED ? "an unmapped" : "a protection");
 		uint8_t *mp = mpage(i, pg);
-		ms->pte[pg].revoked = false;
 		if (write)
 			mp[o % M.ps] = wval(seed, k);
 		else
@@ -555,7 +534,6 @@ static void access_check(int i, size_t off, size_t len, bool write, uint8_t seed
 	size_t o = off + done;
 	CHECK(done < len, "fault after the access ended");
 	int pg = (int)(o / M.ps);
-	ms->pte[pg].revoked = true;
 	enum expect e = expect_access(i, pg, write);
 	CHECK(f.space == ms->s, "fault in space %p, expected %p", (void *)f.space, (void *)ms->s);
 	CHECK((uint8_t *)f.addr == ms->base + o, "fault address %p, the access stopped at %p",
@@ -959,8 +937,6 @@ static void op_syscall(void)
 		int pg = (int)((off + k) / M.ps);
 		if (expect_access(i, pg, kernel_writes) == EX_MAYBE)
 			expected_all = false;
-		if (FUZZ_WORKAROUND_F1 && ms->pte[pg].revoked)
-			expected_all = false;
 	}
 	CHECK(got <= len, "system call returned %zd for %zu bytes", n, len);
 	CHECK(got <= stop || stop == len || expect_access(i, (int)((off + stop) / M.ps),
@@ -972,8 +948,6 @@ static void op_syscall(void)
 		      "%zd of %zu bytes at %zu (%s), though the model says all are accessible (pages "
 		      "%zu-%zu)", i, kernel_writes ? "wrote" : "read", n, len, off,
 		      n < 0 ? strerror(err) : "short", off / M.ps, (off + len - 1) / M.ps);
-	if (got < len)
-		ms->pte[(off + got) / M.ps].revoked = true; /* it faulted there */
 	if (kernel_writes) {
 		for (size_t k = 0; k < got; k++)
 			mpage(i, (int)((off + k) / M.ps))[(off + k) % M.ps] = src[k];

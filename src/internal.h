@@ -106,6 +106,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -223,6 +224,7 @@
 #define uffd_resolve _dpemu_uffd_resolve
 #define uffd_space_close _dpemu_uffd_space_close
 #define uffd_space_open _dpemu_uffd_space_open
+#define uffd_unrevoke_mine _dpemu_uffd_unrevoke_mine
 #define uffd_wake _dpemu_uffd_wake
 #define uffd_writeprotect _dpemu_uffd_writeprotect
 #define uffd_zero _dpemu_uffd_zero
@@ -832,12 +834,24 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr,
                                   enum dpemu_access access,
                                   struct dpemu_fault *fault, char *why,
                                   size_t whylen, unsigned flags);
-void fault_revoke(struct dpemu_space *s, void *addr, enum dpemu_access access);
+bool fault_revoke(struct dpemu_space *s, void *addr, enum dpemu_access access);
 void fault_unrevoke(struct dpemu_space *s, void *addr);
 /* Make sure dpemu's SIGSEGV handling is installed and first in line. */
 int trap_sigsegv_install(void);
 /* The same for SIGBUS, which userfaultfd's SIGBUS mode raises. */
 int trap_sigbus_install(void);
+/* dpemu's front SIGSEGV handler, once trap_sigsegv_install has installed
+ * it (defined in thread.c: state of the process, read by trap_uffd.c). */
+extern void (*_Atomic _dpemu_sigsegv_front)(int, siginfo_t *, void *);
+/* Fault path: whether SIGSEGV's action is dpemu's (front) handler now. */
+static inline bool trap_sigsegv_front(void)
+{
+	struct sigaction current;
+	void (*front)(int, siginfo_t *, void *) = atomic_load(&_dpemu_sigsegv_front);
+
+	return front && sigaction(SIGSEGV, NULL, &current) == 0 &&
+	       (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == front;
+}
 
 /* The userfaultfd backend (trap_uffd.c). */
 int uffd_space_open(struct dpemu_space *s, enum dpemu_uffd_mode mode);
@@ -850,7 +864,13 @@ int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp);
 int uffd_zero(struct dpemu_space *s, uint64_t pg, bool wp);
 int uffd_writeprotect(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp);
 void uffd_wake(struct dpemu_space *s, void *addr);
-void uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access);
+bool uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access);
+/* The si_code of the SIGSEGV that uffd.c queues to a thread whose system
+ * call it refused (any negative code the kernel and libc do not use). */
+#define UFFD_SI_UNREVOKE (-0x6470)
+/* Signal context (dpemu's SIGSEGV handler): give the calling thread's pages
+ * revoked for its failed system call their view back; how many it had. */
+int uffd_unrevoke_mine(void);
 
 /* ------------------------------------------------------------------------ */
 /* Swap store (swap.c) and replacement (evict.c)                             */

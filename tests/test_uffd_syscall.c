@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_uffd_syscall.c - system calls on a page after a fault dpemu could
- * not resolve (issue 11, fuzzer finding F1).
+ * not resolve (issue 11, fuzzer findings F1 and F2).
  *
  * In userfaultfd's thread mode a fault inside a system call is resolved
  * like any other (dpemu(3)).  An unresolvable fault (a write to a
  * read-only page, an access to an unmapped address) used to leave the
  * page's host view revoked (PROT_NONE), so that later system calls on it
  * failed with EFAULT - also after the address was mapped again - until a
- * user-space access happened to trap and refresh it.  Each case runs in a
+ * user-space access happened to trap and refresh it; and a fault inside a
+ * system call that had to revoke the page (it raises no SIGSEGV to give
+ * the page back) left it so for good (F2).  Each case runs in a
  * forked child with an alarm, and is skipped where system calls into lazy
  * pages are documented to fail (the SIGSEGV backend, SIGBUS mode).
  */
@@ -174,6 +176,74 @@ static void revoked_child(void *arg)
 	_exit(0);
 }
 
+/* Fuzzer finding F2: the same faults as revoked_child, taken inside system
+ * calls.  The first call fails with EFAULT (or stops short); no SIGSEGV
+ * follows it, and once the page can be served, system calls on it must
+ * work - they used to fail with EFAULT for as long as no user-space access
+ * came to give the page its view back. */
+static void revoked_syscall_child(void *arg)
+{
+	struct env e;
+	char *w, *q;
+
+	(void)arg;
+	alarm(20);
+	env_open(&e, 1);
+	if (dpemu_map(e.space, NULL, e.ps, PROT_WRITE,
+	              DPEMU_MAP_SHARED | DPEMU_MAP_ANONYMOUS, -1, 0, (void **)&w) != 0 ||
+	    dpemu_map(e.space, NULL, e.ps, PROT_READ | PROT_WRITE,
+	              DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0, (void **)&q) != 0)
+		_exit(50);
+	/* The kernel reads a PROT_WRITE page that has no frame yet: refused. */
+	if (pwrite(e.fd, w, 16, 0) != -1 || errno != EFAULT)
+		_exit(51);
+	/* A system call that writes it is allowed. */
+	if (pread(e.fd, w, 16, 0) != 16)
+		_exit(52); /* was: EFAULT, the page left revoked */
+	/* The pool's one frame is w's now: a system call into q runs out. */
+	if (pread(e.fd, q, 16, 0) != -1 || errno != EFAULT)
+		_exit(53);
+	if (dpemu_unmap(e.space, w, e.ps) != 0)
+		_exit(54);
+	if (pread(e.fd, q, 16, 0) != 16)
+		_exit(55); /* was: EFAULT */
+	if (pwrite(e.fd, q, 16, 0) != 16)
+		_exit(56);
+	_exit(0);
+}
+
+/* The same with SIGSEGV blocked in the thread: dpemu must not leave a
+ * signal of its own pending there (a sigwait would find it); the page may
+ * then stay revoked for system calls (dpemu(3)) until user code touches
+ * it, which must work. */
+static void blocked_child(void *arg)
+{
+	struct env e;
+	sigset_t set, pending;
+	char *w;
+
+	(void)arg;
+	alarm(20);
+	env_open(&e, 4);
+	if (dpemu_map(e.space, NULL, e.ps, PROT_WRITE,
+	              DPEMU_MAP_SHARED | DPEMU_MAP_ANONYMOUS, -1, 0, (void **)&w) != 0)
+		_exit(60);
+	sigemptyset(&set);
+	sigaddset(&set, SIGSEGV);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		_exit(61);
+	if (pwrite(e.fd, w, 16, 0) != -1 || errno != EFAULT)
+		_exit(62);
+	if (sigpending(&pending) != 0 || sigismember(&pending, SIGSEGV))
+		_exit(63);
+	if (pthread_sigmask(SIG_UNBLOCK, &set, NULL) != 0)
+		_exit(64);
+	w[3] = 7;
+	if (pread(e.fd, w, 16, 0) != 16)
+		_exit(65);
+	_exit(0);
+}
+
 static void run_child(void (*fn)(void *), void *arg)
 {
 	struct tu_child c;
@@ -199,6 +269,18 @@ static void test_syscall_after_revoke(void **state)
 	run_child(revoked_child, NULL);
 }
 
+static void test_syscall_after_revoked_syscall(void **state)
+{
+	(void)state;
+	run_child(revoked_syscall_child, NULL);
+}
+
+static void test_syscall_segv_blocked(void **state)
+{
+	(void)state;
+	run_child(blocked_child, NULL);
+}
+
 static void test_syscall_after_unmapped_syscall(void **state)
 {
 	int user = 0;
@@ -222,6 +304,8 @@ int main(void)
 		cmocka_unit_test(test_syscall_after_unmapped_syscall),
 		cmocka_unit_test(test_syscall_after_unmapped_fault),
 		cmocka_unit_test(test_syscall_after_revoke),
+		cmocka_unit_test(test_syscall_after_revoked_syscall),
+		cmocka_unit_test(test_syscall_segv_blocked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

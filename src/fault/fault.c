@@ -854,25 +854,28 @@ static bool host_stops(int prot, enum dpemu_access access)
  * a system call too, reaches the userfaultfd as always.  Otherwise (the
  * PTE allows the access, but the pool has no frame or the host failed; or
  * a read of a PROT_WRITE- or PROT_EXEC-only page) the page is revoked
- * (host_revoke) until fault_unrevoke or the next show.
+ * (host_revoke) until fault_unrevoke or the next show.  Returns whether
+ * it revoked the page (then something must give it back: for a fault
+ * inside a system call, uffd.c's unrevoke_after_syscall).
  */
-void fault_revoke(struct dpemu_space *s, void *addr, enum dpemu_access access)
+bool fault_revoke(struct dpemu_space *s, void *addr, enum dpemu_access access)
 {
 	uint64_t pg = space_page_index(s, addr);
+	bool revoked = false;
 	int err;
 
 	if (_dpemu_locks_held > 0) {
 		/* This thread holds a lock of dpemu's (a signal handler inside
 		 * a dpemu call): revoke without the page's; the next show
 		 * refreshes HP. */
-		host_revoke(s, pg, NULL);
-		return;
+		return host_revoke(s, pg, NULL) == 0;
 	}
 	struct ptl *ptl;
 	uint64_t *e = pt_lock_leaf(s, pg, &err, &ptl);
 	if (!e || host_settle(s, pg, e) != 0 || !host_stops(pte_hostprot(*e), access))
-		host_revoke(s, pg, e);
+		revoked = host_revoke(s, pg, e) == 0;
 	lock_release(&ptl->lock);
+	return revoked;
 }
 
 /*

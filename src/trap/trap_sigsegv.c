@@ -6,8 +6,9 @@
  * dpemu's, reporting the faults dpemu cannot resolve, and dpemu_catch.
  *
  * Fault path: front_handler, sigbus_handler, on_sigsegv, chain_previous and
- * report run in signal context.  They may call: the registry (registry.c),
- * fault_resolve and fault_unrevoke (fault.c), uffd_resolve (trap_uffd.c), sigaction,
+ * report run in signal context (trap_sigsegv_front on trap_uffd.c's handler
+ * thread).  They may call: the registry (registry.c), fault_resolve and
+ * fault_unrevoke (fault.c), uffd_resolve and uffd_unrevoke_mine (trap_uffd.c), sigaction,
  * pthread_sigmask (the rt_sigprocmask system call), write(2), raise,
  * siglongjmp (via sigsegv_leave_handler) and the fmt_* formatters; never
  * malloc, stdio or strerror.  errno is saved on entry to the two handlers
@@ -310,6 +311,14 @@ static void front_handler(int sig, siginfo_t *si, void *uc)
 	int saved_errno = errno;
 	struct dpemu_space *s;
 
+	/* Not a fault: uffd.c's word that a system call of this thread was
+	 * refused, now that it has returned (or the same signal, its
+	 * information lost for want of kernel memory: SI_USER from pid 0). */
+	if ((si->si_code == UFFD_SI_UNREVOKE || (si->si_code == SI_USER && si->si_pid == 0)) &&
+	    (uffd_unrevoke_mine() > 0 || si->si_code == UFFD_SI_UNREVOKE)) {
+		errno = saved_errno;
+		return;
+	}
 	if (chain_cycle(sig, si, uc, (uintptr_t)__builtin_frame_address(0))) {
 		default_action(sig, si); /* back from the previous handler */
 		errno = saved_errno;
@@ -410,10 +419,13 @@ int trap_sigsegv_install(void)
 	atomic_store(&previous_spent[0], false);
 	front = libsigsegv_action;
 	front.sa_sigaction = front_handler;
-	front.sa_flags = (libsigsegv_action.sa_flags | SA_SIGINFO | SA_ONSTACK) &
+	/* (SA_RESTART: trap_uffd.c's signal, queued during a system call, must
+	 * not make it fail with EINTR.) */
+	front.sa_flags = (libsigsegv_action.sa_flags | SA_SIGINFO | SA_ONSTACK | SA_RESTART) &
 	                 ~(SA_RESETHAND | SA_NODEFER);
 	fault_path_mask(&front.sa_mask);
 	sigaction(SIGSEGV, &front, NULL);
+	atomic_store(&_dpemu_sigsegv_front, front_handler);
 out:
 	pthread_mutex_unlock(&install_mutex);
 	return err;

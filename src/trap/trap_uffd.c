@@ -8,8 +8,13 @@
  * on the handler thread, and so does the thread's drain.  They may call
  * the resolver (fault.c) and the host seam (its ioctls); no malloc, no
  * stdio, no lock but the space and pool locks, and on the handler thread
- * none the faulting thread may hold (see drain).  The handler thread blocks every signal and never touches
- * an arena (only the pool's direct map), so it cannot fault on one itself.
+ * none the faulting thread may hold (see drain).  uffd_wake may write(2) a
+ * last message and abort(3).  The handler thread may also read
+ * /proc/self/task/TID files and queue a signal (unrevoke_after_syscall);
+ * uffd_unrevoke_mine runs in dpemu's SIGSEGV handler and calls the
+ * registry and fault_unrevoke.  The handler thread blocks every signal and
+ * never touches an arena (only the pool's direct map), so it cannot fault
+ * on one itself.
  * uffd_available, uffd_space_open, uffd_space_close and the thread's start
  * and stop are API side.
  *
@@ -36,10 +41,11 @@
  *     (fails with EFAULT inside a system call), and the SIGSEGV path
  *     reports it as for the SIGSEGV backend (message and death, or
  *     dpemu_catch), giving the page its view back first (fault_revoke,
- *     fault_unrevoke in fault.c).
+ *     fault_unrevoke in fault.c); after a system call, which raises no
+ *     SIGSEGV, a signal queued to the thread does (unrevoke_after_syscall).
  *
- * Layer: trap (src/internal.h).  Calls: fault.c, the host seam (hostmap.c,
- * arena.c: the ioctls), base.
+ * Layer: trap (src/internal.h).  Calls: registry.c of its own layer,
+ * fault.c, the host seam (hostmap.c, arena.c: the ioctls), base.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +53,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -232,6 +239,151 @@ static void refuse_by_signal(void *addr, int tid, int err)
 	syscall(SYS_tgkill, getpid(), tid, SIGSEGV);
 }
 
+/* ---- pages revoked for a system call ------------------------------------------ */
+
+/*
+ * Fuzzer finding F2.  A fault dpemu cannot resolve is refused the only way
+ * userfaultfd allows: the page is revoked (PROT_NONE, fault_revoke) before
+ * the thread is woken, so that the kernel's retry of the access fails.
+ * From user code that retry raises SIGSEGV, and the SIGSEGV path gives the
+ * page its view back (fault_unrevoke).  Inside a system call it raises
+ * nothing - the call fails with EFAULT - and the page used to stay revoked:
+ * every later system call on it failed with EFAULT too, once it could be
+ * served again (mapped, given a frame), until user code touched it.
+ *
+ * Nothing in userfaultfd says when the retry is over; but a signal queued
+ * to the thread before it is woken is delivered exactly when the system
+ * call returns, after the retry.  So the handler thread notes (thread,
+ * address) in a slot and queues the thread a SIGSEGV with si_code
+ * UFFD_SI_UNREVOKE; dpemu's SIGSEGV handler, seeing it, calls
+ * uffd_unrevoke_mine, which gives the thread's noted pages their view back
+ * (a signal without its information, should the kernel have had no room
+ * for it, is recognised by the slots as well: trap_sigsegv.c).
+ *
+ * Only for a thread inside a system call (/proc/self/task/TID/syscall
+ * names one; it says -1 for a fault from user code): a fault from user code
+ * must keep its page revoked until its retry raises SIGSEGV, and the
+ * signal, which cuts the thread's sleep short before that retry, would give
+ * the page back first and let the access come here again, for ever.  Where
+ * this cannot be done (no /proc, no thread id, no free slot, SIGSEGV
+ * blocked in the thread, a handler of the program in front of dpemu's),
+ * the page stays revoked as before.
+ */
+#define UNREVOKE_SLOTS 64
+
+static struct {
+	atomic_int tid;              /* 0: free; claimed by the handler thread */
+	_Atomic uintptr_t addr;
+} unrevoke_slots[UNREVOKE_SLOTS];
+
+/* Read the start of /proc/self/task/TID/NAME into buf (NUL-terminated):
+ * its length, or -1. */
+static ssize_t read_task_file(int tid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	size_t pos = fmt_str(path, sizeof path, 0, "/proc/self/task/");
+
+	pos = fmt_dec(path, sizeof path, pos, (uint64_t)tid);
+	pos = fmt_str(path, sizeof path, pos, "/");
+	fmt_str(path, sizeof path, pos, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+/*
+ * Whether thread tid of this process, asleep in a fault, is inside a
+ * system call and will take a SIGSEGV as soon as it returns (SIGSEGV not
+ * blocked: a thread that blocks it would keep the signal pending, for a
+ * sigwait(3) to find).  false where that cannot be told.
+ */
+static bool in_syscall(int tid)
+{
+	char buf[2048];
+
+	/* "NR args...", "-1 sp pc" outside a system call, or "running" */
+	if (read_task_file(tid, "syscall", buf, sizeof buf) <= 0 || buf[0] < '0' || buf[0] > '9')
+		return false;
+	if (read_task_file(tid, "status", buf, sizeof buf) <= 0)
+		return false;
+	const char *p = strstr(buf, "\nSigBlk:");
+	if (!p)
+		return false;
+	p += strlen("\nSigBlk:");
+	while (*p == ' ' || *p == '\t')
+		p++;
+	uint64_t blocked = 0;
+	for (int k = 0; k < 16; k++, p++) {
+		int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+		if (d < 0)
+			return false;
+		blocked = blocked << 4 | (uint64_t)d;
+	}
+	return !(blocked & (UINT64_C(1) << (SIGSEGV - 1)));
+}
+
+/* A free slot for the handler thread (the only one that claims slots), or
+ * -1.  A slot whose thread is gone (killed before it got its signal) is
+ * taken back when no other is free. */
+static int unrevoke_slot_claim(void)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < UNREVOKE_SLOTS; i++) {
+			int t = atomic_load_explicit(&unrevoke_slots[i].tid, memory_order_acquire);
+			if (t == 0 || (pass == 1 && syscall(SYS_tgkill, getpid(), t, 0) < 0 &&
+			               errno == ESRCH))
+				return i;
+		}
+	return -1;
+}
+
+/*
+ * Thread tid's fault at addr was refused by revoking the page (handler
+ * thread, before the wake): if the thread is inside a system call, have it
+ * give the page its view back once that call has failed (see above).
+ */
+static void unrevoke_after_syscall(int tid, void *addr)
+{
+	if (tid == 0 || !trap_sigsegv_front() || !in_syscall(tid))
+		return;
+	int i = unrevoke_slot_claim();
+	if (i < 0)
+		return;
+	atomic_store_explicit(&unrevoke_slots[i].addr, (uintptr_t)addr, memory_order_relaxed);
+	atomic_store_explicit(&unrevoke_slots[i].tid, tid, memory_order_release);
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_signo = SIGSEGV;
+	si.si_code = UFFD_SI_UNREVOKE;
+	si.si_pid = getpid();
+	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, SIGSEGV, &si) < 0)
+		atomic_store_explicit(&unrevoke_slots[i].tid, 0, memory_order_release);
+}
+
+int uffd_unrevoke_mine(void)
+{
+	int tid = dpemu_tid(), n = 0;
+
+	for (int i = 0; i < UNREVOKE_SLOTS; i++) {
+		if (atomic_load_explicit(&unrevoke_slots[i].tid, memory_order_acquire) != tid)
+			continue;
+		void *addr = (void *)atomic_load_explicit(&unrevoke_slots[i].addr,
+		                                          memory_order_relaxed);
+		atomic_store_explicit(&unrevoke_slots[i].tid, 0, memory_order_release);
+		unsigned ticket = registry_enter();
+		struct dpemu_space *s = registry_find(addr);
+		if (s)
+			fault_unrevoke(s, addr);
+		registry_leave(ticket);
+		n++;
+	}
+	return n;
+}
+
 /*
  * Read and resolve every pending event of s's userfaultfd.
  *
@@ -272,10 +424,14 @@ static void drain(struct dpemu_space *s)
 			int tid = (int)msgs[i].arg.pagefault.feat.ptid;
 			int holds = tid ? lock_holder_maybe(tid) : 0;
 			int err = holds ? host_revoke(s, space_page_index(s, addr), NULL) : 0;
+			bool revoked = holds && !err;
 			if (err && holds == 2)
 				refuse_by_signal(addr, tid, err);
 			else if (!holds || err)
-				uffd_resolve(s, addr, access_of(&msgs[i]));
+				revoked = uffd_resolve(s, addr, access_of(&msgs[i]));
+			/* A refused system call gives the page back (F2). */
+			if (revoked)
+				unrevoke_after_syscall(tid, addr);
 			/* Only now, with the fault resolved to the end and the
 			 * page's lock released, may the faulting thread go on
 			 * (the ioctls that showed the page did not wake it). */
@@ -502,12 +658,13 @@ void uffd_space_close(struct dpemu_space *s)
 }
 
 /* Resolve a fault reported by userfaultfd; one dpemu cannot resolve is
- * turned into a SIGSEGV on retry, which reports it (see the top). */
-void uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access)
+ * turned into a SIGSEGV on retry, which reports it (see the top).  Returns
+ * whether the page was revoked to that end (fault_revoke). */
+bool uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access)
 {
 	struct dpemu_fault fault;
 	char why[160];
 
-	if (fault_resolve(s, addr, access, &fault, why, sizeof why, RESOLVE_RETRIED) == UNRESOLVED)
-		fault_revoke(s, addr, access);
+	return fault_resolve(s, addr, access, &fault, why, sizeof why, RESOLVE_RETRIED) ==
+	       UNRESOLVED && fault_revoke(s, addr, access);
 }
