@@ -71,6 +71,7 @@
 #define TARGET_COW_KERNEL 2.0
 #define TARGET_THREADS 1.6
 #define TARGET_META_BYTES 16.0
+#define UNSTABLE_SPREAD 2.0 /* round medians max/min above it: flagged  */
 #define EV_FRAMES 256     /* default pool of the eviction scans           */
 #define EV_TIMED 3        /* timed passes per eviction run                */
 #define EV_PASSES (1 + EV_TIMED) /* the scan's warm-up pass, then timed   */
@@ -269,6 +270,7 @@ double pow10i(int e);
 void close_round(struct series *s, size_t base);
 void summarize(struct series *s);
 double ratio(double a, double b);
+int unstable(const struct series *s);
 void fmt_ratio(char *buf, size_t n, double r);
 int usable(const struct series *s);
 double per_page(const struct series *s);

@@ -128,6 +128,8 @@ static void usage(FILE *f, const char *argv0)
 	        "under FIFO, CLOCK, LRU and RANDOM, against the same scans over\n"
 	        "plain memory.  Prints a table, ratios to the kernel and the trap\n"
 	        "floor, eviction counters per page, and the project's targets.\n"
+	        "A series whose round medians spread by more than 2x is marked\n"
+	        "UNSTABLE: quote its range, not its median.\n"
 	        "\n"
 	        "  --pages N         pages per series and round (default 4096;\n"
 	        "                    a multiple of 64, at most 4194304;\n"

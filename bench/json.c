@@ -129,7 +129,8 @@ static void json_summary(FILE *f, const struct series *s)
 	size_t r = s->rounds_done < MAX_ROUND_MEDS ? s->rounds_done : MAX_ROUND_MEDS;
 	for (size_t j = 0; j < r; j++)
 		fprintf(f, "%s%.*f", j ? ", " : "", pr, s->round_med[j]);
-	fprintf(f, "]");
+	fprintf(f, "], \"round_spread\": %.3f, \"unstable\": %s",
+	        s->rmin > 0 ? s->rmax / s->rmin : 0.0, unstable(s) ? "true" : "false");
 }
 
 /* The series s is compared with, and its median over that series' and

@@ -116,6 +116,14 @@ void summarize(struct series *s)
 	}
 }
 
+/* Whether s's round medians spread by more than UNSTABLE_SPREAD (max over
+ * min): its median is then no single figure to quote.  (One round, or a
+ * zero minimum, cannot say.) */
+int unstable(const struct series *s)
+{
+	return s->rounds_done > 1 && s->rmin > 0 && s->rmax / s->rmin > UNSTABLE_SPREAD;
+}
+
 double ratio(double a, double b)
 {
 	return a > 0 && b > 0 ? a / b : 0.0;

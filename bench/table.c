@@ -11,6 +11,7 @@
 static void print_table(FILE *f)
 {
 	const char *group = NULL;
+	int unstable_any = 0;
 	fprintf(f, "%-16s %-5s %7s %8s %8s %8s %8s %7s %6s  %s\n", "series", "kind",
 	        "samples", "median", "p90", "p99", "max", "/kernel", "/trap",
 	        "round medians");
@@ -38,9 +39,12 @@ static void print_table(FILE *f)
 		if (s->kind == KIND_SCAN && s->kref >= 0 && usable(&ser[s->kref]))
 			snprintf(k, sizeof k, "%.0f", ratio(s->med, ser[s->kref].med));
 		if (tiny)
-			snprintf(rr, sizeof rr, "%.4f..%.4f", s->rmin, s->rmax);
+			snprintf(rr, sizeof rr, "%.4f..%.4f%s", s->rmin, s->rmax,
+			         unstable(s) ? " UNSTABLE" : "");
 		else
-			snprintf(rr, sizeof rr, "%.2f..%.2f", s->rmin, s->rmax);
+			snprintf(rr, sizeof rr, "%.2f..%.2f%s", s->rmin, s->rmax,
+			         unstable(s) ? " UNSTABLE" : "");
+		unstable_any |= unstable(s);
 		if (tiny)
 			fprintf(f, "%-16s %-5s %7zu %8.4f %8.4f %8.4f %8.3f %7s %6s  %s\n",
 			        s->name, kind_name[s->kind], s->n, s->med, s->p90,
@@ -50,6 +54,10 @@ static void print_table(FILE *f)
 			        s->name, kind_name[s->kind], s->n, s->med, s->p90,
 			        s->p99, s->max, k, t, rr);
 	}
+	if (unstable_any)
+		fprintf(f, "UNSTABLE: the medians of this series' rounds spread by more than "
+		        "%.0fx (max/min):\n  its median is no single figure; rerun on a "
+		        "quiet machine, or quote the range\n", UNSTABLE_SPREAD);
 }
 
 static void print_eviction(void)
