@@ -127,13 +127,15 @@ struct dpemu_pool_config {
  * Returns 0 and sets *out, or -EINVAL (bad argument: zero frames, page_size
  * not a power-of-two multiple of the host page, too many frames, unknown
  * policy, swap_path or swap_slots without a policy, an environment variable
- * DPEMU_HOSTMAP that is neither unset, empty nor "mmap"), -ENOMEM (also: populate
+ * DPEMU_HOSTMAP that is neither unset, empty nor "mmap", or a bad
+ * DPEMU_TRACE_RING with DPEMU_TRACE set), -ENOMEM (also: populate
  * asks for more than the host can commit, or the host could not populate
  * the frames), -EISDIR (swap_path is a directory), -ENODEV (the swap store
  * cannot hold pages: not a regular file, or on procfs, sysfs and the like),
  * -ENOSPC (the swap store cannot grow to swap_slots pages: RLIMIT_FSIZE,
  * the file system's largest file), or the error
- * of the failing system call (opening swap_path: -EACCES, -ENOENT, ...).
+ * of the failing system call (opening swap_path: -EACCES, -ENOENT, ...;
+ * opening the trace file DPEMU_TRACE names, with a message naming it).
  */
 DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg,
                                 dpemu_pool **out);
@@ -468,15 +470,19 @@ DPEMU_API const char *dpemu_fault_kind_name(enum dpemu_fault_kind kind);
  * ones only appended.
  */
 enum dpemu_event {
-	DPEMU_EVENT_ZERO_FILL = 1,  /* fault: a frame filled with zeros         */
+	DPEMU_EVENT_ZERO_FILL = 1,  /* fault: a frame filled with zeros (also
+	                               the first write to a zero-map page)      */
 	DPEMU_EVENT_FILE_READ,      /* fault: a frame read from the file        */
 	DPEMU_EVENT_COW_COPY,       /* fault: a copy-on-write break that copied */
 	DPEMU_EVENT_COW_REUSE,      /* fault: a break that kept the frame       */
 	DPEMU_EVENT_SWAP_IN,        /* fault: a page brought back from swap     */
 	DPEMU_EVENT_ZERO_MAP,       /* fault: the shared zero frame mapped      */
 	DPEMU_EVENT_REFERENCE,      /* fault: only a reference bit set again,
-	                               or another trap on a present page        */
-	DPEMU_EVENT_TLB_MISS,       /* fault: an emulated TLB miss              */
+	                               or another trap on a present page, or a
+	                               frame another space had filled (a forked
+	                               shared mapping) shown: nothing filled    */
+	DPEMU_EVENT_TLB_MISS,       /* fault: an emulated TLB miss (reserved:
+	                               no version counts one yet)               */
 	DPEMU_EVENT_UNRESOLVED,     /* fault: dpemu could not resolve it        */
 	DPEMU_EVENT_EVICT,          /* a frame taken back by the policy         */
 	DPEMU_EVENT_SWAP_OUT,       /* a page written to the swap store         */
@@ -493,7 +499,10 @@ enum dpemu_event {
  * ...), or "unknown". */
 DPEMU_API const char *dpemu_event_name(enum dpemu_event event);
 
-/* Fault latency, from the trap to the access's retry, in nanoseconds. */
+/* Fault latency, from the trap (the signal handler's entry; for the
+ * userfaultfd handler thread, when it reads the event) to the access's
+ * retry (the end of the resolution: in DPEMU_UFFD_THREAD mode the wake-up
+ * of the faulting thread follows), in nanoseconds (CLOCK_MONOTONIC). */
 struct dpemu_latency {
 	uint64_t count;             /* faults counted                           */
 	uint64_t min_ns, max_ns;    /* exact                                    */
@@ -525,7 +534,9 @@ DPEMU_API int dpemu_space_latency_kind(const dpemu_space *space, enum dpemu_even
  * says how many), never silently.  0, -EINVAL (NULL), -EBUSY (already
  * tracing), -EPERM (inherited), or the errno of opening path, with a
  * message.  DPEMU_TRACE=PATH in the environment starts a trace for every
- * pool when it is created (PATH.N for the Nth pool after the first).
+ * pool when it is created (PATH.N for the Nth pool after the first; %p in
+ * PATH stands for the process id), stopped by dpemu_pool_destroy; one
+ * that cannot start fails dpemu_pool_create.  See dpemu_trace_start(3).
  */
 DPEMU_API int dpemu_trace_start(dpemu_pool *pool, const char *path);
 
@@ -564,7 +575,8 @@ struct dpemu_trace_header {
 };
 
 struct dpemu_trace_record {
-	uint64_t time_ns;           /* since start_monotonic_ns                 */
+	uint64_t time_ns;           /* since start_monotonic_ns (faults: when
+	                               resolved; the trap was latency_ns before) */
 	uint64_t addr;              /* the page's address (faults: the faulting
 	                               address); map/unmap: the range's start;
 	                               0 where none                             */

@@ -265,6 +265,9 @@ static void drain(struct dpemu_space *s)
 		ssize_t n = read(s->uffd, msgs, sizeof msgs);
 		if (n <= 0)
 			return; /* EAGAIN: nothing more */
+		/* A fault's latency starts when its event is read. */
+		uint64_t t0 = atomic_load_explicit(&_dpemu_latency_off, memory_order_relaxed)
+		              ? 0 : now_ns();
 		for (size_t i = 0; i < (size_t)n / sizeof msgs[0]; i++) {
 			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 				continue;
@@ -275,7 +278,8 @@ static void drain(struct dpemu_space *s)
 			if (err && holds == 2)
 				refuse_by_signal(addr, tid, err);
 			else if (!holds || err)
-				uffd_resolve(s, addr, access_of(&msgs[i]));
+				uffd_resolve(s, addr, access_of(&msgs[i]),
+				             &(struct trap_stamp){ t0, tid });
 			/* Only now, with the fault resolved to the end and the
 			 * page's lock released, may the faulting thread go on
 			 * (the ioctls that showed the page did not wake it). */
@@ -501,13 +505,16 @@ void uffd_space_close(struct dpemu_space *s)
 	s->uffd = -1;
 }
 
-/* Resolve a fault reported by userfaultfd; one dpemu cannot resolve is
- * turned into a SIGSEGV on retry, which reports it (see the top). */
-void uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access)
+/* Resolve a fault reported by userfaultfd (stamp: its trap, for the
+ * latency); one dpemu cannot resolve is turned into a SIGSEGV on retry,
+ * which reports it (see the top) and counts it. */
+void uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access,
+                  const struct trap_stamp *stamp)
 {
 	struct dpemu_fault fault;
 	char why[160];
 
-	if (fault_resolve(s, addr, access, &fault, why, sizeof why, RESOLVE_RETRIED) == UNRESOLVED)
+	if (fault_resolve(s, addr, access, stamp, &fault, why, sizeof why, RESOLVE_RETRIED) ==
+	    UNRESOLVED)
 		fault_revoke(s, addr, access);
 }
