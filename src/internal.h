@@ -713,6 +713,23 @@ void lat_summary(const struct lat_sum *acc, struct dpemu_latency *out);
  * measuring what the timing costs; latency.c). */
 extern atomic_bool _dpemu_latency_off;
 
+/*
+ * USDT probes (bpftrace, perf, SystemTap: provider "dpemu"), where
+ * configure found <sys/sdt.h>; nothing otherwise.  A probe is a nop and a
+ * note in the object file: fault path safe, free when nobody listens.
+ *   fault_entry(space id, addr, access)           fault_resolve starts
+ *   fault_exit(space id, addr, event, latency ns)  a counted fault is over
+ *   evict(space id, addr, frame)                   a frame was taken back
+ */
+#ifdef HAVE_SYS_SDT_H
+#include <sys/sdt.h>
+#define DPEMU_PROBE3(name, a, b, c) DTRACE_PROBE3(dpemu, name, a, b, c)
+#define DPEMU_PROBE4(name, a, b, c, d) DTRACE_PROBE4(dpemu, name, a, b, c, d)
+#else
+#define DPEMU_PROBE3(name, a, b, c) ((void)0)
+#define DPEMU_PROBE4(name, a, b, c, d) ((void)0)
+#endif
+
 /* CLOCK_MONOTONIC in nanoseconds.  Fault path: safe (the vDSO). */
 static inline uint64_t now_ns(void)
 {

@@ -585,6 +585,8 @@ static int evict_frame(struct dpemu_pool *pool, uint32_t f, char *why, size_t wh
 		pool->swap_outs++;
 	else if (ev.written)
 		pool->writebacks++;
+	DPEMU_PROBE3(evict, ev.holder ? ev.holder->id : 0,
+	             ev.holder ? (uintptr_t)space_page_addr(ev.holder, ev.pg) : 0, f);
 	if (trace_on(pool)) {
 		uint32_t id = ev.holder ? ev.holder->id : 0;
 		uint64_t addr = ev.holder ? (uintptr_t)space_page_addr(ev.holder, ev.pg) : 0;

@@ -757,6 +757,7 @@ static inline void fault_observe(struct dpemu_space *s, struct ptl *ptl, const u
 		lat_add(space_lat(s, ptl), &ptl->lat_kinds,
 		        (unsigned)(o->event - DPEMU_EVENT_ZERO_FILL), ns);
 	}
+	DPEMU_PROBE4(fault_exit, s->id, addr, (int)o->event, ns);
 	if (!trace_on(s->pool))
 		return;
 	*r = (struct dpemu_trace_record){
@@ -801,6 +802,7 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 	fault->access = access;
 	fault->space = s;
 	fault->error = 0;
+	DPEMU_PROBE3(fault_entry, s->id, addr, (int)access);
 	if (fault_refused(s, fault, why, whylen))
 		return UNRESOLVED;
 
