@@ -199,6 +199,7 @@ static void *writer_main(void *arg)
 {
 	struct trace_ring *r = arg;
 
+	pthread_setname_np(pthread_self(), "dpemu-trace");
 	for (;;) {
 		pthread_mutex_lock(&r->mu);
 		bool stop = r->stop;
