@@ -127,13 +127,15 @@ struct dpemu_pool_config {
  * Returns 0 and sets *out, or -EINVAL (bad argument: zero frames, page_size
  * not a power-of-two multiple of the host page, too many frames, unknown
  * policy, swap_path or swap_slots without a policy, an environment variable
- * DPEMU_HOSTMAP that is neither unset, empty nor "mmap"), -ENOMEM (also: populate
+ * DPEMU_HOSTMAP that is neither unset, empty nor "mmap", or a bad
+ * DPEMU_TRACE_RING with DPEMU_TRACE set), -ENOMEM (also: populate
  * asks for more than the host can commit, or the host could not populate
  * the frames), -EISDIR (swap_path is a directory), -ENODEV (the swap store
  * cannot hold pages: not a regular file, or on procfs, sysfs and the like),
  * -ENOSPC (the swap store cannot grow to swap_slots pages: RLIMIT_FSIZE,
  * the file system's largest file), or the error
- * of the failing system call (opening swap_path: -EACCES, -ENOENT, ...).
+ * of the failing system call (opening swap_path: -EACCES, -ENOENT, ...;
+ * opening the trace file DPEMU_TRACE names, with a message naming it).
  */
 DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg,
                                 dpemu_pool **out);
@@ -456,6 +458,143 @@ DPEMU_API int dpemu_catch(void (*fn)(void *arg), void *arg,
 
 /* A short name for a fault kind ("unmapped", "protection", ...). */
 DPEMU_API const char *dpemu_fault_kind_name(enum dpemu_fault_kind kind);
+
+/* ------------------------------------------------------------------------ */
+/* Observing: latency histograms and the event trace                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * What happened, for the latency histograms (the resolved fault kinds and
+ * DPEMU_EVENT_UNRESOLVED) and for the trace (all of them).  The values are
+ * part of the trace file format (dpemu-trace(5)): never renumbered, new
+ * ones only appended.
+ */
+enum dpemu_event {
+	DPEMU_EVENT_ZERO_FILL = 1,  /* fault: a frame filled with zeros (also
+	                               the first write to a zero-map page)      */
+	DPEMU_EVENT_FILE_READ,      /* fault: a frame read from the file        */
+	DPEMU_EVENT_COW_COPY,       /* fault: a copy-on-write break that copied */
+	DPEMU_EVENT_COW_REUSE,      /* fault: a break that kept the frame       */
+	DPEMU_EVENT_SWAP_IN,        /* fault: a page brought back from swap     */
+	DPEMU_EVENT_ZERO_MAP,       /* fault: the shared zero frame mapped      */
+	DPEMU_EVENT_REFERENCE,      /* fault: only a reference bit set again,
+	                               or another trap on a present page, or a
+	                               frame another space had filled (a forked
+	                               shared mapping) shown: nothing filled    */
+	DPEMU_EVENT_TLB_MISS,       /* fault: an emulated TLB miss (reserved:
+	                               no version counts one yet)               */
+	DPEMU_EVENT_UNRESOLVED,     /* fault: dpemu could not resolve it        */
+	DPEMU_EVENT_EVICT,          /* a frame taken back by the policy         */
+	DPEMU_EVENT_SWAP_OUT,       /* a page written to the swap store         */
+	DPEMU_EVENT_WRITEBACK,      /* a page written back to its file          */
+	DPEMU_EVENT_MAP,            /* dpemu_map                                */
+	DPEMU_EVENT_UNMAP,          /* dpemu_unmap                              */
+	DPEMU_EVENT_FORK,           /* dpemu_space_fork (space: the parent)     */
+	DPEMU_EVENT_DESTROY,        /* dpemu_space_destroy                      */
+	DPEMU_EVENT_LOST,           /* trace only: events dropped (aux: count)  */
+};
+#define DPEMU_EVENT_MAX DPEMU_EVENT_LOST
+
+/* The event's name as the trace tools spell it ("zero-fill", "cow-copy",
+ * ...), or "unknown". */
+DPEMU_API const char *dpemu_event_name(enum dpemu_event event);
+
+/* Fault latency, from the trap (the signal handler's entry; for the
+ * userfaultfd handler thread, when it reads the event) to the access's
+ * retry (the end of the resolution: in DPEMU_UFFD_THREAD mode the wake-up
+ * of the faulting thread follows), in nanoseconds (CLOCK_MONOTONIC). */
+struct dpemu_latency {
+	uint64_t count;             /* faults counted                           */
+	uint64_t min_ns, max_ns;    /* exact                                    */
+	uint64_t mean_ns;           /* exact (sum / count)                      */
+	uint64_t p50_ns, p90_ns, p99_ns, p999_ns; /* from the histogram: within
+	                               1/8 (12.5%) of the true value            */
+};
+
+/*
+ * Fill *out with the latency of every fault of the space that dpemu
+ * handled (resolved or not), since the space was created.  Kept always,
+ * per split page-table lock, without allocation.  0, -EINVAL (NULL), or
+ * -EPERM (inherited through fork(2)).
+ */
+DPEMU_API int dpemu_space_latency(const dpemu_space *space, struct dpemu_latency *out);
+
+/* The same for faults of one kind: event is one of the fault events
+ * (DPEMU_EVENT_ZERO_FILL ... DPEMU_EVENT_UNRESOLVED); -EINVAL otherwise. */
+DPEMU_API int dpemu_space_latency_kind(const dpemu_space *space, enum dpemu_event event,
+                                       struct dpemu_latency *out);
+
+/*
+ * Record every event of every space of pool (faults with their latency,
+ * evictions, swap-outs, write-backs, maps, unmaps, forks, destroys) into
+ * the file at path (created or truncated, mode 0644), in the format of
+ * dpemu-trace(5), until dpemu_trace_stop.  The fault path only appends to a
+ * per-pool ring in memory; a thread of dpemu's writes it out.  Events the
+ * ring has no room for are dropped and counted (a DPEMU_EVENT_LOST record
+ * says how many), never silently.  0, -EINVAL (NULL), -EBUSY (already
+ * tracing), -EPERM (inherited), or the errno of opening path, with a
+ * message.  DPEMU_TRACE=PATH in the environment starts a trace for every
+ * pool when it is created (PATH.N for the Nth pool after the first; %p in
+ * PATH stands for the process id), stopped by dpemu_pool_destroy; one
+ * that cannot start fails dpemu_pool_create.  See dpemu_trace_start(3).
+ */
+DPEMU_API int dpemu_trace_start(dpemu_pool *pool, const char *path);
+
+/* Stop tracing pool: drain the ring, write the file out and close it.
+ * 0, -EINVAL (NULL or not tracing), or the errno of a failed write. */
+DPEMU_API int dpemu_trace_stop(dpemu_pool *pool);
+
+/*
+ * The trace file (dpemu-trace(5)), little-endian, fixed-size records:
+ *
+ *   struct dpemu_trace_header    once, at offset 0 (header_bytes long)
+ *   struct dpemu_trace_record    then one per event, record_bytes each,
+ *                                in the order the writer drained them
+ *                                (time_ns sorts them; per thread they are
+ *                                in order of their end, time_ns +
+ *                                latency_ns: an eviction a fault made
+ *                                lies inside the fault's interval)
+ *
+ * A reader checks magic and version, and skips header_bytes and
+ * record_bytes (which later versions may grow, appending fields).
+ */
+#define DPEMU_TRACE_MAGIC "DPEMUTRC"
+#define DPEMU_TRACE_VERSION 1
+
+struct dpemu_trace_header {
+	char magic[8];              /* DPEMU_TRACE_MAGIC, no terminating NUL    */
+	uint32_t version;           /* DPEMU_TRACE_VERSION                      */
+	uint32_t header_bytes;      /* sizeof(struct dpemu_trace_header) (64)   */
+	uint32_t record_bytes;      /* sizeof(struct dpemu_trace_record) (48)   */
+	uint32_t page_size;         /* the pool's page size                     */
+	uint64_t frames;            /* the pool's frames                        */
+	uint64_t start_realtime_ns; /* CLOCK_REALTIME when the trace started    */
+	uint64_t start_monotonic_ns;/* CLOCK_MONOTONIC then; time_ns counts from
+	                               it                                       */
+	uint32_t pid;               /* the traced process                       */
+	uint32_t policy;            /* enum dpemu_policy of the pool            */
+	uint8_t reserved[8];        /* 0                                        */
+};
+
+struct dpemu_trace_record {
+	uint64_t time_ns;           /* since start_monotonic_ns (faults: the
+	                               trap; resolved latency_ns later)         */
+	uint64_t addr;              /* the page's address (faults: the faulting
+	                               address); map/unmap: the range's start;
+	                               0 where none                             */
+	uint64_t latency_ns;        /* faults: trap to retry; else 0            */
+	uint64_t aux;               /* map/unmap: bytes; fork: the child's space
+	                               id; swap-out/swap-in: the slot; lost: the
+	                               events dropped; else 0                   */
+	uint32_t space;             /* the space's id (1, 2, ... in order of
+	                               creation in the process); 0: none        */
+	uint32_t tid;               /* the thread (gettid) it happened on       */
+	uint32_t frame;             /* the frame, or UINT32_MAX                 */
+	uint16_t event;             /* enum dpemu_event                         */
+	uint8_t access;             /* enum dpemu_access (faults), else 0       */
+	uint8_t outcome;            /* unresolved faults: enum dpemu_fault_kind;
+	                               else 0                                   */
+};
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
  * Layers.  src/ has one folder per layer, and a call only goes down:
  *
  *   api/    pool.c fork.c space.c mapping.c   the functions of dpemu.h
+ *           observe.c
  *     |
  *   trap/   trap_sigsegv.c trap_uffd.c        how a fault arrives (a signal,
  *           registry.c                        a userfaultfd event) and which
@@ -24,7 +25,9 @@
  *   host/   hostmap.c arena.c                 the host seam: every mmap,
  *     |                                       mprotect, madvise and
  *     |                                       userfaultfd ioctl on an arena
- *   base/   error.c thread.c lock.h           messages, formatters, locks,
+ *   base/   trace.c latency.c error.c         the event trace's ring and
+ *           thread.c lock.h                   writer, latency histograms,
+ *                                             messages, formatters, locks,
  *                                             what dpemu knows of threads
  *
  * A file may call files of the layers below it, and files of its own
@@ -98,6 +101,11 @@
  *                                     read the registry without it)
  *   install_mutex                     trap_sigsegv.c, installing the
  *                                     SIGSEGV and SIGBUS handlers
+ *   trace_mutex -> ring->mu           observe.c, starting and stopping
+ *                                     traces; trace.c, the writer thread's
+ *                                     sleep (the fault path never takes
+ *                                     either: it only appends to the ring,
+ *                                     lock-free)
  */
 #ifndef DPEMU_INTERNAL_H
 #define DPEMU_INTERNAL_H
@@ -109,6 +117,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dpemu.h"
@@ -123,6 +132,17 @@
 #define fmt_str _dpemu_fmt_str
 #define set_error _dpemu_set_error
 #define wrap_error _dpemu_wrap_error
+
+/* trace.c */
+#define trace_forget _dpemu_trace_forget
+#define trace_put _dpemu_trace_put
+#define trace_start _dpemu_trace_start
+#define trace_stop _dpemu_trace_stop
+
+/* latency.c */
+#define lat_add _dpemu_lat_add
+#define lat_merge _dpemu_lat_merge
+#define lat_summary _dpemu_lat_summary
 
 /* mem/frames.c */
 #define frames_create _dpemu_frames_create
@@ -183,6 +203,10 @@
 
 /* fork.c */
 #define fork_guard_install _dpemu_fork_guard_install
+
+/* observe.c */
+#define observe_pool_start _dpemu_observe_pool_start
+#define observe_pool_stop _dpemu_observe_pool_stop
 
 /* shared.c */
 #define shared_evict _dpemu_shared_evict
@@ -327,6 +351,8 @@ struct swap_store {
 	size_t slots_bytes;
 };
 
+struct trace_ring; /* base/trace.c */
+
 struct dpemu_pool {
 	struct lock lock;       /* the free and resident lists, policy state   */
 	struct lock evict_lock; /* one evictor at a time; the list of spaces    */
@@ -362,6 +388,15 @@ struct dpemu_pool {
 	                           no frame is a hole in the memfd             */
 	uint32_t zero_frame;    /* = nframes: the shared zero frame (fault.c)   */
 	atomic_int zero_maps;   /* pages mapping it                             */
+
+	/* the event trace (base/trace.c): the ring being written, NULL when
+	 * the pool is not traced - the one word the fault path reads (relaxed)
+	 * when tracing is off */
+	_Atomic(struct trace_ring *) trace;
+	bool trace_env;         /* the trace is DPEMU_TRACE's (observe.c)       */
+	/* producers inside trace_put: stop waits for none before it frees the
+	 * ring.  A cache line of its own (the pool is allocated aligned). */
+	atomic_long trace_users __attribute__((aligned(64)));
 };
 
 /* Pages of one pool that may map the zero frame at once: each costs the
@@ -635,8 +670,76 @@ struct node_slab;
 
 struct ptl {
 	struct lock lock;
+	uint16_t lat_kinds;       /* bit k: lat[stripe].kind[k] has counted a
+	                             fault (latency.c): the others are never
+	                             read, so their memory is never touched   */
 	struct dpemu_stats stats; /* this stripe's share of the counters      */
 } __attribute__((aligned(64)));
+
+/*
+ * Fault latency histograms (latency.c), one per stripe and fault kind,
+ * kept under the stripe's lock like its counters: log-linear buckets, 8
+ * per power of two from 64 ns (values below 64 ns in 8 buckets of 8 ns,
+ * values from 2^32 ns = 4.3 s on in the last), so a percentile read off
+ * them is within 1/8 of the true value; count, sum, min and max exact.
+ * A stripe's histograms fill two pages of their own (struct lat_stripe)
+ * in the space's allocation (space.c: mmap, so only the pages of stripes
+ * that took a fault cost memory).
+ */
+#define LAT_KINDS (DPEMU_EVENT_UNRESOLVED - DPEMU_EVENT_ZERO_FILL + 1)
+#define LAT_BUCKETS 216
+
+struct lat_kind {
+	uint64_t count, sum_ns, min_ns, max_ns;
+	uint32_t bucket[LAT_BUCKETS];
+};
+
+struct lat_stripe {
+	struct lat_kind kind[LAT_KINDS]; /* by event - DPEMU_EVENT_ZERO_FILL  */
+} __attribute__((aligned(4096)));
+
+/* The sum of some lat_kinds (API side: a local of dpemu_space_latency). */
+struct lat_sum {
+	uint64_t count, sum_ns, min_ns, max_ns;
+	uint64_t bucket[LAT_BUCKETS];
+};
+
+/* Fault path: count a fault of kind k (event - DPEMU_EVENT_ZERO_FILL) that
+ * took ns in stripe st, whose ptl's lat_kinds is *kinds (stripe held). */
+void lat_add(struct lat_stripe *st, uint16_t *kinds, unsigned k, uint64_t ns);
+/* API side. */
+void lat_merge(struct lat_sum *acc, const struct lat_kind *k);
+void lat_summary(const struct lat_sum *acc, struct dpemu_latency *out);
+
+/* DPEMU_NO_LATENCY=1 at the first pool: faults are not timed (a switch for
+ * measuring what the timing costs; latency.c). */
+extern atomic_bool _dpemu_latency_off;
+
+/*
+ * USDT probes (bpftrace, perf, SystemTap: provider "dpemu"), where
+ * configure found <sys/sdt.h>; nothing otherwise.  A probe is a nop and a
+ * note in the object file: fault path safe, free when nobody listens.
+ *   fault_entry(space id, addr, access)           fault_resolve starts
+ *   fault_exit(space id, addr, event, latency ns)  a counted fault is over
+ *   evict(space id, addr, frame)                   a frame was taken back
+ */
+#ifdef HAVE_SYS_SDT_H
+#include <sys/sdt.h>
+#define DPEMU_PROBE3(name, a, b, c) DTRACE_PROBE3(dpemu, name, a, b, c)
+#define DPEMU_PROBE4(name, a, b, c, d) DTRACE_PROBE4(dpemu, name, a, b, c, d)
+#else
+#define DPEMU_PROBE3(name, a, b, c) ((void)0)
+#define DPEMU_PROBE4(name, a, b, c, d) ((void)0)
+#endif
+
+/* CLOCK_MONOTONIC in nanoseconds.  Fault path: safe (the vDSO). */
+static inline uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 struct dpemu_space {
 	struct ptl ptl[PTL_STRIPES]; /* split page-table locks (above)        */
@@ -669,6 +772,10 @@ struct dpemu_space {
 	int registry_slot;
 	struct dpemu_space *pool_next; /* the pool's list of spaces (evict.c)   */
 	struct dpemu_space *pool_prev;
+
+	uint32_t id;               /* 1, 2, ... in order of creation (trace)   */
+	struct lat_stripe *lat;    /* PTL_STRIPES histograms (struct ptl)      */
+	size_t alloc_bytes;        /* the mmap that holds the space and lat    */
 };
 
 static inline uint64_t space_page_index(const struct dpemu_space *s, const void *addr)
@@ -693,6 +800,12 @@ static inline struct ptl *space_ptl(struct dpemu_space *s, uint64_t pg)
 
 /* Page pg's share of the space's counters (its stripe held). */
 #define PG_STATS(s, pg) (space_ptl((s), (pg))->stats)
+
+/* Stripe ptl's histograms. */
+static inline struct lat_stripe *space_lat(struct dpemu_space *s, const struct ptl *ptl)
+{
+	return &s->lat[ptl - s->ptl];
+}
 
 /* Take all of s: s->lock, then every stripe (pagetable.c; API side). */
 void space_lock_all(struct dpemu_space *s);
@@ -824,6 +937,13 @@ void space_drop_pages(struct dpemu_space *s);
 
 enum resolve_result { RESOLVED, UNRESOLVED };
 
+/* What the trap layer tells fault_resolve of a fault, for its latency and
+ * its trace record. */
+struct trap_stamp {
+	uint64_t t0;  /* now_ns() when the trap was entered; 0: not timed     */
+	int tid;      /* the faulting thread; 0: the calling thread          */
+};
+
 /* Flags of fault_resolve. */
 #define RESOLVE_RETRIED 1 /* an unresolved access will retry and be reported
                              by the SIGSEGV path: count it there           */
@@ -832,6 +952,7 @@ enum resolve_result { RESOLVED, UNRESOLVED };
 /* Fault path: the resolver shared by every backend. */
 enum resolve_result fault_resolve(struct dpemu_space *s, void *addr,
                                   enum dpemu_access access,
+                                  const struct trap_stamp *stamp,
                                   struct dpemu_fault *fault, char *why,
                                   size_t whylen, unsigned flags);
 bool fault_revoke(struct dpemu_space *s, void *addr, enum dpemu_access access);
@@ -864,9 +985,10 @@ int uffd_continue(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp);
 int uffd_zero(struct dpemu_space *s, uint64_t pg, bool wp);
 int uffd_writeprotect(struct dpemu_space *s, uint64_t pg, uint64_t n, bool wp);
 void uffd_wake(struct dpemu_space *s, void *addr);
-bool uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access);
-/* The si_code of the SIGSEGV that uffd.c queues to a thread whose system
- * call it refused (any negative code the kernel and libc do not use). */
+bool uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access,
+                  const struct trap_stamp *stamp);
+/* The si_code of the SIGSEGV that trap_uffd.c queues to a thread whose
+ * system call it refused (any negative code the kernel and libc do not use). */
 #define UFFD_SI_UNREVOKE (-0x6470)
 /* Signal context (dpemu's SIGSEGV handler): give the calling thread's pages
  * revoked for its failed system call their view back; how many it had. */
@@ -902,6 +1024,52 @@ int file_write_page(int fd, off_t off, const void *data, size_t len);
  * freed (*victim: the frame evicted, or FRAME_NONE); else a negative errno
  * with why (a message) filled in. */
 int pool_evict(struct dpemu_pool *pool, char *why, size_t whylen, uint32_t *victim);
+
+/* ------------------------------------------------------------------------ */
+/* The event trace (trace.c, observe.c)                                      */
+/* ------------------------------------------------------------------------ */
+
+struct trace_ring;
+
+/* Append record r (time_ns: CLOCK_MONOTONIC now, 0: take it now; tid 0:
+ * the calling thread's) to pool's trace.  Fault path: safe (lock-free, no
+ * allocation, never waits); a full ring drops it and counts the drop. */
+void trace_put(struct dpemu_pool *pool, struct dpemu_trace_record *r);
+
+/* Whether pool is traced: one relaxed load, all that tracing costs when
+ * it is off. */
+static inline bool trace_on(const struct dpemu_pool *pool)
+{
+	return atomic_load_explicit(&((struct dpemu_pool *)pool)->trace,
+	                            memory_order_relaxed) != NULL;
+}
+
+/* Trace event ev of frame f (UINT32_MAX: none), the other fields as
+ * designated initializers: TRACE(pool, DPEMU_EVENT_MAP, UINT32_MAX,
+ * .space = s->id, .addr = a).  Costs one relaxed load when off. */
+#define TRACE(pool, ev, f, ...)                                                \
+	do {                                                                   \
+		if (trace_on(pool)) {                                          \
+			struct dpemu_trace_record r_ = { .frame = (f),         \
+			                                 .event = (ev), __VA_ARGS__ }; \
+			trace_put((pool), &r_);                                \
+		}                                                              \
+	} while (0)
+
+/* API side (trace_mutex of observe.c held): start (0, -EBUSY, -EINVAL
+ * for a bad DPEMU_TRACE_RING, the errno of opening or writing path; the
+ * message set) and stop (0 or the errno of the first failed write) the
+ * trace of pool. */
+int trace_start(struct dpemu_pool *pool, const char *path);
+int trace_stop(struct dpemu_pool *pool);
+/* In a child of fork(2): drop the inherited trace (no thread here). */
+void trace_forget(struct dpemu_pool *pool);
+
+/* observe.c, for pool.c: what the environment asks of a new pool
+ * (DPEMU_TRACE, DPEMU_NO_LATENCY; 0 or the error, message set), and the
+ * end of its trace at dpemu_pool_destroy. */
+int observe_pool_start(struct dpemu_pool *pool);
+void observe_pool_stop(struct dpemu_pool *pool);
 
 /* ------------------------------------------------------------------------ */
 /* Errors (error.c)                                                          */

@@ -55,7 +55,8 @@ check() {
 		dpemu_map dpemu_unmap dpemu_protect dpemu_sync \
 		dpemu_space_stats dpemu_query dpemu_catch dpemu_fault_kind_name \
 		dpemu_space_fork dpemu_prefault \
-		dpemu_policy_name; do
+		dpemu_policy_name dpemu_event_name dpemu_space_latency \
+		dpemu_space_latency_kind dpemu_trace_start dpemu_trace_stop; do
 		printf '%s\n' "$syms" | grep -qx "$f" || missing="$missing $f"
 	done
 	if [ -n "$missing" ]; then
@@ -81,9 +82,12 @@ fi
 if [ -f "$a" ]; then
 	# Global definitions: upper-case types other than U (undefined).  A
 	# sanitizer build adds its own (__odr_asan.NAME for each global NAME,
-	# __asan_*, __ubsan_*): the compiler's, not dpemu's.
+	# __asan_*, __ubsan_*): the compiler's, not dpemu's.  <sys/sdt.h>
+	# (the USDT probes) adds the weak, hidden _.stapsdt.base that every
+	# object with probes shares by design: no program can define it.
 	syms=$(nm -g --defined-only "$a" | awk 'NF >= 3 && $2 ~ /^[A-TV-Z]$/ { print $3 }' |
-		grep -v -e '^__odr_asan' -e '^__asan' -e '^__ubsan' -e '^__sanitizer' | sort -u) ||
+		grep -v -e '^__odr_asan' -e '^__asan' -e '^__ubsan' -e '^__sanitizer' \
+			-e '^_\.stapsdt\.base$' | sort -u) ||
 		status=1
 	check "$a" "static" "$syms" '^_?dpemu_' || status=1
 fi

@@ -229,6 +229,7 @@ DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **out)
 		                 ? "out of memory (or host mappings: see vm.max_map_count)"
 		                 : strerror(-err));
 	}
+	TRACE(parent->pool, DPEMU_EVENT_FORK, UINT32_MAX, .space = parent->id, .aux = child->id);
 	*out = child;
 	return 0;
 }

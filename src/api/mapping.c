@@ -263,6 +263,8 @@ static int writeback(struct dpemu_space *s, const struct mapping *m, uint64_t pg
 		return set_error(-EIO, "write-back of page %p to file offset %lld failed: %s",
 		                 space_page_addr(s, pg), (long long)off, strerror(-err));
 	PG_STATS(s, pg).writebacks++;
+	TRACE(s->pool, DPEMU_EVENT_WRITEBACK, f, .space = s->id,
+	      .addr = (uintptr_t)space_page_addr(s, pg));
 	return 0;
 }
 
@@ -857,9 +859,12 @@ DPEMU_API int dpemu_map(dpemu_space *s, void *addr, size_t len, int prot, int fl
 	if (!err)
 		err = map_install(s, first, n, prot, flags, fd, fd_flags, offset);
 	space_unlock_all(s);
-	if (!err)
-		*out = space_page_addr(s, first); /* no lock held: a fault here is an ordinary one */
-	return err;
+	if (err)
+		return err;
+	TRACE(s->pool, DPEMU_EVENT_MAP, UINT32_MAX, .space = s->id,
+	      .addr = (uintptr_t)space_page_addr(s, first), .aux = n << s->page_shift);
+	*out = space_page_addr(s, first); /* no lock held: a fault here is an ordinary one */
+	return 0;
 }
 
 DPEMU_API int dpemu_unmap(dpemu_space *s, void *addr, size_t len)
@@ -873,6 +878,9 @@ DPEMU_API int dpemu_unmap(dpemu_space *s, void *addr, size_t len)
 	space_lock_all(s);
 	err = space_unmap_pages(s, first, n);
 	space_unlock_all(s);
+	/* (the pages are unmapped whatever the error) */
+	TRACE(s->pool, DPEMU_EVENT_UNMAP, UINT32_MAX, .space = s->id,
+	      .addr = (uintptr_t)space_page_addr(s, first), .aux = n << s->page_shift);
 	return err;
 }
 
@@ -1038,7 +1046,7 @@ DPEMU_API int dpemu_prefault(dpemu_space *s, void *addr, size_t len, int prot)
 		char why[160];
 		void *a = space_page_addr(s, pg);
 
-		if (fault_resolve(s, a, access, &f, why, sizeof why, RESOLVE_NO_TRAP) == RESOLVED)
+		if (fault_resolve(s, a, access, NULL, &f, why, sizeof why, RESOLVE_NO_TRAP) == RESOLVED)
 			continue;
 		switch (f.kind) {
 		case DPEMU_FAULT_UNMAPPED:

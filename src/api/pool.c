@@ -4,7 +4,8 @@
  * physical frames (mem/frames.c), its replacement policy and swap store
  * (evict/evict.c), and the host mode its spaces will use (host/hostmap.c).
  *
- * API side only.  May call every layer below (internal.h).
+ * API side only.  May call observe.c of its own layer (DPEMU_TRACE) and
+ * every layer below (internal.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -41,9 +42,10 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 		return set_error(-EINVAL, "dpemu_pool_create: %zu swap slots is too many (at most %u)",
 		                 cfg->swap_slots, FRAME_NONE - 1);
 
-	pool = calloc(1, sizeof *pool);
-	if (!pool)
+	/* (aligned: trace_users has a cache line of its own) */
+	if (posix_memalign((void **)&pool, _Alignof(struct dpemu_pool), sizeof *pool) != 0)
 		return set_error(-ENOMEM, "dpemu_pool_create: out of memory");
+	memset(pool, 0, sizeof *pool);
 	pool->page_size = ps;
 	pool->page_shift = (unsigned)__builtin_ctzll(ps);
 	pool->nframes = cfg->frames;
@@ -61,6 +63,11 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 		goto fail;
 	pool->owner = getpid();
 	fork_guard_install();
+	err = observe_pool_start(pool); /* DPEMU_TRACE */
+	if (err) {
+		err = wrap_error(err, "dpemu_pool_create");
+		goto fail;
+	}
 	*out = pool;
 	return 0;
 fail:
@@ -77,6 +84,7 @@ DPEMU_API int dpemu_pool_destroy(dpemu_pool *pool)
 	if (atomic_load(&pool->nspaces) > 0)
 		return set_error(-EBUSY, "dpemu_pool_destroy: %d space(s) still use this pool; "
 		                 "destroy them first", atomic_load(&pool->nspaces));
+	observe_pool_stop(pool);
 	evict_fini(pool);
 	frames_destroy(pool);
 	free(pool);

@@ -11,8 +11,23 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
+
+/* The id the next space gets (dpemu-trace(5): 1, 2, ...). */
+static atomic_uint next_space_id;
+
+/* Bytes of the mapping that holds a space: the struct, then its stripes'
+ * histograms (page-aligned: a stripe's pages are touched only by its own
+ * faults, and by nothing at all while it takes none). */
+static size_t space_bytes(size_t *lat_offset)
+{
+	size_t host = (size_t)sysconf(_SC_PAGESIZE);
+
+	*lat_offset = (sizeof(struct dpemu_space) + host - 1) & ~(host - 1);
+	return *lat_offset + PTL_STRIPES * sizeof(struct lat_stripe);
+}
 
 /*
  * Make a space of size bytes (a multiple of the pool's page size) over
@@ -22,17 +37,22 @@
  */
 int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct dpemu_space **out)
 {
-	size_t ps = pool->page_size;
+	size_t ps = pool->page_size, lat_offset, bytes = space_bytes(&lat_offset);
 	struct dpemu_space *s = NULL;
 	unsigned char *base;
 
-	/* (aligned: each split page-table lock has cache lines of its own) */
-	if (posix_memalign((void **)&s, _Alignof(struct dpemu_space), sizeof *s) != 0)
+	/* mmap'd, zero (page-aligned: each split page-table lock has cache
+	 * lines of its own); memory is committed only where it is written */
+	s = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+	         -1, 0);
+	if (s == MAP_FAILED)
 		return set_error(-ENOMEM, "out of memory for a space");
-	memset(s, 0, sizeof *s);
+	s->alloc_bytes = bytes;
+	s->lat = (struct lat_stripe *)((unsigned char *)s + lat_offset);
+	s->id = atomic_fetch_add(&next_space_id, 1) + 1;
 	base = arena_reserve(size, ps);
 	if (!base) {
-		free(s);
+		munmap(s, bytes);
 		return set_error(-ENOMEM, "cannot reserve %zu bytes of address space", size);
 	}
 
@@ -47,7 +67,7 @@ int space_new(struct dpemu_pool *pool, size_t size, size_t fault_around, struct 
 	s->uffd = -1;
 	if (pt_init(s)) {
 		arena_release(base, size);
-		free(s);
+		munmap(s, bytes);
 		return set_error(-ENOMEM, "out of memory for a page table");
 	}
 	*out = s;
@@ -68,7 +88,7 @@ void space_free(struct dpemu_space *s)
 			shared_put(s->pool, s->maps[i].shared);
 	}
 	free(s->maps);
-	free(s);
+	munmap(s, s->alloc_bytes);
 }
 
 /* Make s's faults dpemu's, and count it as a user of its pool (s is on
@@ -250,6 +270,8 @@ DPEMU_API int dpemu_space_destroy(dpemu_space *s)
 	}
 	/* (A copy inherited through fork(2) is only freed: nothing shared is
 	 * touched.) */
+	if (!pool_inherited(s->pool))
+		TRACE(s->pool, DPEMU_EVENT_DESTROY, UINT32_MAX, .space = s->id);
 	atomic_fetch_sub(&s->pool->nspaces, 1);
 	if (arena_gone)
 		s->size = 0; /* space_free must not unmap the range again */
@@ -295,9 +317,11 @@ DPEMU_API int dpemu_space_stats(const dpemu_space *cs, struct dpemu_stats *out)
 		return set_error(-EPERM, "dpemu_space_stats: this space belongs to the parent "
 		                 "process of fork(2)");
 	memset(&st, 0, sizeof st);
+	uint64_t lat_stripes = 0;
 	space_lock_all(s);
 	for (unsigned i = 0; i < PTL_STRIPES; i++) {
 		const struct dpemu_stats *p = &s->ptl[i].stats;
+		lat_stripes += s->ptl[i].lat_kinds != 0;
 		st.faults += p->faults;
 		st.zero_fills += p->zero_fills;
 		st.file_reads += p->file_reads;
@@ -312,8 +336,11 @@ DPEMU_API int dpemu_space_stats(const dpemu_space *cs, struct dpemu_stats *out)
 		st.reference_faults += p->reference_faults;
 	}
 	st.mappings = s->maps_live;
+	/* (the histograms: those of stripes that took a fault, the most that
+	 * can be committed of them) */
 	st.metadata_bytes = sizeof *s + s->nodes_in_use * PT_NODE_BYTES +
-	                    (uint64_t)s->maps_cap * sizeof(struct mapping);
+	                    (uint64_t)s->maps_cap * sizeof(struct mapping) +
+	                    lat_stripes * sizeof(struct lat_stripe);
 	space_unlock_all(s);
 	*out = st; /* no lock held: a fault here is an ordinary one */
 	return 0;

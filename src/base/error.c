@@ -131,6 +131,32 @@ DPEMU_API const char *dpemu_fault_kind_name(enum dpemu_fault_kind kind)
 	return "unknown";
 }
 
+/* The names of dpemu-trace(5) and the tools: never changed (scripts and
+ * reports match them).  Async-signal-safe. */
+DPEMU_API const char *dpemu_event_name(enum dpemu_event event)
+{
+	switch (event) {
+	case DPEMU_EVENT_ZERO_FILL:  return "zero-fill";
+	case DPEMU_EVENT_FILE_READ:  return "file-read";
+	case DPEMU_EVENT_COW_COPY:   return "cow-copy";
+	case DPEMU_EVENT_COW_REUSE:  return "cow-reuse";
+	case DPEMU_EVENT_SWAP_IN:    return "swap-in";
+	case DPEMU_EVENT_ZERO_MAP:   return "zero-map";
+	case DPEMU_EVENT_REFERENCE:  return "reference";
+	case DPEMU_EVENT_TLB_MISS:   return "tlb-miss";
+	case DPEMU_EVENT_UNRESOLVED: return "unresolved";
+	case DPEMU_EVENT_EVICT:      return "evict";
+	case DPEMU_EVENT_SWAP_OUT:   return "swap-out";
+	case DPEMU_EVENT_WRITEBACK:  return "writeback";
+	case DPEMU_EVENT_MAP:        return "map";
+	case DPEMU_EVENT_UNMAP:      return "unmap";
+	case DPEMU_EVENT_FORK:       return "fork";
+	case DPEMU_EVENT_DESTROY:    return "destroy";
+	case DPEMU_EVENT_LOST:       return "lost";
+	}
+	return "unknown";
+}
+
 /* Append s at buf[pos]; returns the new position.  Always NUL-terminates. */
 size_t fmt_str(char *buf, size_t len, size_t pos, const char *s)
 {

@@ -51,6 +51,11 @@
  * it calls mmap/mprotect/madvise/ioctl (hostmap.c) and pread/pwrite/fstat,
  * never malloc or stdio.  The rest of the file is API side.
  *
+ * Trace (base/trace.c): an EVICT record per frame taken back (as the
+ * pool's evictions count), after a SWAP_OUT record when its contents went
+ * to the swap store; a WRITEBACK record per page written to its file.
+ * They name the first space found holding the frame.
+ *
  * Layer: evict (src/internal.h).  Calls: the stores (swap.c, shared.c),
  * the frames and the page table, the host view, base.
  */
@@ -144,6 +149,7 @@ struct evict {
 	bool refused;            /* the host would not hide a page of f         */
 	uint32_t slot;           /* TO_SWAP: the slot                           */
 	int err;
+	struct dpemu_space *holder; /* the first space found holding f (trace) */
 };
 
 typedef void (*evict_visit_fn)(struct evict *ev, struct dpemu_space *t, uint64_t *e,
@@ -375,6 +381,8 @@ static void hide_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e, str
 	if (ours) {
 		ev->found = true;
 		ev->file_backed = (m->flags & DPEMU_MAP_SHARED) && m->fd >= 0;
+		if (!ev->holder)
+			ev->holder = t;
 	}
 }
 
@@ -391,6 +399,8 @@ static void writeback_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e
 	if (!ev->err) {
 		ev->written = true;
 		PG_STATS(t, ev->pg).writebacks++;
+		TRACE(ev->pool, DPEMU_EVENT_WRITEBACK, ev->f, .space = t->id,
+		      .addr = (uintptr_t)space_page_addr(t, ev->pg));
 	}
 }
 
@@ -575,6 +585,16 @@ static int evict_frame(struct dpemu_pool *pool, uint32_t f, char *why, size_t wh
 		pool->swap_outs++;
 	else if (ev.written)
 		pool->writebacks++;
+	DPEMU_PROBE3(evict, ev.holder ? ev.holder->id : 0,
+	             ev.holder ? (uintptr_t)space_page_addr(ev.holder, ev.pg) : 0, f);
+	if (trace_on(pool)) {
+		uint32_t id = ev.holder ? ev.holder->id : 0;
+		uint64_t addr = ev.holder ? (uintptr_t)space_page_addr(ev.holder, ev.pg) : 0;
+		if (ev.written && ev.dest == TO_SWAP)
+			TRACE(pool, DPEMU_EVENT_SWAP_OUT, f, .space = id, .addr = addr,
+			      .aux = ev.slot);
+		TRACE(pool, DPEMU_EVENT_EVICT, f, .space = id, .addr = addr);
+	}
 	return 0;
 
 abandon:

@@ -44,8 +44,14 @@
  *   5. the host shows the page: the page's lock is let go and the access
  *      runs again [2.7].
  *
+ * Latency and trace: every fault the statistics count is timed from its
+ * trap (the trap layer's stamp) to the end of fault_resolve, just before
+ * the access retries, and counted in its stripe's histogram of what it did
+ * (struct outcome, fault_observe); a traced pool gets its record.
+ *
  * Layer: fault (src/internal.h).  Calls: pool_evict (evict.c), the stores
- * (swap.c, shared.c), the frames and the page table, the host view, base.
+ * (swap.c, shared.c), the frames and the page table, the host view, base
+ * (latency.c, trace.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -55,6 +61,18 @@
 
 /* The last address this thread found already resolved (see step 4). */
 static __thread void *last_spurious __attribute__((tls_model("initial-exec")));
+
+/*
+ * What a fault did, for the latency histograms and the trace: the event
+ * (the fault kinds of enum dpemu_event) and, for a swap-in, the slot.
+ * The steps below set it as they go; a fault that only shows a present
+ * page again - or a frame another space already filled (a forked shared
+ * mapping) - stays DPEMU_EVENT_REFERENCE.
+ */
+struct outcome {
+	enum dpemu_event event;
+	uint64_t aux;
+};
 
 /* Page PTE *e (present) is written from now on. */
 static void mark_dirty(struct dpemu_space *s, uint64_t *e)
@@ -79,7 +97,8 @@ static int access_needs(enum dpemu_access access)
  * Fill frame f for page pg of mapping m: zeros, or the file's bytes (zeros
  * past its end).  Returns 0 or a negative errno from pread.
  */
-static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t pg, uint32_t f)
+static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t pg, uint32_t f,
+                      struct outcome *o)
 {
 	struct frame *fr = &s->pool->frames[f];
 	unsigned char *dst = frame_data(s->pool, f);
@@ -89,6 +108,7 @@ static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t p
 		if (!fr->zero)
 			memset(dst, 0, ps); /* else: known zeros (a hole, or populated) */
 		PG_STATS(s, pg).zero_fills++;
+		o->event = DPEMU_EVENT_ZERO_FILL;
 		return 0;
 	}
 	off_t off = m->offset + (off_t)((pg - m->start) << s->page_shift);
@@ -106,6 +126,7 @@ static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t p
 		memset(dst + got, 0, ps - got);
 	fr->zero = 0;
 	PG_STATS(s, pg).file_reads++;
+	o->event = DPEMU_EVENT_FILE_READ;
 	return 0;
 }
 
@@ -115,7 +136,8 @@ static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t p
  * the same page (shared.c).  Returns the frame or FRAME_NONE with *err
  * (-ENOSPC: the pool is empty; else the fill's negative errno).
  */
-static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64_t pg, int *err)
+static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64_t pg, int *err,
+                          struct outcome *out)
 {
 	struct shared_object *o = m->shared;
 	uint32_t f = FRAME_NONE, slot;
@@ -135,13 +157,15 @@ static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64
 			if (f != FRAME_NONE) {
 				shared_record(s->pool, o, pg - m->start, f);
 				PG_STATS(s, pg).swap_ins += read;
+				out->event = DPEMU_EVENT_SWAP_IN;
+				out->aux = slot;
 			}
 			lock_release(&o->lock);
 			return f;
 		}
 	}
 	f = frame_alloc(s->pool, space_identity_frame(s, pg), pg);
-	*err = f == FRAME_NONE ? -ENOSPC : fill_frame(s, m, pg, f);
+	*err = f == FRAME_NONE ? -ENOSPC : fill_frame(s, m, pg, f, out);
 	if (*err && f != FRAME_NONE) {
 		frame_put(s->pool, f);
 		f = FRAME_NONE;
@@ -163,7 +187,7 @@ static uint32_t frame_for(struct dpemu_space *s, const struct mapping *m, uint64
  * pool is empty, or the read's negative errno; the PTE is unchanged then.
  */
 static int page_in_swapped(struct dpemu_space *s, uint64_t pg, uint64_t *e,
-                           enum dpemu_access access)
+                           enum dpemu_access access, struct outcome *o)
 {
 	const struct mapping *m = &s->maps[pte_map(*e) - 1];
 	bool read, others;
@@ -173,6 +197,8 @@ static int page_in_swapped(struct dpemu_space *s, uint64_t pg, uint64_t *e,
 
 	if (f == FRAME_NONE)
 		return err;
+	o->event = DPEMU_EVENT_SWAP_IN;
+	o->aux = pte_frame(*e);
 	*e = pte_with_frame(*e & ~PTE_S, f) | PTE_P | PTE_A;
 	/* A frame found in the swap cache has been used as much as a new one
 	 * (which frame_alloc gives its bit): a policy must see the use. */
@@ -190,7 +216,8 @@ static int page_in_swapped(struct dpemu_space *s, uint64_t pg, uint64_t *e,
  * Give page pg (PTE *e, not present) a filled frame.  Returns 0, -ENOSPC
  * when the pool is empty, or the fill's negative errno.
  */
-static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_access access)
+static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_access access,
+                   struct outcome *o)
 {
 	const struct mapping *m = &s->maps[pte_map(*e) - 1];
 	struct dpemu_pool *pool = s->pool;
@@ -198,7 +225,7 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 	uint32_t f;
 
 	if (pte_swapped(*e))
-		return page_in_swapped(s, pg, e, access);
+		return page_in_swapped(s, pg, e, access, o);
 	/* The zero frame only in pools without a policy: with one, a
 	 * read-first page's clean zero-filled frame costs nothing to evict,
 	 * and every page of a reference string takes a frame, as in the
@@ -214,12 +241,13 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 		 * which would break up the runs fault-around maps.) */
 		*e = pte_with_frame(*e, pool->zero_frame) | PTE_P | PTE_A | PTE_C;
 		PG_STATS(s, pg).zero_fills++;
+		o->event = DPEMU_EVENT_ZERO_MAP;
 		PG_STATS(s, pg).pages_resident++;
 		return 0;
 	}
 	if (zero_ok)
 		atomic_fetch_sub(&pool->zero_maps, 1); /* over budget: a frame of its own */
-	f = frame_for(s, m, pg, &err);
+	f = frame_for(s, m, pg, &err, o);
 	if (f == FRAME_NONE)
 		return err;
 	*e |= PTE_P | PTE_A;
@@ -255,6 +283,7 @@ static int fault_around(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	uint64_t lo = pg - pg % fa, hi = lo + fa;
 	uint64_t leaf_lo = pg & ~(uint64_t)(PT_ENTRIES - 1);
 	uint64_t fresh[PT_ENTRIES / 64] = { 0 }; /* bit q - lo: q was paged in here */
+	struct outcome neighbour; /* (what a neighbour's page-in did: not this fault) */
 	int err = 0;
 
 	if (lo < leaf_lo)
@@ -272,7 +301,7 @@ static int fault_around(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 			continue; /* present, or swapped: no speculative swap-in */
 		if ((*qe & ((~0ull << PTE_MAP_SHIFT) | PTE_PROT_MASK)) != same)
 			continue;
-		err = page_in(s, q, qe, DPEMU_ACCESS_UNKNOWN);
+		err = page_in(s, q, qe, DPEMU_ACCESS_UNKNOWN, &neighbour);
 		if (err == -ENOSPC)
 			break; /* neighbours are a bonus: never evict for them */
 		if (!err)
@@ -326,7 +355,7 @@ static void cow_unshow(struct dpemu_space *s, uint64_t pg, uint64_t *e, uint64_t
  * error with the page's PTE unchanged and the copy hidden again and freed
  * (cow_unshow).
  */
-static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e, struct outcome *o)
 {
 	struct dpemu_pool *pool = s->pool;
 	uint32_t shared = pte_frame(*e);
@@ -350,6 +379,7 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 			return err;
 		}
 		frame_put(pool, shared);
+		o->event = DPEMU_EVENT_ZERO_FILL; /* (no copy: a frame of zeros) */
 		return 0;
 	}
 	/* One page and nothing else keeps the frame - or only the swap cache,
@@ -359,10 +389,12 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 		*e &= ~PTE_C;
 		mark_dirty(s, e);
 		err = host_show(s, pg, e, false);
-		if (err)
+		if (err) {
 			*e = before;
-		else
+		} else {
 			PG_STATS(s, pg).cow_reuses++;
+			o->event = DPEMU_EVENT_COW_REUSE;
+		}
 		return err;
 	}
 	copy = frame_alloc(pool, space_identity_frame(s, pg), pg);
@@ -380,6 +412,7 @@ static int cow_break(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 	}
 	frame_put(pool, shared);
 	PG_STATS(s, pg).cow_copies++;
+	o->event = DPEMU_EVENT_COW_COPY;
 	return 0;
 }
 
@@ -594,9 +627,9 @@ enum absent {
  * (page_in) and the host shows it, and its neighbours with fault-around.
  */
 static inline enum absent resolve_absent(struct dpemu_space *s, uint64_t pg, uint64_t *e,
-                                         enum dpemu_access access, int *err)
+                                         enum dpemu_access access, int *err, struct outcome *o)
 {
-	*err = page_in(s, pg, e, access);
+	*err = page_in(s, pg, e, access, o);
 	if (*err == -ENOSPC)
 		return ABSENT_NO_ROOM;
 	if (*err)
@@ -657,7 +690,8 @@ enum present {
  * the policy, or left revoked.  *err: the host's or cow_break's error.
  */
 static inline enum present resolve_present(struct dpemu_space *s, uint64_t pg, uint64_t *e,
-                                           void *addr, int need, unsigned flags, int *err)
+                                           void *addr, int need, unsigned flags, int *err,
+                                           struct outcome *o)
 {
 	uint64_t pte = *e;
 
@@ -671,7 +705,7 @@ static inline enum present resolve_present(struct dpemu_space *s, uint64_t pg, u
 	/* 4b. a write to a frame shared copy-on-write: a copy, or the frame */
 	if ((pte & PTE_C) && (pte_prot(pte) & PROT_WRITE) &&
 	    (need == PROT_WRITE || (!need && (pte & PTE_V)))) {
-		*err = cow_break(s, pg, e);
+		*err = cow_break(s, pg, e, o);
 		return *err == -ENOSPC ? PRESENT_NO_ROOM : PRESENT_SHOWN;
 	}
 	/* 4c. hidden (a policy looking for use): show it again */
@@ -703,14 +737,56 @@ static inline enum present resolve_present(struct dpemu_space *s, uint64_t pg, u
 }
 
 /*
+ * The fault at addr is over, counted in s's statistics as o->event (the
+ * stripe ptl still held, e its PTE or NULL): count its latency, from the
+ * trap (stamp->t0) to now, in the stripe's histogram of that kind, and
+ * fill in its trace record *r (time_ns: the trap; sent before the stripe
+ * is let go).  A fault
+ * that is not timed (DPEMU_NO_LATENCY) is traced with latency 0.
+ */
+static inline void fault_observe(struct dpemu_space *s, struct ptl *ptl, const uint64_t *e,
+                                 void *addr, enum dpemu_access access,
+                                 const struct trap_stamp *stamp, const struct outcome *o,
+                                 const struct dpemu_fault *fault,
+                                 struct dpemu_trace_record *r)
+{
+	uint64_t end = 0, ns = 0;
+
+	if (stamp && stamp->t0) {
+		end = now_ns();
+		ns = end > stamp->t0 ? end - stamp->t0 : 0;
+		lat_add(space_lat(s, ptl), &ptl->lat_kinds,
+		        (unsigned)(o->event - DPEMU_EVENT_ZERO_FILL), ns);
+	}
+	DPEMU_PROBE4(fault_exit, s->id, addr, (int)o->event, ns);
+	if (!trace_on(s->pool))
+		return;
+	*r = (struct dpemu_trace_record){
+		.time_ns = stamp && stamp->t0 ? stamp->t0 : 0, /* the trap (0: now) */
+		.addr = (uintptr_t)addr,
+		.latency_ns = ns,
+		.aux = o->aux,
+		.space = s->id,
+		.tid = stamp ? (uint32_t)stamp->tid : 0,
+		.frame = e && (*e & PTE_P) ? pte_frame(*e) : UINT32_MAX,
+		.event = (uint16_t)o->event,
+		.access = (uint8_t)access,
+		.outcome = o->event == DPEMU_EVENT_UNRESOLVED ? (uint8_t)fault->kind : 0,
+	};
+}
+
+/*
  * Resolve a fault at addr (inside s's arena) for the given access: the
- * steps at the top of this file, numbered alike below.
+ * steps at the top of this file, numbered alike below.  stamp: when the
+ * trap was entered and by which thread (NULL: not a trap), for the
+ * latency histograms and the trace (fault_observe), which see every fault
+ * the statistics count.
  * Returns RESOLVED when the access can be retried, else UNRESOLVED with
  * *fault and why (a one-line description of what is at addr) filled in.
  */
 enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access,
-                                  struct dpemu_fault *fault, char *why, size_t whylen,
-                                  unsigned flags)
+                                  const struct trap_stamp *stamp, struct dpemu_fault *fault,
+                                  char *why, size_t whylen, unsigned flags)
 {
 	uint64_t pg = space_page_index(s, addr);
 	int need = access_needs(access);
@@ -719,16 +795,20 @@ enum resolve_result fault_resolve(struct dpemu_space *s, void *addr, enum dpemu_
 	bool counted = false, evicted = false;
 	enum room room;
 	int err = 0;
+	struct outcome out;
+	struct dpemu_trace_record rec = { .event = 0 };
 
 	fault->kind = DPEMU_FAULT_NONE;
 	fault->addr = addr;
 	fault->access = access;
 	fault->space = s;
 	fault->error = 0;
+	DPEMU_PROBE3(fault_entry, s->id, addr, (int)access);
 	if (fault_refused(s, fault, why, whylen))
 		return UNRESOLVED;
 
 restart:
+	out = (struct outcome){ DPEMU_EVENT_REFERENCE, 0 };
 	/* 1. the page-table entry, and the mapping it names; from here on
 	 *    the page's stripe is held */
 	e = pt_lock_leaf(s, pg, &err, &ptl);
@@ -748,7 +828,7 @@ restart:
 	/* 3. no frame yet: demand paging proper - take and fill a frame, then
 	 *    show it (and its neighbours: fault-around) */
 	if (!(pte & PTE_P)) {
-		switch (resolve_absent(s, pg, e, access, &err)) {
+		switch (resolve_absent(s, pg, e, access, &err, &out)) {
 		case ABSENT_SHOWN:
 			goto shown;
 		case ABSENT_NO_ROOM:
@@ -765,7 +845,7 @@ restart:
 	}
 
 	/* 4. present but it trapped */
-	switch (resolve_present(s, pg, e, addr, need, flags, &err)) {
+	switch (resolve_present(s, pg, e, addr, need, flags, &err, &out)) {
 	case PRESENT_SHOWN:
 		goto shown;
 	case PRESENT_NO_ROOM:
@@ -819,12 +899,23 @@ shown:
 resolved:
 	if (flags & RESOLVE_RETRIED)
 		PG_STATS(s, pg).faults++;
+	if (!(flags & RESOLVE_NO_TRAP))
+		fault_observe(s, ptl, e, addr, access, stamp, &out, fault, &rec);
+	/* (traced before the stripe is let go: an eviction of the page,
+	 * which needs the stripe, is traced after its fault) */
+	if (rec.event)
+		trace_put(s->pool, &rec);
 	lock_release(&ptl->lock);
 	return RESOLVED;
 
 unresolved:
-	if (!(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP)))
+	if (!(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP))) {
 		PG_STATS(s, pg).protection_faults++;
+		out = (struct outcome){ DPEMU_EVENT_UNRESOLVED, 0 };
+		fault_observe(s, ptl, e, addr, access, stamp, &out, fault, &rec);
+	}
+	if (rec.event)
+		trace_put(s->pool, &rec);
 	lock_release(&ptl->lock);
 	last_spurious = NULL;
 	return UNRESOLVED;

@@ -7,8 +7,10 @@
  *
  * Fault path: front_handler, sigbus_handler, on_sigsegv, chain_previous and
  * report run in signal context (trap_sigsegv_front on trap_uffd.c's handler
- * thread).  They may call: the registry (registry.c), fault_resolve and
- * fault_unrevoke (fault.c), uffd_resolve and uffd_unrevoke_mine (trap_uffd.c), sigaction,
+ * thread).  They may call: clock_gettime (the vDSO: a fault's latency
+ * starts at the handler's entry), the registry (registry.c), fault_resolve
+ * and fault_unrevoke (fault.c), uffd_resolve and uffd_unrevoke_mine
+ * (trap_uffd.c), sigaction,
  * pthread_sigmask (the rt_sigprocmask system call), write(2), raise,
  * siglongjmp (via sigsegv_leave_handler) and the fmt_* formatters; never
  * malloc, stdio or strerror.  errno is saved on entry to the two handlers
@@ -72,6 +74,14 @@ static atomic_bool previous_spent[2];
 static __thread enum dpemu_access trap_access __attribute__((tls_model("initial-exec")));
 static __thread siginfo_t *trap_info __attribute__((tls_model("initial-exec")));
 static __thread void *trap_context __attribute__((tls_model("initial-exec")));
+static __thread uint64_t trap_t0 __attribute__((tls_model("initial-exec")));
+
+/* When a trap is entered: the start of its fault's latency (0: faults are
+ * not timed, DPEMU_NO_LATENCY). */
+static inline uint64_t trap_clock(void)
+{
+	return atomic_load_explicit(&_dpemu_latency_off, memory_order_relaxed) ? 0 : now_ns();
+}
 
 /* The call into a previous handler this thread is making (chain_previous),
  * to recognise that handler calling dpemu's back (see chain_cycle). */
@@ -297,7 +307,8 @@ static int on_sigsegv(void *fault_address, int serious)
 		chain_previous(SIGSEGV, trap_info, trap_context);
 		return 1;
 	}
-	r = fault_resolve(s, fault_address, trap_access, &fault, why, sizeof why, 0);
+	struct trap_stamp stamp = { trap_t0, 0 };
+	r = fault_resolve(s, fault_address, trap_access, &stamp, &fault, why, sizeof why, 0);
 	if (r == UNRESOLVED)
 		fault_unrevoke(s, fault_address); /* before report jumps away */
 	registry_leave(ticket);
@@ -309,6 +320,7 @@ static int on_sigsegv(void *fault_address, int serious)
 static void front_handler(int sig, siginfo_t *si, void *uc)
 {
 	int saved_errno = errno;
+	uint64_t t0 = trap_clock();
 	struct dpemu_space *s;
 
 	/* Not a fault: uffd.c's word that a system call of this thread was
@@ -329,6 +341,7 @@ static void front_handler(int sig, siginfo_t *si, void *uc)
 	registry_leave(ticket);
 	if (s && si->si_code > 0) {
 		trap_access = access_from_context(uc);
+		trap_t0 = t0;
 		trap_info = si;
 		trap_context = uc;
 		if (libsigsegv_action.sa_flags & SA_SIGINFO)
@@ -346,6 +359,7 @@ static void front_handler(int sig, siginfo_t *si, void *uc)
 static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 {
 	int saved_errno = errno;
+	struct trap_stamp stamp = { trap_clock(), 0 };
 	struct dpemu_space *s;
 
 	if (chain_cycle(sig, si, uc, (uintptr_t)__builtin_frame_address(0))) {
@@ -357,7 +371,7 @@ static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 	s = registry_find(si->si_addr);
 	if (s && s->hostmode == HOSTMODE_UFFD && s->uffd_mode == DPEMU_UFFD_SIGBUS &&
 	    si->si_code > 0) {
-		uffd_resolve(s, si->si_addr, access_from_context(uc));
+		uffd_resolve(s, si->si_addr, access_from_context(uc), &stamp);
 		registry_leave(ticket);
 	} else {
 		registry_leave(ticket);

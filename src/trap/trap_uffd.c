@@ -417,6 +417,9 @@ static void drain(struct dpemu_space *s)
 		ssize_t n = read(s->uffd, msgs, sizeof msgs);
 		if (n <= 0)
 			return; /* EAGAIN: nothing more */
+		/* A fault's latency starts when its event is read. */
+		uint64_t t0 = atomic_load_explicit(&_dpemu_latency_off, memory_order_relaxed)
+		              ? 0 : now_ns();
 		for (size_t i = 0; i < (size_t)n / sizeof msgs[0]; i++) {
 			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 				continue;
@@ -428,7 +431,8 @@ static void drain(struct dpemu_space *s)
 			if (err && holds == 2)
 				refuse_by_signal(addr, tid, err);
 			else if (!holds || err)
-				revoked = uffd_resolve(s, addr, access_of(&msgs[i]));
+				revoked = uffd_resolve(s, addr, access_of(&msgs[i]),
+				                       &(struct trap_stamp){ t0, tid });
 			/* A refused system call gives the page back (F2). */
 			if (revoked)
 				unrevoke_after_syscall(tid, addr);
@@ -657,14 +661,16 @@ void uffd_space_close(struct dpemu_space *s)
 	s->uffd = -1;
 }
 
-/* Resolve a fault reported by userfaultfd; one dpemu cannot resolve is
- * turned into a SIGSEGV on retry, which reports it (see the top).  Returns
- * whether the page was revoked to that end (fault_revoke). */
-bool uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access)
+/* Resolve a fault reported by userfaultfd (stamp: its trap, for the
+ * latency); one dpemu cannot resolve is turned into a SIGSEGV on retry,
+ * which reports it (see the top) and counts it.  Returns whether the page
+ * was revoked to that end (fault_revoke). */
+bool uffd_resolve(struct dpemu_space *s, void *addr, enum dpemu_access access,
+                  const struct trap_stamp *stamp)
 {
 	struct dpemu_fault fault;
 	char why[160];
 
-	return fault_resolve(s, addr, access, &fault, why, sizeof why, RESOLVE_RETRIED) ==
+	return fault_resolve(s, addr, access, stamp, &fault, why, sizeof why, RESOLVE_RETRIED) ==
 	       UNRESOLVED && fault_revoke(s, addr, access);
 }
