@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# test-trace-cli.sh - `dpemu trace report` on trace files written by
-# tests/gen_trace (no library involved): the report of a fixed scenario,
-# worked out by hand, exactly, in text and JSON; percentiles by nearest
-# rank; the resident set through unmaps;
+# test-trace-cli.sh - `dpemu trace report` and `dpemu trace export` on
+# trace files written by tests/gen_trace (no library involved): the
+# report of a fixed scenario, worked out by hand, exactly, in text and
+# JSON; its export as CSV exactly, and as JSON and Chrome trace events
+# derived from that CSV by awk (an independent rendering of the same
+# rules); percentiles by nearest rank; the resident set through unmaps;
 # forward compatibility (longer headers and records); every refusal: a
 # missing, empty, foreign, truncated or too new file (exit 1), and bad
 # options, arguments and output paths (exit 2, nothing written).
@@ -204,6 +206,99 @@ same "report --json" want out
 valid_json "report --json" out
 grep -qF 'warning: s.bin: 7 events lost' err || fail "report --json: no warning of lost events"
 
+# Export, CSV: the table of tests/gen_trace.c, in the file's order.
+cat >want.csv <<'EOF'
+time_ns,space,tid,event,addr,access,frame,latency_ns,aux,outcome
+1000,1,100,map,0x7f0000000000,unknown,,0,32768,
+2000,1,100,zero-fill,0x7f0000000010,write,0,1500,0,
+4000,1,101,zero-fill,0x7f0000001008,write,1,2500,0,
+4500,1,100,zero-fill,0x7f0000005000,write,2,1800,0,
+3500,1,100,zero-map,0x7f0000002000,read,,800,0,
+6000,1,100,reference,0x7f0000000010,read,0,300,0,
+7000,1,100,fork,0x0,unknown,,0,2,
+8000,2,100,cow-copy,0x7f1000000018,write,3,4000,0,
+8500,2,100,tlb-miss,0x7f1000001000,read,1,150,0,
+8600,2,100,reference,0x7f1000005000,read,2,350,0,
+8800,2,101,evict,0x7f1000000000,unknown,3,0,0,
+8900,2,101,swap-out,0x7f1000000000,unknown,3,0,6,
+9000,1,101,cow-copy,0x7f0000001010,write,3,700,0,
+9500,2,100,cow-reuse,0x7f1000001008,write,1,600,0,
+10000,3,102,map,0x7f2000000000,unknown,,0,16384,
+10500,1,102,evict,0x7f0000000000,unknown,0,0,0,
+10600,1,102,swap-out,0x7f0000000000,unknown,0,0,5,
+11000,3,102,file-read,0x7f2000000004,read,0,9000,0,
+11500,3,100,evict,0x7f2000000000,unknown,0,0,0,
+11600,3,100,writeback,0x7f2000000000,unknown,0,0,0,
+12000,1,100,swap-in,0x7f0000000020,read,0,12000,5,
+13000,2,100,evict,0x7f1000005000,unknown,2,0,0,
+13500,3,102,file-read,0x7f2000001004,read,2,8000,0,
+14000,1,101,tlb-miss,0x7f0000001000,read,3,100,0,
+15000,1,101,unresolved,0x7f0000009000,write,,200,0,unmapped
+15100,1,101,unresolved,0x7f0000002000,exec,,250,0,protection
+15200,2,100,unresolved,0x7f1000003000,write,,260,0,out-of-frames
+15300,3,102,unresolved,0x7f2000001000,read,,270,0,host
+16000,0,0,lost,0x0,unknown,,0,3,
+17000,3,102,unmap,0x7f2000000000,unknown,,0,16384,
+18000,1,100,zero-fill,0x7f0000003000,write,2,1000,0,
+19000,2,100,destroy,0x0,unknown,,0,0,
+20000,1,101,lost,0x0,unknown,,0,4,
+21000,1,100,unmap,0x7f0000000000,unknown,,0,32768,
+22000,1,100,destroy,0x0,unknown,,0,0,
+21500,4,103,unknown,0x1234,unknown,,0,7,
+EOF
+runs "export --csv" 0 "$dpemu" trace export s.bin --csv
+same "export --csv" want.csv out
+[ -s err ] && fail "export --csv: wrote on stderr: $(cat err)"
+
+# --sort: the same lines in time order (every time differs).
+{ sed -n 1p want.csv; sed 1d want.csv | sort -t, -k1,1n; } >want
+runs "export --csv --sort" 0 "$dpemu" trace export --sort --csv s.bin
+same "export --csv --sort" want out
+
+# Export, JSON: an array of the CSV's rows as objects, one a line.
+awk -F, 'NR > 1 {
+	printf "%s{\"time_ns\": %s, \"space\": %s, \"tid\": %s, \"event\": \"%s\", ", \
+		(NR > 2 ? ",\n" : ""), $1, $2, $3, $4
+	printf "\"addr\": \"%s\", \"access\": \"%s\", \"frame\": %s, ", $5, $6, ($7 == "" ? "null" : $7)
+	printf "\"latency_ns\": %s, \"aux\": %s, \"outcome\": %s}", $8, $9, \
+		($10 == "" ? "null" : "\"" $10 "\"")
+} BEGIN { print "[" } END { print "\n]" }' want.csv >want
+runs "export --json" 0 "$dpemu" trace export s.bin --json
+same "export --json" want out
+valid_json "export --json" out
+
+# Export, Chrome: faults complete events from time_ns lasting latency_ns,
+# the others instants; microseconds with three decimals.
+awk -F, 'function us(ns) { return sprintf("%d.%03d", int(ns / 1000), ns % 1000) }
+BEGIN {
+	printf "{\"displayTimeUnit\": \"ns\", \"traceEvents\": [\n"
+	printf "{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 4242, \"tid\": 0, "
+	printf "\"args\": {\"name\": \"dpemu pid 4242\"}}"
+	n = split("zero-fill file-read cow-copy cow-reuse swap-in zero-map reference tlb-miss unresolved", f, " ")
+	for (i = 1; i <= n; i++) fault[f[i]] = 1
+	cat["evict"] = cat["swap-out"] = cat["writeback"] = "replacement"
+	cat["map"] = cat["unmap"] = cat["fork"] = cat["destroy"] = "space"
+}
+NR > 1 {
+	c = ($4 in fault) ? "fault" : ($4 in cat) ? cat[$4] : "trace"
+	printf ",\n{\"name\": \"%s\", \"cat\": \"%s\", \"ph\": \"%s\", \"ts\": %s, ", \
+		$4, c, (($4 in fault) ? "X" : "i"), us($1)
+	if ($4 in fault) printf "\"dur\": %s, ", us($8); else printf "\"s\": \"t\", "
+	printf "\"pid\": 4242, \"tid\": %s, \"args\": {\"addr\": \"%s\", \"space\": %s, ", $3, $5, $2
+	printf "\"frame\": %s", ($7 == "" ? "null" : $7)
+	if ($4 in fault) printf ", \"access\": \"%s\"", $6; else printf ", \"aux\": %s", $9
+	if ($10 != "") printf ", \"outcome\": \"%s\"", $10
+	printf "}}"
+}
+END { print "\n]}" }' want.csv >want
+runs "export --chrome" 0 "$dpemu" trace export s.bin --chrome
+same "export --chrome" want out
+valid_json "export --chrome" out
+# ... and -o: the same into a file.
+runs "export --chrome -o" 0 "$dpemu" trace export s.bin --chrome --output c.json
+same "export --chrome -o c.json" want c.json
+[ -s out ] && fail "export -o: wrote on stdout"
+
 # ------------------------------------------------------------ other traces
 # Forward compatibility: a longer header and longer records (a later
 # version's appended fields) read the same.
@@ -212,6 +307,8 @@ grep -qF 'warning: s.bin: 7 events lost' err || fail "report --json: no warning 
 runs "report of longer records" 0 "$dpemu" trace report long.bin
 sed 1d out >got
 same "report of longer records" want got
+runs "export of longer records" 0 "$dpemu" trace export long.bin --csv
+same "export of longer records" want.csv out
 
 # Percentiles at the nearest rank: latencies 1 to 200 ns (rank 100, 180,
 # 198), in reverse order; the mean 20100 / 200 = 100 (truncated from 100.5).
@@ -256,11 +353,18 @@ grep -q '^    unknown *1$' out || fail "resident set: no unknown outcome: $(grep
 grep -q '^  events lost *0$' out || fail "resident set: lost events"
 [ -s err ] && fail "report without lost events warned: $(cat err)"
 
-# A trace with no records: a report of zeros.
+# A trace with no records: a report of zeros, an empty export.
 "$gen" e.bin || exit 99
 runs "report of no records" 0 "$dpemu" trace report e.bin
 grep -q '^trace e.bin: version 1, 0 records$' out || fail "report of no records: $(head -1 out)"
 grep -q 'duration 0.000000000 s' out || fail "report of no records: duration"
+runs "export of no records" 0 "$dpemu" trace export e.bin --csv
+[ "$(cat out)" = "time_ns,space,tid,event,addr,access,frame,latency_ns,aux,outcome" ] ||
+	fail "CSV export of no records: $(cat out)"
+runs "export of no records" 0 "$dpemu" trace export e.bin --json
+[ "$(cat out)" = "$(printf '[\n]')" ] || fail "JSON export of no records: $(cat out)"
+runs "export of no records" 0 "$dpemu" trace export e.bin --chrome
+valid_json "Chrome export of no records" out
 runs "report --json of no records" 0 "$dpemu" trace report --json e.bin
 valid_json "report --json of no records" out
 grep -q '"zero-fill": {"count": 0, "min": null' out || fail "report --json of no records: latency"
@@ -276,6 +380,7 @@ cmp -s s.bin s.copy || fail "report under DPEMU_TRACE=FILE changed FILE"
 refused "missing file" 1 "nothing.bin: No such file or directory" \
 	"$dpemu" trace report nothing.bin
 refused "a directory" 1 ".: Is a directory" "$dpemu" trace report .
+refused "a directory, export" 1 ".: Is a directory" "$dpemu" trace export . --csv
 : >empty.bin
 refused "empty file" 1 "empty.bin: not a dpemu trace (empty file)" \
 	"$dpemu" trace report empty.bin
@@ -284,6 +389,8 @@ refused "not a trace" 1 "text.bin: not a dpemu trace (bad magic)" \
 	"$dpemu" trace report text.bin
 "$gen" --magic DPEMUTRX m.bin --scenario || exit 99
 refused "bad magic" 1 "m.bin: not a dpemu trace (bad magic)" "$dpemu" trace report m.bin
+refused "bad magic, export" 1 "m.bin: not a dpemu trace (bad magic)" \
+	"$dpemu" trace export m.bin --chrome
 "$gen" --cut 30 h.bin || exit 99
 refused "short header" 1 "h.bin: truncated header (34 of 64 bytes)" "$dpemu" trace report h.bin
 "$gen" --header-bytes 100 --cut 4 h.bin || exit 99
@@ -303,6 +410,16 @@ rc=$?
 grep -qF "truncated record at offset 1744 (43 of 48 bytes)" err ||
 	fail "report of a truncated pipe: $(cat err)"
 [ -e p.out ] && fail "report of a truncated pipe created its -o file"
+refused "truncated record, export" 1 "c.bin: truncated record at offset 1744" \
+	"$dpemu" trace export c.bin --json -o c.out
+[ -e c.out ] && fail "export of a truncated trace created its -o file"
+# ... found while exporting, from a pipe: what was written is removed.
+cat c.bin | "$dpemu" trace export /dev/stdin --csv -o p.out >out 2>err
+rc=$?
+[ $rc -eq 1 ] || fail "export of a truncated pipe exited $rc, expected 1"
+grep -qF "truncated record at offset 1744 (43 of 48 bytes)" err ||
+	fail "export of a truncated pipe: $(cat err)"
+[ -e p.out ] && fail "export of a truncated pipe left its -o file"
 "$gen" --version 2 v.bin || exit 99
 refused "version 2" 1 "v.bin: trace version 2, this dpemu reads version 1" \
 	"$dpemu" trace report v.bin
@@ -325,16 +442,26 @@ refused "report -x" 2 "unknown option '-x'" "$dpemu" trace report -x s.bin
 refused "report --csv" 2 "unknown option '--csv'" "$dpemu" trace report --csv s.bin
 refused "report --json=1" 2 "unknown option '--json=1'" "$dpemu" trace report --json=1 s.bin
 refused "report -o" 2 "option '-o' needs a file" "$dpemu" trace report s.bin -o
+refused "export" 2 "say which of --csv, --json and --chrome" "$dpemu" trace export s.bin
+refused "export --csv --json" 2 "only one of --csv, --json and --chrome" \
+	"$dpemu" trace export s.bin --csv --json
+refused "export extra" 2 "unexpected argument 'extra'" "$dpemu" trace export s.bin extra --csv
+refused "export --bogus" 2 "unknown option '--bogus'" "$dpemu" trace export --bogus s.bin --csv
 # An output that cannot be written is refused before the trace is read
 # (even a missing one), and nothing is created.
 refused "report -o no/such/dir" 2 "-o no/such/dir/x.txt: No such file or directory" \
 	"$dpemu" trace report nothing.bin -o no/such/dir/x.txt
+refused "export -o no/such/dir" 2 "-o no/such/dir/x.csv: No such file or directory" \
+	"$dpemu" trace export nothing.bin --csv -o no/such/dir/x.csv
 refused "report -o DIRECTORY" 2 "-o .: Is a directory" "$dpemu" trace report s.bin -o .
 [ -e no ] && fail "a refused -o created something"
 cp s.bin self.bin
 refused "report -o FILE" 2 "-o ./self.bin: that is the trace itself" \
 	"$dpemu" trace report self.bin -o ./self.bin
 cmp -s s.bin self.bin || fail "report -o FILE changed FILE"
+refused "export -o FILE" 2 "-o ./self.bin: that is the trace itself" \
+	"$dpemu" trace export self.bin --csv -o ./self.bin
+cmp -s s.bin self.bin || fail "export -o FILE changed FILE"
 if [ "$(id -u)" -ne 0 ]; then
 	: >ro.txt
 	chmod a-w ro.txt
@@ -347,18 +474,29 @@ if [ -w /dev/full ]; then
 	rc=$?
 	[ $rc -eq 1 ] || fail "report onto /dev/full exited $rc, expected 1"
 	grep -q 'write error' err || fail "report onto /dev/full: $(cat err)"
+	"$dpemu" trace export s.bin --csv >/dev/full 2>err
+	rc=$?
+	[ $rc -eq 1 ] || fail "export onto /dev/full exited $rc, expected 1"
+	grep -q 'write error' err || fail "export onto /dev/full: $(cat err)"
 fi
 
 # ------------------------------------------------------------ help
 runs "trace --help" 0 "$dpemu" trace --help
 grep -q '^Usage: dpemu trace report' out || fail "trace --help: no usage"
+grep -q 'dpemu trace export' out || fail "trace --help does not name export"
 runs "report --help" 0 "$dpemu" trace report --help
 grep -q '^Usage: dpemu trace report FILE' out || fail "report --help: no usage"
 for opt in --json --output; do
 	grep -q -- "$opt" out || fail "report --help does not list $opt"
 done
+runs "export --help" 0 "$dpemu" trace export --help
+grep -q '^Usage: dpemu trace export FILE' out || fail "export --help: no usage"
+for opt in --csv --json --chrome --sort --output; do
+	grep -q -- "$opt" out || fail "export --help does not list $opt"
+done
 runs "dpemu --help" 0 "$dpemu" --help
 grep -q 'trace report' out || fail "dpemu --help does not mention trace report"
+grep -q 'trace export' out || fail "dpemu --help does not mention trace export"
 
 if [ $failures -ne 0 ]; then
 	echo "test-trace-cli: $failures failure(s)" >&2

@@ -6,7 +6,7 @@
  *   dpemu demo            a narrated demonstration of demand paging (demo.c)
  *   dpemu bench [OPTS]    the fault-latency suite (bench.c, bench/driver.c)
  *   dpemu backends [NAME] which backends this kernel allows (backends.c)
- *   dpemu trace report FILE ...
+ *   dpemu trace report|export FILE ...
  *                         read a trace file (trace.c, trace_*.c)
  *   dpemu --help          usage
  *   dpemu --version       the library's version
@@ -53,6 +53,9 @@ static const char usage[] =
 	"              faults by kind and outcome, exact latency percentiles per kind,\n"
 	"              the pages that faulted most, evictions, swap-outs, write-backs\n"
 	"              and swap-ins, the peak resident set, events lost\n"
+	"  trace export FILE --csv|--json|--chrome [--sort] [-o OUT]\n"
+	"              every event of a trace as CSV, a JSON array, or a trace for\n"
+	"              chrome://tracing and Perfetto (dpemu trace --help)\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help and exit\n"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * trace.c - `dpemu trace SUBCOMMAND`: its usage, the dispatch to report
- * (trace_report.c), and what the subcommands share
+ * (trace_report.c) and export (trace_export.c), and what they share
  * (trace.h: their argument parser, their output, JSON strings).
  *
  * The trace commands read files only: unlike the other commands they
@@ -25,6 +25,7 @@
 
 static const char trace_usage[] =
 	"Usage: dpemu trace report FILE [--json] [-o OUT]\n"
+	"       dpemu trace export FILE --csv|--json|--chrome [--sort] [-o OUT]\n"
 	"       dpemu trace --help\n"
 	"\n"
 	"Read a trace file that dpemu_trace_start (or DPEMU_TRACE=PATH) wrote: every\n"
@@ -34,6 +35,8 @@ static const char trace_usage[] =
 	"  report   a summary: the header, faults by kind and outcome, latency\n"
 	"           percentiles per kind, the pages that faulted most, page\n"
 	"           replacement, the peak resident set, events lost\n"
+	"  export   every event: CSV, a JSON array, or a Chrome/Perfetto trace\n"
+	"           (chrome://tracing, ui.perfetto.dev)\n"
 	"\n"
 	"Each takes --help.  Exit status: 0 success, 1 the trace could not be read\n"
 	"(missing, not a trace, truncated) or the output not written, 2 a usage error.\n";
@@ -55,6 +58,8 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "report"))
 		return trace_report(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "export"))
+		return trace_export(argc - 1, argv + 1);
 	fprintf(stderr, "dpemu trace: unknown subcommand '%s'; try 'dpemu trace --help'\n",
 	        argv[1]);
 	return 2;

@@ -2,7 +2,8 @@
 /*
  * trace.h - what `dpemu trace` (trace.c: its usage and the dispatch to
  * the subcommands) shares with its subcommands, one file each:
- * trace_report.c (`dpemu trace report`): their entry points, the parser of their arguments, their
+ * trace_report.c (`dpemu trace report`) and trace_export.c (`dpemu trace
+ * export`): their entry points, the parser of their arguments, their
  * output (stdout or -o OUT) and a JSON string writer.  trace.c calls
  * options.c, getopt, stat and stdio only.
  */
@@ -11,9 +12,10 @@
 
 #include <stdio.h>
 
-/* The subcommands: argv[0] is "report"; the exit status (0, 1 the trace
- * unreadable or the output unwritable, 2 a usage error). */
+/* The subcommands: argv[0] is "report" or "export"; the exit status (0,
+ * 1 the trace unreadable or the output unwritable, 2 a usage error). */
 int trace_report(int argc, char **argv);
+int trace_export(int argc, char **argv);
 
 /* A flag of a subcommand: --name sets *set to 1. */
 struct trace_flag {

@@ -2,7 +2,7 @@
 /*
  * trace_file.h - the reader of dpemu's trace files (the format of
  * <dpemu.h>: struct dpemu_trace_header, then struct dpemu_trace_record
- * after record), for `dpemu trace report`, and
+ * after record), for `dpemu trace report` and `dpemu trace export`, and
  * the names the tool prints for events, accesses and outcomes.
  * trace_file.c calls libc (stdio, stat) only: the tool reads a trace
  * without creating a pool, so a DPEMU_TRACE in the environment never
