@@ -323,6 +323,27 @@ runs "report of 200 faults" 0 "$dpemu" trace report p.bin
 grep -q '^  zero-fill *200 *1 *100 *180 *198 *200 *100$' out ||
 	fail "report of 200 faults: $(grep zero-fill out)"
 grep -q '^  all *200 *1 *100 *180 *198 *200 *100$' out || fail "report of 200 faults: all row"
+# 3000 pages, each faulted in once into a frame of its own (the page
+# table grows from 1024 entries to 8192 on the way), the last one twice.
+i=1 recs=
+while [ $i -le 3000 ]; do
+	recs="$recs $i,1,1,1,$((0x100000 + i * 4096)),2,$((i - 1)),$i,0,0"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+"$gen" --frames 4096 big.bin $recs 3001,1,1,7,$((0x100000 + 3000 * 4096)),1,2999,1,0,0 ||
+	exit 99
+runs "report of 3000 pages" 0 "$dpemu" trace report big.bin
+grep -q '^  zero-fill *3000 *1 *1500 *2700 *2970 *3000 *1500$' out ||
+	fail "report of 3000 pages: $(grep zero-fill out)"
+grep -q '^  peak resident pages *3000$' out || fail "report of 3000 pages: $(grep resident out)"
+grep -q '^  peak frames in use *3000 of 4096$' out ||
+	fail "report of 3000 pages: $(grep 'frames in' out)"
+sed -n '/^top pages/,/^$/p' out | sed -n '3p;4p;12p' >got
+printf '%s\n' '  0xcb8000                    1        2' '  0x101000                    1        1' \
+	'  0x109000                    1        1' >want
+same "top pages of 3000" want got
+
 # Ten: ranks 5, 9 and 10; mean 5 (from 5.5).
 "$gen" t.bin 1,1,1,2,0,1,-,10,0,0 2,1,1,2,0,1,-,9,0,0 3,1,1,2,0,1,-,8,0,0 \
 	4,1,1,2,0,1,-,7,0,0 5,1,1,2,0,1,-,6,0,0 6,1,1,2,0,1,-,5,0,0 7,1,1,2,0,1,-,4,0,0 \
