@@ -6,13 +6,15 @@
  *   dpemu demo            a narrated demonstration of demand paging (demo.c)
  *   dpemu bench [OPTS]    the fault-latency suite (bench.c, bench/driver.c)
  *   dpemu backends [NAME] which backends this kernel allows (backends.c)
+ *   dpemu trace report|export FILE ...
+ *                         read a trace file (trace.c, trace_*.c)
  *   dpemu --help          usage
  *   dpemu --version       the library's version
  *
  * Every command refuses what it does not understand with exit status 2: an
  * unknown option or an extra argument, and a DPEMU_BACKEND or DPEMU_HOSTMAP
- * the library rejects (cli_check_env, options.c); COMMAND --help prints
- * its help.
+ * the library rejects (cli_check_env, options.c), but trace, which only
+ * reads files and creates no pool; COMMAND --help prints its help.
  *
  * It uses only the public API (<dpemu.h>), like any program would.
  */
@@ -46,6 +48,14 @@ static const char usage[] =
 	"              (userfaultfd, handler thread) and uffd-sigbus (userfaultfd,\n"
 	"              SIGBUS mode), and what DPEMU_BACKEND_AUTO picks; with NAME,\n"
 	"              exit 0 if that one is available, 1 if not, 2 if unknown\n"
+	"  trace report FILE [--json] [-o OUT]\n"
+	"              summarize a trace that dpemu_trace_start or DPEMU_TRACE wrote:\n"
+	"              faults by kind and outcome, exact latency percentiles per kind,\n"
+	"              the pages that faulted most, evictions, swap-outs, write-backs\n"
+	"              and swap-ins, the peak resident set, events lost\n"
+	"  trace export FILE --csv|--json|--chrome [--sort] [-o OUT]\n"
+	"              every event of a trace as CSV, a JSON array, or a trace for\n"
+	"              chrome://tracing and Perfetto (dpemu trace --help)\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help and exit\n"
@@ -56,7 +66,8 @@ static const char usage[] =
 	"                       uffd-sigbus (default: uffd where allowed, else sigsegv)\n"
 	"  DPEMU_HOSTMAP=mmap   show frames with one mmap per page instead of guard\n"
 	"                       regions (for kernels older than 6.15; see dpemu(3))\n"
-	"  Any other value of either is refused by every command (exit status 2).\n"
+	"  Any other value of either is refused by every command but trace, which\n"
+	"  only reads files (exit status 2).\n"
 	"\n"
 	"Each command takes --help.  Exit status: 0 success, 1 a failure while\n"
 	"running (or, for backends NAME, not available), 2 a usage error.\n"
@@ -70,6 +81,7 @@ static const struct {
 	{ "demo", cmd_demo },
 	{ "backends", cmd_backends },
 	{ "bench", cmd_bench },
+	{ "trace", cmd_trace },
 };
 
 int main(int argc, char **argv)
