@@ -60,6 +60,17 @@ grep -q 'evictions 2, swap-outs 2, swap-ins 1, reference faults 1' "$tmp/out" ||
 	fail "demo: no swap-in and reference fault in the CLOCK scene"
 grep -q 'slot 0' "$tmp/out" || fail "demo: no page shown in a swap slot"
 
+# DPEMU_TRACE traces the demo's own pools: the first is PATH, the second
+# PATH.1; the tool's check of the environment (a throwaway pool) takes no
+# file of its own (it used to take PATH, pushing the demo's to .1 and .2).
+DPEMU_TRACE="$tmp/demo.trc" "$dpemu" demo >/dev/null 2>"$tmp/err" ||
+	fail "demo under DPEMU_TRACE failed: $(cat "$tmp/err")"
+[ -f "$tmp/demo.trc" ] && [ -f "$tmp/demo.trc.1" ] && [ ! -e "$tmp/demo.trc.2" ] ||
+	fail "demo under DPEMU_TRACE: want demo.trc and demo.trc.1, got: $(ls "$tmp" | tr '\n' ' ')"
+"$dpemu" trace report "$tmp/demo.trc" >"$tmp/out" 2>"$tmp/err" ||
+	fail "trace report of the demo's trace failed: $(cat "$tmp/err")"
+grep -q zero-fill "$tmp/out" || fail "the demo's first pool traced no zero-fill: $(cat "$tmp/out")"
+
 # backends: lists each backend; a named one answers through the exit status.
 "$dpemu" backends >"$tmp/out" 2>"$tmp/err" || fail "backends exited $?"
 grep -q '^sigsegv' "$tmp/out" || fail "backends does not list sigsegv"

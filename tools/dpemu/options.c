@@ -25,6 +25,13 @@ int cli_check_env(const char *argv0)
 	dpemu_space *sp;
 	int rc;
 
+	/* The throwaway pool must not take DPEMU_TRACE's file (it would be the
+	 * first traced pool: PATH, and the command's own pool PATH.1). */
+	const char *trace_env = getenv("DPEMU_TRACE");
+	char *saved = trace_env ? strdup(trace_env) : NULL;
+	if (trace_env && !saved)
+		return -1;
+	unsetenv("DPEMU_TRACE");
 	memset(&pc, 0, sizeof pc);
 	pc.frames = 1;
 	rc = dpemu_pool_create(&pc, &pool);
@@ -40,6 +47,10 @@ int cli_check_env(const char *argv0)
 		dpemu_pool_destroy(pool);
 	} else if (rc == -EINVAL) {
 		fprintf(stderr, "%s: %s\n", argv0, dpemu_last_error());
+	}
+	if (saved) {
+		setenv("DPEMU_TRACE", saved, 1);
+		free(saved);
 	}
 	return rc == -EINVAL ? -1 : 0;
 }
