@@ -48,6 +48,7 @@
  * fault.c, the host seam (hostmap.c, arena.c: the ioctls), base.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
@@ -385,6 +386,63 @@ int uffd_unrevoke_mine(void)
 }
 
 /*
+ * Keep the handler thread on the CPU of the thread whose faults it
+ * resolves.  A fault costs two thread wake-ups (faulting thread -> handler,
+ * handler -> faulting thread); across CPUs each is an inter-processor
+ * interrupt, on a virtual machine a wake-up of a halted vCPU, and thread
+ * mode measured 50-60 us a fault there against 5-7 us with both threads
+ * on one CPU, where the faulting thread's sleep hands its CPU straight to
+ * the handler and back (doc/performance.md).  The faulting thread cannot
+ * be moved (it is the program's), so the handler follows it: it looks up
+ * the CPU of the thread it is about to wake (/proc/self/task/TID/stat,
+ * field 39) at its first fault and every FOLLOW_EVERY faults after (a
+ * look costs about two faults' time), and moves there if that differs.
+ * With several threads faulting it follows one of them at a time; the
+ * others' faults pay the crossing (a handler per CPU would not, but the
+ * kernel wakes every reader of a userfaultfd).  A wrong guess costs only
+ * speed.
+ * DPEMU_UFFD_FOLLOW=0 turns it off (for measuring the difference).
+ * Handler thread only.
+ */
+#define FOLLOW_EVERY 256
+
+static int follow_state;       /* 1: on (read by handler_add)        */
+static int follow_cpu = -1;    /* where it moved last, -1: nowhere */
+static unsigned follow_count;
+
+/* The CPU thread tid last ran on, or -1. */
+static int task_cpu(int tid)
+{
+	char buf[1024];
+	if (read_task_file(tid, "stat", buf, sizeof buf) <= 0)
+		return -1;
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (!p)
+		return -1;
+	/* fields 3, 4, ... follow ") "; the processor is field 39 */
+	for (int field = 2; field < 39 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? atoi(p + 1) : -1;
+}
+
+static void follow_faulter(int tid)
+{
+	if (!follow_state || tid == 0)
+		return;
+	if (follow_cpu >= 0 && ++follow_count % FOLLOW_EVERY != 0)
+		return;
+	follow_count = 0;
+	int cpu = task_cpu(tid);
+	if (cpu < 0 || cpu == follow_cpu || cpu >= CPU_SETSIZE)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof set, &set) == 0)
+		follow_cpu = cpu;
+}
+
+/*
  * Read and resolve every pending event of s's userfaultfd.
  *
  * The faulting thread sleeps until we wake it, so this thread must never
@@ -425,6 +483,7 @@ static void drain(struct dpemu_space *s)
 				continue;
 			void *addr = (void *)(uintptr_t)msgs[i].arg.pagefault.address;
 			int tid = (int)msgs[i].arg.pagefault.feat.ptid;
+			follow_faulter(tid);
 			int holds = tid ? lock_holder_maybe(tid) : 0;
 			int err = holds ? host_revoke(s, space_page_index(s, addr), NULL) : 0;
 			bool revoked = holds && !err;
@@ -528,6 +587,9 @@ static int handler_add(struct dpemu_space *s)
 			goto out;
 		}
 		handler.stop = false;
+		const char *follow = getenv("DPEMU_UFFD_FOLLOW");
+		follow_state = !(follow && strcmp(follow, "0") == 0);
+		follow_cpu = -1;
 		if ((err = -pthread_create(&handler.thread, NULL, handler_main, NULL))) {
 			close(handler.wakefd);
 			handler.wakefd = -1;
