@@ -3,8 +3,13 @@
  * test_replay.c - the parts of `dpemu replay` (tools/dpemu/replay_*.c):
  * the textbook numbers of the simulated policies (OSTEP's README trace
  * and its Belady example), the input formats (page numbers, lackey logs,
- * a trace file built here), and Mattson's one-pass LRU curve against the
- * simulator at every size.
+ * a trace file built here), Mattson's one-pass LRU curve against the
+ * simulator at every size, and --live: fifo, clock, aging and random
+ * through the real library agree with the simulator on every reference
+ * of 200 random strings each (lengths 1-300, 1-40 pages, 1-12 frames,
+ * reads and writes), and on strings that trip the library's livelock
+ * guard.  The live tests run in forked children with alarm(); run under
+ * every backend by tests/each-backend (the space is DPEMU_BACKEND_AUTO).
  */
 #include "testutil.h"
 
@@ -253,6 +258,102 @@ static void test_lru_curve(void **state)
 	rp_string_free(&s);
 }
 
+/* ---- live ----------------------------------------------------------------------------------- */
+
+#define LIVE_STRINGS 200
+
+/* In a child: LIVE_STRINGS random strings through the library with policy
+ * *arg, each compared with the simulator reference by reference. */
+static void live_random(void *arg)
+{
+	enum rp_policy p = *(enum rp_policy *)arg;
+	uint64_t rng = 0x1234567ull + (uint64_t)p;
+	struct rp_live l;
+
+	alarm(240);
+	for (int t = 0; t < LIVE_STRINGS; t++) {
+		size_t n = 1 + tu_xorshift(&rng) % 300;
+		uint64_t pages = 1 + tu_xorshift(&rng) % 40;
+		size_t frames = 1 + tu_xorshift(&rng) % 12;
+		uint64_t seed = tu_xorshift(&rng) % 4; /* 0: the library's default */
+		struct rp_string s = random_string(&rng, n, pages);
+		TU_CHECK(rp_live_run(p, frames, seed, DPEMU_BACKEND_AUTO, DPEMU_UFFD_THREAD, &s,
+		                     &l) == 0, "string %d", t);
+		TU_CHECK(l.first_diff == SIZE_MAX, "%s string %d (%zu references, %zu pages, %zu "
+		         "frames, seed %llu): reference %zu: %s", rp_policy_name(p), t, s.n, s.npages,
+		         frames, (unsigned long long)seed, l.first_diff + 1, l.diff);
+		TU_CHECK(l.misses == l.sim_misses && l.evictions == l.sim_evictions,
+		         "string %d: %llu/%llu misses, %llu/%llu evictions", t,
+		         (unsigned long long)l.misses, (unsigned long long)l.sim_misses,
+		         (unsigned long long)l.evictions, (unsigned long long)l.sim_evictions);
+		rp_string_free(&s);
+	}
+}
+
+/* In a child: strings that cycle over 2 to 4 pages in a pool of one frame,
+ * which trip the library's livelock guard; still in agreement. */
+static void live_cycle(void *arg)
+{
+	enum rp_policy p = *(enum rp_policy *)arg;
+	struct rp_live l;
+
+	alarm(60);
+	for (uint64_t period = 2; period <= 4; period++) {
+		struct rp_string s;
+		memset(&s, 0, sizeof s);
+		for (uint64_t i = 0; i < 300; i++)
+			TU_CHECK(rp_append(&s, 0, i % period, (int)(i & period & 1)) == 0, "append");
+		TU_CHECK(rp_live_run(p, 1, 0, DPEMU_BACKEND_AUTO, DPEMU_UFFD_THREAD, &s, &l) == 0,
+		         "period %llu", (unsigned long long)period);
+		TU_CHECK(l.first_diff == SIZE_MAX, "period %llu: reference %zu: %s",
+		         (unsigned long long)period, l.first_diff + 1, l.diff);
+		TU_CHECK(l.misses == 300 && l.evictions == 299, "period %llu: %llu misses",
+		         (unsigned long long)period, (unsigned long long)l.misses);
+		rp_string_free(&s);
+	}
+}
+
+static void run_live(void (*fn)(void *), enum rp_policy p, const char *what)
+{
+	struct tu_child c;
+
+	assert_int_equal(tu_run_in_child(fn, &p, &c), 0);
+	tu_assert_child_ok(&c, what);
+}
+
+static void test_live_fifo(void **state)
+{
+	(void)state;
+	run_live(live_random, RP_FIFO, "fifo");
+}
+
+static void test_live_clock(void **state)
+{
+	(void)state;
+	run_live(live_random, RP_CLOCK, "clock");
+}
+
+static void test_live_aging(void **state)
+{
+	(void)state;
+	run_live(live_random, RP_AGING, "aging");
+}
+
+static void test_live_random(void **state)
+{
+	(void)state;
+	run_live(live_random, RP_RANDOM, "random");
+}
+
+static void test_live_cycle(void **state)
+{
+	(void)state;
+	run_live(live_cycle, RP_FIFO, "fifo cycle");
+	run_live(live_cycle, RP_CLOCK, "clock cycle");
+	run_live(live_cycle, RP_AGING, "aging cycle");
+	run_live(live_cycle, RP_RANDOM, "random cycle");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +364,11 @@ int main(void)
 		cmocka_unit_test(test_lackey),
 		cmocka_unit_test(test_trace),
 		cmocka_unit_test(test_lru_curve),
+		cmocka_unit_test(test_live_fifo),
+		cmocka_unit_test(test_live_clock),
+		cmocka_unit_test(test_live_aging),
+		cmocka_unit_test(test_live_random),
+		cmocka_unit_test(test_live_cycle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

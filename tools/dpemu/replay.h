@@ -10,7 +10,8 @@
  *                   library's evict.c decides, so that --live agrees;
  *   replay_curve.c  misses for a range of frame counts: Mattson's stack
  *                   distances for exact LRU, the simulator for the rest,
- *                   Belady's anomaly, the SVG (stdio).
+ *                   Belady's anomaly, the SVG (stdio);
+ *   replay_live.c   the same string through the real library (<dpemu.h>).
  *
  * A reference string's pages are numbered densely, 0, 1, 2, ... in the
  * order of their first reference (rp_string.page); what the input called
@@ -148,5 +149,36 @@ int rp_curves(const struct rp_string *s, size_t from, size_t to, uint64_t seed,
  * line per policy, anomalies marked).  0, or -1 on a write error. */
 int rp_curve_svg(FILE *f, const struct rp_string *s, size_t from, size_t to,
                  const struct rp_curve *curves, size_t n);
+
+/* ---- live (replay_live.c) --------------------------------------------------- */
+
+struct rp_live {
+	uint64_t misses;           /* zero_fills + swap_ins + file_reads    */
+	uint64_t zero_fills, swap_ins;
+	uint64_t evictions, swap_outs, reference_faults, faults;
+	uint64_t retries;          /* accesses tried again after the library's
+	                              livelock guard stopped them            */
+	uint64_t sim_misses, sim_evictions;
+	size_t first_diff;         /* the first reference where the library
+	                              and the simulator part, or SIZE_MAX     */
+	char diff[256];            /* what differs there                      */
+	const char *backend;       /* the backend the space got               */
+};
+
+/*
+ * Replay s through the library: a pool of `frames` frames with the
+ * library's policy for p (rp_policy_live; seed for random), one space of
+ * s->npages pages (backend, uffd_mode; fault_around 0) with one private
+ * anonymous mapping, page p of the string at page p of the mapping; each
+ * reference a read or a write of its page's first byte, in order.  The
+ * simulator runs alongside, and each reference is compared: a miss in one
+ * is a miss in the other (the space's zero-fills and swap-ins), the same
+ * page is evicted, the referenced page is present.  Returns 0 with *out
+ * filled in (out->first_diff says whether they agreed), or -1 after
+ * printing the library's message on stderr (a pool or space it would not
+ * create, an access it would not resolve).
+ */
+int rp_live_run(enum rp_policy p, size_t frames, uint64_t seed, enum dpemu_backend backend,
+                enum dpemu_uffd_mode uffd_mode, const struct rp_string *s, struct rp_live *out);
 
 #endif
