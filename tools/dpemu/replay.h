@@ -3,6 +3,8 @@
  * replay.h - the parts of `dpemu replay` (issue 16), shared by its files
  * and by tests/test_replay.c:
  *
+ *   replay.c        the command: options, the per-access table, totals,
+ *                   JSON, and the --live comparison's report;
  *   replay_input.c  reading a reference string: page numbers, a valgrind
  *                   lackey log or a dpemu trace file (stdio, libc);
  *   replay_sim.c    the policies, simulated (libc only): fifo, lru, opt,
