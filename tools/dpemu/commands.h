@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * commands.h - the commands of the dpemu tool, one file each in
- * tools/dpemu/ (demo.c, backends.c, bench.c, trace.c), dispatched by main.c.
+ * tools/dpemu/ (demo.c, backends.c, bench.c, trace.c, replay.c), dispatched
+ * by main.c.
  *
  * Each takes the arguments from the command's name on (argv[0] is "demo",
  * "backends", ...), checks them and the environment itself (options.h),
@@ -18,5 +19,7 @@ int cmd_bench(int argc, char **argv);
 /* `dpemu trace report|export`: trace.c, which dispatches to one file per
  * subcommand (trace.h). */
 int cmd_trace(int argc, char **argv);
+/* `dpemu replay`: replay.c, and its parts replay_*.c (replay.h). */
+int cmd_replay(int argc, char **argv);
 
 #endif

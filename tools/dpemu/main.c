@@ -8,6 +8,8 @@
  *   dpemu backends [NAME] which backends this kernel allows (backends.c)
  *   dpemu trace report|export FILE ...
  *                         read a trace file (trace.c, trace_*.c)
+ *   dpemu replay [OPTS]   a reference string through replacement policies
+ *                         (replay.c and replay_*.c)
  *   dpemu --help          usage
  *   dpemu --version       the library's version
  *
@@ -56,6 +58,11 @@ static const char usage[] =
 	"  trace export FILE --csv|--json|--chrome [--sort] [-o OUT]\n"
 	"              every event of a trace as CSV, a JSON array, or a trace for\n"
 	"              chrome://tracing and Perfetto (dpemu trace --help)\n"
+	"  replay --policy P --frames N [OPTIONS] [FILE]\n"
+	"              run a reference string (page numbers, a valgrind lackey log or\n"
+	"              a dpemu trace) through fifo, lru, opt, clock, aging or random:\n"
+	"              each access, the totals, --curve over memory sizes, --live\n"
+	"              through the library itself (dpemu replay --help)\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help and exit\n"
@@ -82,6 +89,7 @@ static const struct {
 	{ "backends", cmd_backends },
 	{ "bench", cmd_bench },
 	{ "trace", cmd_trace },
+	{ "replay", cmd_replay },
 };
 
 int main(int argc, char **argv)
