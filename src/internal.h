@@ -172,6 +172,7 @@
 /* hostmap.c */
 #define host_flush _dpemu_host_flush
 #define host_hide _dpemu_host_hide
+#define host_hide_now _dpemu_host_hide_now
 #define host_narrow _dpemu_host_narrow
 #define host_force_prot _dpemu_host_force_prot
 #define host_update_prot _dpemu_host_update_prot
@@ -902,6 +903,7 @@ struct host_batch {
 };
 void host_hide(struct dpemu_space *s, struct host_batch *b, uint64_t pg, uint64_t *e);
 void host_flush(struct dpemu_space *s, struct host_batch *b);
+int host_hide_now(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 int host_scrub(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 
 /* Batches of backed pages whose VMA protection is to become `prot`, or,
