@@ -56,8 +56,11 @@
  * to the swap store; a WRITEBACK record per page written to its file.
  * They name the first space found holding the frame.
  *
+ * An evicted page leaves its space's emulated TLB (tlb_forget, in step 3);
+ * a page hidden for its reference bit stays in it (tlb.c says why).
+ *
  * Layer: evict (src/internal.h).  Calls: the stores (swap.c, shared.c),
- * the frames and the page table, the host view, base.
+ * the frames, the emulated TLB and the page table, the host view, base.
  */
 #include <errno.h>
 #include <string.h>
@@ -390,6 +393,7 @@ static void unmap_frame_visit(struct evict *ev, struct dpemu_space *t, uint64_t 
 		lazy = pte_with_frame(lazy, ev->slot) | PTE_S;
 	}
 	*e = lazy;
+	tlb_forget(t, ev->pg); /* (hidden in step 1: it leaves the TLB now) */
 	PG_STATS(t, ev->pg).evictions++;
 	PG_STATS(t, ev->pg).pages_resident--;
 	if (ev->written && ev->dest == TO_SWAP && !ev->counted) {

@@ -561,7 +561,8 @@ void host_hide(struct dpemu_space *s, struct host_batch *b, uint64_t pg, uint64_
 
 /*
  * Hide visible page pg (PTE *e) now, not in a batch: so that its frame
- * can be taken from it, or its next use traps (evict.c).  When the host refuses (host_hide has already cleared V, and
+ * can be taken from it, or its next use traps (evict.c), or the emulated
+ * TLB can drop it (tlb.c).  When the host refuses (host_hide has already cleared V, and
  * the page may still show its frame), the page is scrubbed instead
  * (host_scrub: fresh PROT_NONE memory over it, not backed; its next
  * access traps and shows it again).  Returns 0 when the host shows the
