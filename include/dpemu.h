@@ -208,6 +208,18 @@ struct dpemu_space_config {
 	                                0 or 1: exactly one page per fault.     */
 	enum dpemu_uffd_mode uffd_mode; /* for DPEMU_BACKEND_UFFD (and AUTO
 	                                when it picks userfaultfd)              */
+	size_t tlb_entries;          /* an emulated TLB of this many entries:
+	                                at most that many pages of the space
+	                                are accessible at once, and touching
+	                                another present page traps (a TLB
+	                                miss: dpemu_stats.tlb_misses, event
+	                                DPEMU_EVENT_TLB_MISS).  Replacement is
+	                                FIFO over the misses, the only order a
+	                                TLB whose hits do not trap can know.
+	                                1: every change of page traps, and the
+	                                trace is the program's page-reference
+	                                string.  0: no TLB (the default); see
+	                                dpemu_space_create(3)                   */
 };
 
 /*
@@ -380,6 +392,11 @@ struct dpemu_stats {
 	                               back is found in memory, not counted)   */
 	uint64_t reference_faults;  /* traps taken only to set a reference bit
 	                               the policy had cleared (CLOCK, LRU)      */
+	uint64_t tlb_misses;        /* traps taken only because the emulated
+	                               TLB (tlb_entries) did not hold a present
+	                               page: they refill it.  Faults that also
+	                               fill or copy a frame count as that kind
+	                               (and refill the TLB too)                 */
 };
 
 /* Fill *out with a snapshot of the space's counters.  -EINVAL on NULL. */
@@ -406,6 +423,9 @@ struct dpemu_page_info {
 	bool zero;            /* maps the shared zero frame (read, never written:
 	                         see dpemu_pool_stats zero_maps); frame is then
 	                         the zero frame's number, frames_total          */
+	bool in_tlb;          /* the space's emulated TLB (tlb_entries) holds the
+	                         page: its accesses do not trap; false without a
+	                         TLB                                             */
 };
 
 /*
@@ -481,8 +501,8 @@ enum dpemu_event {
 	                               or another trap on a present page, or a
 	                               frame another space had filled (a forked
 	                               shared mapping) shown: nothing filled    */
-	DPEMU_EVENT_TLB_MISS,       /* fault: an emulated TLB miss (reserved:
-	                               no version counts one yet)               */
+	DPEMU_EVENT_TLB_MISS,       /* fault: an emulated TLB miss (a present
+	                               page shown again: tlb_entries)           */
 	DPEMU_EVENT_UNRESOLVED,     /* fault: dpemu could not resolve it        */
 	DPEMU_EVENT_EVICT,          /* a frame taken back by the policy         */
 	DPEMU_EVENT_SWAP_OUT,       /* a page written to the swap store         */

@@ -20,8 +20,8 @@
  *     |
  *   store/  shared.c swap.c                   where pages live when no frame
  *     |                                       holds them: shared objects, swap
- *   mem/    frames.c pagetable.c              the frame pool, the page table
- *     |
+ *   mem/    frames.c tlb.c pagetable.c        the frame pool, the emulated
+ *     |                                       TLB, the page table
  *   host/   hostmap.c arena.c                 the host seam: every mmap,
  *     |                                       mprotect, madvise and
  *     |                                       userfaultfd ioctl on an arena
@@ -71,6 +71,10 @@
  *                           (struct ptl below, pagetable.c)
  *   3. s->ptl[k].lock       the split page-table locks, k ascending
  *                           (space_lock_all: 2, then every 3)
+ *   3a. s->tlb.lock         the space's emulated TLB (tlb.c), taken under
+ *                           the stripe of the page it is asked about;
+ *                           under it the victims' stripes are only tried
+ *                           (lock_try), and nothing else is taken
  *   4. o->lock              a shared object's slots (shared.c)
  *   5. pool->swap_lock      the swap store and the swap cache (swap.c)
  *   6. pool->lock           free and resident lists, policy state (frames.c)
@@ -157,6 +161,13 @@
 #define frame_unhold _dpemu_frame_unhold
 #define frame_unpin _dpemu_frame_unpin
 
+/* tlb.c */
+#define tlb_fill _dpemu_tlb_fill
+#define tlb_fini _dpemu_tlb_fini
+#define tlb_forget _dpemu_tlb_forget
+#define tlb_holds _dpemu_tlb_holds
+#define tlb_init _dpemu_tlb_init
+
 /* pagetable.c */
 #define space_lock_all _dpemu_space_lock_all
 #define space_unlock_all _dpemu_space_unlock_all
@@ -172,6 +183,7 @@
 /* hostmap.c */
 #define host_flush _dpemu_host_flush
 #define host_hide _dpemu_host_hide
+#define host_hide_now _dpemu_host_hide_now
 #define host_narrow _dpemu_host_narrow
 #define host_force_prot _dpemu_host_force_prot
 #define host_update_prot _dpemu_host_update_prot
@@ -741,6 +753,40 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/*
+ * The emulated TLB (tlb.c; dpemu_space_config.tlb_entries): the pages of a
+ * space that may be visible, in the order they entered it, oldest first -
+ * a doubly linked list of entries, and an open-addressing hash table
+ * (linear probing) from page index to entry.  All under its lock (lock
+ * order: internal.h's table, 3a); cap 0: the space has no TLB, and nothing
+ * here is allocated.
+ */
+struct tlb_entry {
+	uint64_t pg;      /* the page                                          */
+	uint32_t older;   /* entry + 1 that entered before it; 0: none (free:
+	                     the next free entry + 1)                          */
+	uint32_t newer;   /* entry + 1 that entered after it; 0: none          */
+};
+
+struct tlb {
+	struct lock lock;
+	uint32_t cap;     /* entries before the oldest must go; 0: no TLB      */
+	uint32_t size;    /* cap + TLB_SLACK: room for going over capacity
+	                     while victims' stripes are busy (tlb.c)           */
+	uint32_t count;   /* entries in use                                    */
+	uint32_t oldest, newest; /* entry + 1; 0: empty                        */
+	uint32_t free;    /* a freed entry + 1; 0: none                        */
+	uint32_t high;    /* entries [0, high) have been handed out once       */
+	unsigned hbits;   /* the hash table has 2^hbits slots (>= 2 size)      */
+	struct tlb_entry *entry; /* size entries                               */
+	uint32_t *hash;   /* entry + 1 per slot; 0: empty                      */
+	size_t bytes;     /* the mmap holding entry and hash                   */
+	uint64_t over;    /* fills that left it over cap (victims busy)        */
+};
+
+/* A space with an emulated TLB (tlb.c): at most s->tlb.cap pages visible. */
+#define tlb_on(s) ((s)->tlb.cap != 0)
+
 struct dpemu_space {
 	struct ptl ptl[PTL_STRIPES]; /* split page-table locks (above)        */
 	struct lock lock;          /* the tree's shape, the mapping table      */
@@ -774,6 +820,7 @@ struct dpemu_space {
 	struct dpemu_space *pool_prev;
 
 	uint32_t id;               /* 1, 2, ... in order of creation (trace)   */
+	struct tlb tlb;            /* the emulated TLB (tlb.c); cap 0: none    */
 	struct lat_stripe *lat;    /* PTL_STRIPES histograms (struct ptl)      */
 	size_t alloc_bytes;        /* the mmap that holds the space and lat    */
 };
@@ -806,6 +853,23 @@ static inline struct lat_stripe *space_lat(struct dpemu_space *s, const struct p
 {
 	return &s->lat[ptl - s->ptl];
 }
+
+/*
+ * The emulated TLB (tlb.c).  What tlb_fill did with a page about to be
+ * shown: it was in the TLB already (TLB_HIT: hidden by someone else, a
+ * policy's reference bit), it entered it now (TLB_FILLED: a miss, and
+ * another page may have been hidden to make room), or there is no room
+ * at all (TLB_FULL: every entry's page is busy and the TLB as far over
+ * capacity as it may go; the page must stay hidden, its access retries).
+ */
+enum tlb_fill { TLB_HIT, TLB_FILLED, TLB_FULL };
+/* API side. */
+int tlb_init(struct dpemu_space *s, size_t entries);
+void tlb_fini(struct dpemu_space *s);
+/* Fault path: safe (page pg's stripe held; the TLB's lock, host calls). */
+enum tlb_fill tlb_fill(struct dpemu_space *s, uint64_t pg);
+void tlb_forget(struct dpemu_space *s, uint64_t pg);
+bool tlb_holds(struct dpemu_space *s, uint64_t pg);
 
 /* Take all of s: s->lock, then every stripe (pagetable.c; API side). */
 void space_lock_all(struct dpemu_space *s);
@@ -902,6 +966,7 @@ struct host_batch {
 };
 void host_hide(struct dpemu_space *s, struct host_batch *b, uint64_t pg, uint64_t *e);
 void host_flush(struct dpemu_space *s, struct host_batch *b);
+int host_hide_now(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 int host_scrub(struct dpemu_space *s, uint64_t pg, uint64_t *e);
 
 /* Batches of backed pages whose VMA protection is to become `prot`, or,

@@ -29,7 +29,7 @@ for src in $LIB_C; do
 	objs="$objs $obj"
 done
 status=0
-for t in ${TSAN_TESTS:-test_threads test_evict test_fault test_pool test_latency test_trace}; do
+for t in ${TSAN_TESTS:-test_threads test_evict test_fault test_pool test_latency test_trace test_tlb}; do
 	echo "  CCLD (tsan) tests/$t"
 	$CLANG $flags $CPPFLAGS_EXTRA $PTHREAD_CFLAGS $CMOCKA_CFLAGS -o "$out/$t" \
 		"$srcdir/tests/$t.c" $objs $SIGSEGV_LIBS $CMOCKA_LIBS $PTHREAD_LIBS || exit 1

@@ -17,6 +17,9 @@
  * shared frame is the identity frame of its page in both arenas and the
  * child shows it without splitting a host mapping.  The child's host view
  * starts empty: its first access to each page traps and shows the frame.
+ * A parent with an emulated TLB gives the child one of the same size,
+ * empty (tlb.c): the child's first access to a page it shares is a TLB
+ * miss, or a copy-on-write break.
  *
  * Host fork(2): the pool is one MAP_SHARED memory object, so a child
  * process that touched its copy of an arena would write into the parent's
@@ -28,8 +31,8 @@
  *
  * Layer: api (src/internal.h).  Calls: space.c and mapping.c of its own
  * layer, the trap backends (trap_uffd.c, registry.c: for the host's
- * fork(2)), evict.c's list of spaces, the stores, the frames and the page
- * table, the host view, base.
+ * fork(2)), evict.c's list of spaces, the stores, the frames, the emulated
+ * TLB and the page table, the host view, base.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -183,6 +186,10 @@ DPEMU_API int dpemu_space_fork(dpemu_space *parent, dpemu_space **out)
 	err = space_new(parent->pool, parent->size, parent->fault_around, &child);
 	if (err)
 		return set_error(err, "dpemu_space_fork: %s", dpemu_last_error());
+	if ((err = tlb_init(child, parent->tlb.cap))) {
+		space_free(child);
+		return set_error(err, "dpemu_space_fork: %s", dpemu_last_error());
+	}
 	child->colour = parent->colour;
 	if (parent->hostmode == HOSTMODE_UFFD && (err = uffd_space_open(child, parent->uffd_mode))) {
 		space_free(child);

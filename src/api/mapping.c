@@ -15,8 +15,8 @@
  * pages are written, once per mapping.
  *
  * Layer: api (src/internal.h).  Calls: fault_resolve (dpemu_prefault), the
- * stores (write-back, swap slots), the frames and the page table, the host
- * view, base.
+ * stores (write-back, swap slots), the frames, the emulated TLB (pages
+ * unmapped leave it) and the page table, the host view, base.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -460,6 +460,7 @@ static int unmap_range_visit(struct dpemu_space *s, uint64_t *e, unsigned level,
 	if (*e & PTE_P) {
 		/* (Dirty shared file pages were written back by flush_range.) */
 		uint32_t f = pte_frame(*e);
+		tlb_forget(s, pg); /* (hidden below, or the arena is gone) */
 		if (u->host_gone) {
 			/* No host view left anywhere: the frame can go now. */
 			mapping_drop(s, id, 1);
@@ -1008,6 +1009,7 @@ DPEMU_API int dpemu_query(dpemu_space *s, const void *addr, struct dpemu_page_in
 			info.zero = pte_frame(e) == s->pool->zero_frame;
 			info.referenced = info.zero ||
 			                  atomic_load(&s->pool->frames[pte_frame(e)].referenced) != 0;
+			info.in_tlb = tlb_holds(s, pg);
 		} else if (pte_swapped(e)) {
 			info.swapped = true;
 			info.swap_slot = pte_frame(e);

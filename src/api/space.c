@@ -6,7 +6,7 @@
  * API side only.  May call every layer below (internal.h): the trap
  * backends (trap/: the registry, the userfaultfd of a space), the
  * pool's list of spaces (evict/), shared objects (store/), the page
- * table (mem/) and the arena itself (host/arena.c).
+ * table and the emulated TLB (mem/) and the arena itself (host/arena.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -81,6 +81,7 @@ void space_free(struct dpemu_space *s)
 	if (s->size) /* (0: the caller unmapped the arena already) */
 		arena_release((void *)s->base, s->size);
 	pt_fini(s);
+	tlb_fini(s);
 	for (uint32_t i = 0; i < s->maps_cap; i++) {
 		if (s->maps[i].npages && s->maps[i].fd >= 0)
 			close(s->maps[i].fd);
@@ -193,6 +194,11 @@ DPEMU_API int dpemu_space_create(dpemu_pool *pool, const struct dpemu_space_conf
 	err = space_new(pool, size, cfg->fault_around, &s);
 	if (err)
 		return wrap_error(err, "dpemu_space_create");
+	err = tlb_init(s, cfg->tlb_entries);
+	if (err) {
+		space_free(s);
+		return wrap_error(err, "dpemu_space_create");
+	}
 	if (backend == DPEMU_BACKEND_UFFD) {
 		err = uffd_space_open(s, mode);
 		if (err && strict) {
@@ -334,13 +340,14 @@ DPEMU_API int dpemu_space_stats(const dpemu_space *cs, struct dpemu_stats *out)
 		st.swap_outs += p->swap_outs;
 		st.swap_ins += p->swap_ins;
 		st.reference_faults += p->reference_faults;
+		st.tlb_misses += p->tlb_misses;
 	}
 	st.mappings = s->maps_live;
 	/* (the histograms: those of stripes that took a fault, the most that
 	 * can be committed of them) */
 	st.metadata_bytes = sizeof *s + s->nodes_in_use * PT_NODE_BYTES +
 	                    (uint64_t)s->maps_cap * sizeof(struct mapping) +
-	                    lat_stripes * sizeof(struct lat_stripe);
+	                    lat_stripes * sizeof(struct lat_stripe) + s->tlb.bytes;
 	space_unlock_all(s);
 	*out = st; /* no lock held: a fault here is an ordinary one */
 	return 0;

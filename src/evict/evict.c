@@ -56,8 +56,11 @@
  * to the swap store; a WRITEBACK record per page written to its file.
  * They name the first space found holding the frame.
  *
+ * An evicted page leaves its space's emulated TLB (tlb_forget, in step 3);
+ * a page hidden for its reference bit stays in it (tlb.c says why).
+ *
  * Layer: evict (src/internal.h).  Calls: the stores (swap.c, shared.c),
- * the frames and the page table, the host view, base.
+ * the frames, the emulated TLB and the page table, the host view, base.
  */
 #include <errno.h>
 #include <string.h>
@@ -194,42 +197,13 @@ static bool maps_frame(const uint64_t *e, uint32_t f)
 	return e && (*e & PTE_P) && pte_frame(*e) == f;
 }
 
-/*
- * Hide visible page pg (PTE *e) now, so that its frame can be taken from
- * it.  When the host refuses (host_hide has already cleared V, and the
- * page may still show its frame), the page is scrubbed instead
- * (host_scrub: fresh PROT_NONE memory over it, not backed; its next access
- * traps and shows it again).  Returns 0 when the host shows the frame at
- * pg no more.  If even the scrub fails, the PTE is put back as it was -
- * still visible, so that the next attempt hides it again - and the
- * host's error is returned: the frame must stay with the page.
- */
-static int hide_now(struct dpemu_space *t, uint64_t pg, uint64_t *e)
-{
-	struct host_batch b = { 0, 0, 0 };
-	uint64_t before = *e;
-
-	host_hide(t, &b, pg, e);
-	host_flush(t, &b);
-	if (b.err == 0 || host_scrub(t, pg, e) == 0)
-		return 0;
-	/* An alias whose hidden identity mapping back_hidden did put back
-	 * (B cleared: it reached the page) shows its frame no more, whatever
-	 * failed after; the PTE says so already. */
-	if (t->hostmode != HOSTMODE_MMAP && (before & (PTE_L | PTE_B)) == (PTE_L | PTE_B) &&
-	    !(*e & PTE_B))
-		return 0;
-	*e = before;
-	return b.err;
-}
-
 /* ---- reference bits -------------------------------------------------------------- */
 
 /*
  * Revoke page ev->pg's access to frame ev->f so that its next use traps
  * (and sets the bit again).  If the host refuses, the page stays visible
  * and so counts as referenced: PTE_A and the frame's bit are set again
- * (hide_now put the rest of the PTE back), rather than claim a hidden
+ * (host_hide_now put the rest of the PTE back), rather than claim a hidden
  * page whose uses nobody would see.
  */
 static void clear_reference_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e,
@@ -238,7 +212,7 @@ static void clear_reference_visit(struct evict *ev, struct dpemu_space *t, uint6
 	(void)m;
 	if (!maps_frame(e, ev->f))
 		return;
-	if (hide_now(t, ev->pg, e) != 0) {
+	if (host_hide_now(t, ev->pg, e) != 0) {
 		*e |= PTE_A;
 		frame_referenced(ev->pool, ev->f);
 		return;
@@ -373,7 +347,7 @@ static void hide_visit(struct evict *ev, struct dpemu_space *t, uint64_t *e, str
 {
 	bool ours = holds_frame(ev, e, m);
 
-	if (maps_frame(e, ev->f) && hide_now(t, ev->pg, e)) {
+	if (maps_frame(e, ev->f) && host_hide_now(t, ev->pg, e)) {
 		ev->refused = true;
 		if (!ev->err)
 			ev->err = -EAGAIN; /* still visible: leave f alone */
@@ -419,6 +393,7 @@ static void unmap_frame_visit(struct evict *ev, struct dpemu_space *t, uint64_t 
 		lazy = pte_with_frame(lazy, ev->slot) | PTE_S;
 	}
 	*e = lazy;
+	tlb_forget(t, ev->pg); /* (hidden in step 1: it leaves the TLB now) */
 	PG_STATS(t, ev->pg).evictions++;
 	PG_STATS(t, ev->pg).pages_resident--;
 	if (ev->written && ev->dest == TO_SWAP && !ev->counted) {

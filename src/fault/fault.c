@@ -39,8 +39,9 @@
  *      a write to a frame shared copy-on-write gets a copy (or the frame
  *      itself, if this is its last page) [2.9], a first write to a clean
  *      page whose dirty bit must be exact marks it dirty; or a policy hid
- *      it, or a revoke left it without its rights: it is shown again.
- *      Otherwise it is a protection fault;
+ *      it, or the emulated TLB did (a TLB miss), or a revoke left it
+ *      without its rights: it is shown again.  Otherwise it is a
+ *      protection fault;
  *   5. the host shows the page: the page's lock is let go and the access
  *      runs again [2.7].
  *
@@ -49,9 +50,15 @@
  * the access retries, and counted in its stripe's histogram of what it did
  * (struct outcome, fault_observe); a traced pool gets its record.
  *
+ * Emulated TLB (tlb.c; a space's tlb_entries): every page this file shows
+ * enters the TLB just before it is shown (tlb_fill), which may hide the
+ * TLB's oldest page; fault-around neighbours are then paged in but not
+ * shown.  A trap on a present page the TLB does not hold is a TLB miss
+ * (resolve_present).
+ *
  * Layer: fault (src/internal.h).  Calls: pool_evict (evict.c), the stores
- * (swap.c, shared.c), the frames and the page table, the host view, base
- * (latency.c, trace.c).
+ * (swap.c, shared.c), the frames, the emulated TLB and the page table, the
+ * host view, base (latency.c, trace.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -264,7 +271,10 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
 /*
  * Page in the free neighbours of pg in its aligned fault-around window
  * (same mapping and protection, same leaf), then show them and pg, in as
- * few calls as the host allows.
+ * few calls as the host allows - pg only if show_pg.  In a space with an
+ * emulated TLB the neighbours are paged in but not shown: each one's first
+ * access is then a TLB miss, a reference the trace sees (and the TLB holds
+ * only the pages it was asked for).
  *
  * Only the pages this fault made present are shown: a present page of the
  * window that is hidden stays hidden - most often its access was revoked
@@ -277,7 +287,7 @@ static int page_in(struct dpemu_space *s, uint64_t pg, uint64_t *e, enum dpemu_a
  * end of the pool (the host mapping of the identity frames ends there,
  * hostmap.c) and where the host protection changes.
  */
-static int fault_around(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+static int fault_around(struct dpemu_space *s, uint64_t pg, uint64_t *e, bool show_pg)
 {
 	uint64_t fa = s->fault_around;
 	uint64_t lo = pg - pg % fa, hi = lo + fa;
@@ -307,6 +317,10 @@ static int fault_around(struct dpemu_space *s, uint64_t pg, uint64_t *e)
 		if (!err)
 			fresh[(q - lo) / 64] |= 1ull << ((q - lo) % 64);
 	}
+	if (tlb_on(s))
+		memset(fresh, 0, sizeof fresh); /* neighbours stay hidden */
+	if (tlb_on(s) && show_pg)
+		fresh[(pg - lo) / 64] |= 1ull << ((pg - lo) % 64);
 #define FRESH(q) (fresh[((q) - lo) / 64] >> (((q) - lo) % 64) & 1)
 	err = 0;
 	for (uint64_t q = lo; q < hi && !err;) {
@@ -625,18 +639,25 @@ enum absent {
 /*
  * Step 3: page pg (PTE *e, stripe held, not present) gets a filled frame
  * (page_in) and the host shows it, and its neighbours with fault-around.
+ * With an emulated TLB the page enters it first (tlb_fill, which may hide
+ * the oldest entry's page); if the TLB has no room at all the page stays
+ * hidden (present: its retried access is a TLB miss).
  */
 static inline enum absent resolve_absent(struct dpemu_space *s, uint64_t pg, uint64_t *e,
                                          enum dpemu_access access, int *err, struct outcome *o)
 {
+	bool show = true;
+
 	*err = page_in(s, pg, e, access, o);
 	if (*err == -ENOSPC)
 		return ABSENT_NO_ROOM;
 	if (*err)
 		return ABSENT_UNFILLED;
+	if (tlb_on(s))
+		show = tlb_fill(s, pg) != TLB_FULL;
 	if (s->fault_around > 1)
-		*err = fault_around(s, pg, e);
-	else
+		*err = fault_around(s, pg, e, show);
+	else if (show)
 		*err = host_show(s, pg, e, false);
 	return ABSENT_SHOWN;
 }
@@ -687,18 +708,34 @@ enum present {
  * Step 4: present page pg (PTE *e, stripe held) trapped on an access that
  * needs `need` (0: unknown) and its protection allows: the page was in use,
  * kept read-only on purpose (copy-on-write, exact dirty bits), hidden by
- * the policy, or left revoked.  *err: the host's or cow_break's error.
+ * the policy or the emulated TLB, or left revoked.  *err: the host's or
+ * cow_break's error.
+ *
+ * A hidden page of a space with a TLB enters the TLB first (tlb_fill):
+ * if it was not an entry, this is a TLB miss - counted as one (and as no
+ * reference fault, though it sets the reference bit as every use does)
+ * when showing it is all there is to do, else as what the fault did (a
+ * copy-on-write break).  One still in the TLB was hidden by the policy:
+ * a reference fault, as without a TLB.  No room at all in the TLB
+ * (TLB_FULL): nothing is done, the access retries.
  */
 static inline enum present resolve_present(struct dpemu_space *s, uint64_t pg, uint64_t *e,
                                            void *addr, int need, unsigned flags, int *err,
                                            struct outcome *o)
 {
 	uint64_t pte = *e;
+	bool tlb_miss = false;
 
+	if (tlb_on(s) && !(pte & PTE_V)) {
+		enum tlb_fill fill = tlb_fill(s, pg);
+		if (fill == TLB_FULL)
+			return PRESENT_SPURIOUS;
+		tlb_miss = fill == TLB_FILLED;
+	}
 	/* 4a. the page is in use (its reference bit) */
 	if (!(pte & PTE_A)) {
 		*e |= PTE_A;
-		if (!(pte & PTE_V) && !(flags & RESOLVE_NO_TRAP))
+		if (!(pte & PTE_V) && !tlb_miss && !(flags & RESOLVE_NO_TRAP))
 			PG_STATS(s, pg).reference_faults++; /* the policy revoked it */
 	}
 	frame_referenced(s->pool, pte_frame(pte));
@@ -708,9 +745,15 @@ static inline enum present resolve_present(struct dpemu_space *s, uint64_t pg, u
 		*err = cow_break(s, pg, e, o);
 		return *err == -ENOSPC ? PRESENT_NO_ROOM : PRESENT_SHOWN;
 	}
-	/* 4c. hidden (a policy looking for use): show it again */
+	/* 4c. hidden (a policy looking for use, or the TLB's miss): show it
+	 * again */
 	if (!(pte & PTE_V)) {
 		*err = host_show(s, pg, e, false);
+		if (!*err && tlb_miss) {
+			o->event = DPEMU_EVENT_TLB_MISS;
+			if (!(flags & RESOLVE_NO_TRAP))
+				PG_STATS(s, pg).tlb_misses++;
+		}
 		return PRESENT_SHOWN;
 	}
 	int eff = pte_effective_prot(s, pte);
@@ -909,6 +952,10 @@ resolved:
 	return RESOLVED;
 
 unresolved:
+	/* (a page left hidden leaves the TLB: its next access is a miss
+	 * again, not a "reference" of a page the TLB would claim to hold) */
+	if (tlb_on(s) && e && !(*e & PTE_V))
+		tlb_forget(s, pg);
 	if (!(flags & (RESOLVE_RETRIED | RESOLVE_NO_TRAP))) {
 		PG_STATS(s, pg).protection_faults++;
 		out = (struct outcome){ DPEMU_EVENT_UNRESOLVED, 0 };

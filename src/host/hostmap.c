@@ -559,6 +559,37 @@ void host_hide(struct dpemu_space *s, struct host_batch *b, uint64_t pg, uint64_
 	b->n = 1;
 }
 
+/*
+ * Hide visible page pg (PTE *e) now, not in a batch: so that its frame
+ * can be taken from it, or its next use traps (evict.c), or the emulated
+ * TLB can drop it (tlb.c).  When the host refuses (host_hide has already cleared V, and
+ * the page may still show its frame), the page is scrubbed instead
+ * (host_scrub: fresh PROT_NONE memory over it, not backed; its next
+ * access traps and shows it again).  Returns 0 when the host shows the
+ * frame at pg no more (also for a page that was not visible).  If even
+ * the scrub fails, the PTE is put back as it was - still visible, so that
+ * the next attempt hides it again - and the host's error is returned: the
+ * frame must stay with the page.
+ */
+int host_hide_now(struct dpemu_space *s, uint64_t pg, uint64_t *e)
+{
+	struct host_batch b = { 0, 0, 0 };
+	uint64_t before = *e;
+
+	host_hide(s, &b, pg, e);
+	host_flush(s, &b);
+	if (b.err == 0 || host_scrub(s, pg, e) == 0)
+		return 0;
+	/* An alias whose hidden identity mapping back_hidden did put back
+	 * (B cleared: it reached the page) shows its frame no more, whatever
+	 * failed after; the PTE says so already. */
+	if (s->hostmode != HOSTMODE_MMAP && (before & (PTE_L | PTE_B)) == (PTE_L | PTE_B) &&
+	    !(*e & PTE_B))
+		return 0;
+	*e = before;
+	return b.err;
+}
+
 /* ---- changing protection ----------------------------------------------------- */
 
 void host_setprot_flush(struct dpemu_space *s, struct host_protbatch *b)
