@@ -161,6 +161,9 @@ struct dpemu_pool_stats {
 	                           of private anonymous mappings that were only
 	                           read so far (not counted in frames_*); never
 	                           in a pool with a replacement policy       */
+	uint64_t frames_used_peak; /* the most frames that were in use at once
+	                           since the pool was created: its high-water
+	                           mark of frames_used                      */
 };
 
 /* A short name for a policy ("none", "fifo", "clock", "lru", "random"). */

@@ -340,6 +340,7 @@ struct dpemu_pool {
 	size_t frames_bytes;    /* size of the frames array mapping             */
 	uint32_t free_head;     /* doubly-linked free list, FRAME_NONE if empty */
 	uint64_t nfree;
+	uint64_t nfree_low;     /* the fewest nfree has been (frames_used_peak) */
 	atomic_uint_fast64_t nshared; /* frames with refs > 1                   */
 	atomic_int nspaces;
 	pid_t owner;            /* the process that created the pool (fork.c)  */
