@@ -39,45 +39,6 @@ size_t *ev_ord[NSCANS][EV_PASSES];
 size_t *ref_list;
 size_t *ref_order;
 
-/*
- * Whether the file at path can be written, checked before a minute of
- * measuring rather than after: an existing file must be writable and not
- * a directory, a new one needs a writable directory.  Nothing is created.
- * 0, or -1 after printing "argv0: OPT PATH: why" on stderr.
- */
-static int check_output(const char *argv0, const char *opt, const char *path)
-{
-	struct stat st;
-	int err = 0;
-
-	if (stat(path, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			err = EISDIR;
-		else if (access(path, W_OK) != 0)
-			err = errno;
-	} else if (errno == ENOENT) {
-		const char *slash = strrchr(path, '/');
-		char dir[4096];
-		if (!slash)
-			snprintf(dir, sizeof dir, ".");
-		else if (slash == path)
-			snprintf(dir, sizeof dir, "/");
-		else
-			snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-		if (!*path)
-			err = ENOENT;
-		else if (access(dir, W_OK | X_OK) != 0)
-			err = errno;
-	} else {
-		err = errno;
-	}
-	if (err) {
-		fprintf(stderr, "%s: %s %s: %s\n", argv0, opt, path, strerror(err));
-		return -1;
-	}
-	return 0;
-}
-
 static void machine_info(struct machine *m)
 {
 	uname(&m->un);
@@ -321,8 +282,8 @@ static int parse_options(const char *argv0, int argc, char **argv)
 		usage(stderr, argv0);
 		return 2;
 	}
-	if ((opt_json && check_output(argv0, "--json", opt_json) != 0) ||
-	    (opt_svg && check_output(argv0, "--svg", opt_svg) != 0) ||
+	if ((opt_json && cli_check_output(argv0, "--json", opt_json) != 0) ||
+	    (opt_svg && cli_check_output(argv0, "--svg", opt_svg) != 0) ||
 	    cli_check_env(argv0) != 0)
 		return 2;
 	return -1;

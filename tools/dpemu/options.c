@@ -3,13 +3,15 @@
  * options.c - the checks every command of the dpemu tool shares
  * (options.h says what each takes and returns).  Calls <dpemu.h> (a
  * throwaway pool and space in cli_check_env, the last error in cli_check)
- * and stdio only.
+ * and stdio only (and stat(2), access(2) for cli_check_output).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <dpemu.h>
 
@@ -112,4 +114,37 @@ int cli_check(int rc, const char *what)
 		exit(1);
 	}
 	return rc;
+}
+
+int cli_check_output(const char *argv0, const char *opt, const char *path)
+{
+	struct stat st;
+	int err = 0;
+
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			err = EISDIR;
+		else if (access(path, W_OK) != 0)
+			err = errno;
+	} else if (errno == ENOENT) {
+		const char *slash = strrchr(path, '/');
+		char dir[4096];
+		if (!slash)
+			snprintf(dir, sizeof dir, ".");
+		else if (slash == path)
+			snprintf(dir, sizeof dir, "/");
+		else
+			snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+		if (!*path)
+			err = ENOENT;
+		else if (access(dir, W_OK | X_OK) != 0)
+			err = errno;
+	} else {
+		err = errno;
+	}
+	if (err) {
+		fprintf(stderr, "%s: %s %s: %s\n", argv0, opt, path, strerror(err));
+		return -1;
+	}
+	return 0;
 }

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * options.h - what every command of the dpemu tool checks the same way:
- * its numeric options (cli_parse_u64), its help and extra arguments
- * (cli_wants_help, cli_no_args), the environment (cli_check_env), and a
- * failed library call (cli_check).
+ * its numeric options (cli_parse_u64), its output files
+ * (cli_check_output), its help and extra arguments (cli_wants_help,
+ * cli_no_args), the environment (cli_check_env), and a failed library
+ * call (cli_check).
  * Also linked into bench/bench_fault, whose options are `dpemu bench`'s.
- * options.c calls <dpemu.h> and stdio only.
+ * options.c calls <dpemu.h>, stdio, stat(2) and access(2).
  */
 #ifndef DPEMU_CLI_OPTIONS_H
 #define DPEMU_CLI_OPTIONS_H
@@ -34,6 +35,15 @@ int cli_parse_u64(const char *argv0, const char *opt, const char *arg, uint64_t 
  * status 2.  Other failures are left to the command to report.
  */
 int cli_check_env(const char *argv0);
+
+/*
+ * Whether the file at path can be written, checked before the work that
+ * produces it rather than after: an existing file must be writable and
+ * not a directory, a new one needs a writable directory.  Nothing is
+ * created.  0, or -1 after printing "argv0: OPT PATH: why" on stderr (the
+ * caller then exits with status 2).
+ */
+int cli_check_output(const char *argv0, const char *opt, const char *path);
 
 /* Whether arg (NULL: none) asks for help: "-h" or "--help". */
 int cli_wants_help(const char *arg);
