@@ -6,6 +6,8 @@
  *   dpemu demo            a narrated demonstration of demand paging (demo.c)
  *   dpemu bench [OPTS]    the fault-latency suite (bench.c, bench/driver.c)
  *   dpemu backends [NAME] which backends this kernel allows (backends.c)
+ *   dpemu run [OPTS] -- PROGRAM [ARGS]
+ *                         a program under dpemu, and its paging report (run.c)
  *   dpemu --help          usage
  *   dpemu --version       the library's version
  *
@@ -46,6 +48,12 @@ static const char usage[] =
 	"              (userfaultfd, handler thread) and uffd-sigbus (userfaultfd,\n"
 	"              SIGBUS mode), and what DPEMU_BACKEND_AUTO picks; with NAME,\n"
 	"              exit 0 if that one is available, 1 if not, 2 if unknown\n"
+	"  run [OPTIONS] [--] PROGRAM [ARGS...]\n"
+	"              run an unmodified program with its heap and its anonymous\n"
+	"              mmaps in a dpemu space over a pool of N frames (--frames N,\n"
+	"              --policy NAME, ...; dpemu run --help), and report its faults,\n"
+	"              evictions and swapping when it exits; --sweep runs it once\n"
+	"              per number of frames and policy: the faults-vs-frames table\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help and exit\n"
@@ -59,7 +67,8 @@ static const char usage[] =
 	"  Any other value of either is refused by every command (exit status 2).\n"
 	"\n"
 	"Each command takes --help.  Exit status: 0 success, 1 a failure while\n"
-	"running (or, for backends NAME, not available), 2 a usage error.\n"
+	"running (or, for backends NAME, not available), 2 a usage error; run\n"
+	"exits with the program's status (125 if it could not run it).\n"
 	"\n"
 	"See dpemu(1), dpemu(3) and the guide in doc/guide.md.\n";
 
@@ -70,6 +79,7 @@ static const struct {
 	{ "demo", cmd_demo },
 	{ "backends", cmd_backends },
 	{ "bench", cmd_bench },
+	{ "run", cmd_run },
 };
 
 int main(int argc, char **argv)
