@@ -101,7 +101,8 @@ else
 fi
 
 # Programs of this suite, under every backend the kernel allows: they give
-# the heap to no system call that would fault (stdio writes what it wrote).
+# the heap to no system call that would fault (stdio writes what it just
+# wrote; the pools are large enough that its buffer is not evicted before).
 backends=
 for be in uffd sigsegv uffd-sigbus; do
 	"$dpemu" backends "$be" >/dev/null 2>&1 && backends="$backends $be"
@@ -114,9 +115,20 @@ for be in $backends; do
 	same "system(3) ($be)" --backend "$be" --frames 256 -- "$b/tests/run_system"
 	same "fork(2) ($be)" --backend "$be" --frames 4096 -- "$b/tests/run_fork"
 	[ "$(json forks)" = 2 ] || fail "fork ($be): the preload copied $(json forks) forks, not 2"
+	# 4 MiB of data in a 1 MiB pool: the child's copy comes from swap too.
+	same "fork(2), memory swapped out ($be)" --backend "$be" --frames 256 -- "$b/tests/run_fork"
+	[ "$(json swap_outs)" -gt 0 ] 2>/dev/null || fail "fork ($be): nothing swapped out"
 	same "own SIGSEGV handler ($be)" --backend "$be" --frames 1024 -- "$b/tests/run_sigsegv"
 done
 [ -x "$b/tests/run_cxx" ] || echo "skip: C++ (no C++ compiler at configure time)"
+
+# A program the program starts runs without dpemu, in the environment it
+# would have had.
+"$dpemu" run -- sh -c 'env; :' >"$tmp/out" 2>/dev/null
+if grep -E '^DPEMU_RUN_(PID|REPORT|FRAMES|PAGE_SIZE|POLICY|BACKEND|FAULT_AROUND|SWAP)|^LD_PRELOAD=.*libdpemu-run' \
+	"$tmp/out" >"$tmp/err"; then
+	fail "a child of the program sees dpemu run's environment: $(cat "$tmp/err")"
+fi
 
 # A warm compute loop takes no fault: 1 pass and 4 passes fault alike.
 "$dpemu" run --frames 8192 --json "$tmp/r.json" -- "$b/tests/run_loop" 1 >/dev/null 2>&1

@@ -410,8 +410,11 @@ static void default_backend(struct run_config *c)
 
 /*
  * What the preload library will create, tried here first with the same
- * settings (the largest sweep's pool), so that a value the library
- * refuses is a usage error before anything runs.  GO_ON or the status.
+ * settings, so that a value the library refuses is a usage error before
+ * anything runs: the page size, the swap file with room for the largest
+ * pool's slots, the backend, fault-around.  (A pool of one frame: making
+ * the free list of a large one costs milliseconds, and the number of
+ * frames is checked already.)  GO_ON or the status.
  */
 static int trial(const struct run_config *c)
 {
@@ -420,17 +423,23 @@ static int trial(const struct run_config *c)
 	dpemu_pool *pool;
 	dpemu_space *s;
 	uint64_t frames = c->frames;
+	uint64_t ps = c->page_size ? c->page_size : (uint64_t)sysconf(_SC_PAGESIZE);
 	int err;
 
 	for (int i = 0; i < c->nsweep; i++)
 		if (c->sweep[i] > frames)
 			frames = c->sweep[i];
 	memset(&pc, 0, sizeof pc);
-	pc.frames = frames;
+	pc.frames = 1;
 	pc.page_size = c->page_size;
 	pc.policy = strcmp(c->policy[0], "none") ? DPEMU_POLICY_CLOCK : DPEMU_POLICY_NONE;
 	pc.swap_path = c->swap;
-	pc.swap_slots = c->swap_slots;
+	/* the preload's default (init.c): 16 x frames, at least 1 GiB of pages */
+	pc.swap_slots = c->swap_slots ? c->swap_slots
+	                : frames * 16 > ((uint64_t)1 << 30) / ps ? frames * 16
+	                : ((uint64_t)1 << 30) / ps;
+	if (pc.policy == DPEMU_POLICY_NONE)
+		pc.swap_slots = 0;
 	err = dpemu_pool_create(&pc, &pool);
 	if (err) {
 		fprintf(stderr, "dpemu run: %s\n", dpemu_last_error());

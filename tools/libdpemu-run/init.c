@@ -177,9 +177,10 @@ static void make_heap(void)
 }
 
 /*
- * Take this library out of LD_PRELOAD, and drop the DPEMU_RUN_ variables,
- * in a passive process: its children run without dpemu, as they would
- * without `dpemu run`.
+ * Take this library out of LD_PRELOAD, and drop the DPEMU_RUN_ variables
+ * dpemu run sets (DPEMU_RUN_RESERVE is the user's), in a passive process:
+ * it and its children see the environment they would see without `dpemu
+ * run`, and its children run without dpemu.
  */
 void pl_strip_environment(void)
 {
@@ -187,8 +188,12 @@ void pl_strip_environment(void)
 	static char rest[4096];
 	size_t n = 0;
 
-	unsetenv("DPEMU_RUN_PID");
-	unsetenv("DPEMU_RUN_REPORT");
+	static const char *const names[] = { "DPEMU_RUN_PID", "DPEMU_RUN_REPORT",
+		"DPEMU_RUN_FRAMES", "DPEMU_RUN_PAGE_SIZE", "DPEMU_RUN_POLICY", "DPEMU_RUN_BACKEND",
+		"DPEMU_RUN_FAULT_AROUND", "DPEMU_RUN_SWAP", "DPEMU_RUN_SWAP_SLOTS" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		unsetenv(names[i]);
 	if (!pre)
 		return;
 	/* Keep every entry that is not a libdpemu-run.so. */
