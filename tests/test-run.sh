@@ -5,7 +5,8 @@
 # file larger than the pool (it must evict), a gzip/gunzip round trip, a
 # python3 list comprehension, an 8-thread C program, a C++ program
 # (std::vector, std::map), system(3), fork(2) (the child gets its own
-# memory), a program with its own SIGSEGV handler; a warm compute loop
+# memory), a program with its own SIGSEGV handler, one that maps, remaps,
+# protects and unmaps memory itself; a warm compute loop
 # takes no fault; the refusals (exit 2), 126, 127 and 128+N; the JSON
 # report's keys; the --sweep table; and no file left behind.
 #
@@ -119,6 +120,9 @@ for be in $backends; do
 	same "fork(2), memory swapped out ($be)" --backend "$be" --frames 256 -- "$b/tests/run_fork"
 	[ "$(json swap_outs)" -gt 0 ] 2>/dev/null || fail "fork ($be): nothing swapped out"
 	same "own SIGSEGV handler ($be)" --backend "$be" --frames 1024 -- "$b/tests/run_sigsegv"
+	same "mmap, mremap, madvise, mprotect, munmap ($be)" --backend "$be" --frames 4096 -- \
+		"$b/tests/run_mmap"
+	[ "$(json host_ranges)" = 1 ] || fail "mmap ($be): $(json host_ranges) host ranges, not 1"
 done
 [ -x "$b/tests/run_cxx" ] || echo "skip: C++ (no C++ compiler at configure time)"
 
