@@ -163,6 +163,9 @@ struct dpemu_pool_stats {
 	                           of private anonymous mappings that were only
 	                           read so far (not counted in frames_*); never
 	                           in a pool with a replacement policy       */
+	uint64_t frames_used_peak; /* the most frames that were in use at once
+	                           since the pool was created: its high-water
+	                           mark of frames_used                      */
 };
 
 /* A short name for a policy ("none", "fifo", "clock", "lru", "random"). */
@@ -435,6 +438,34 @@ struct dpemu_page_info {
  */
 DPEMU_API int dpemu_query(dpemu_space *space, const void *addr,
                           struct dpemu_page_info *out);
+
+/* Flags of dpemu_read. */
+#define DPEMU_READ_SKIP_ZERO 0x1 /* leave buf as it is where a page reads as
+                                    all zeros                              */
+
+/*
+ * Copy len bytes of space from addr on into buf as reads would see them,
+ * but without an access: nothing is faulted in, no page changes state
+ * (present, dirty, reference bits, swap slots), no counter moves, and
+ * protection does not matter (PROT_NONE pages are read too).  Each page's
+ * bytes come from where they are: its frame, its swap slot, or its file
+ * (bytes past the end of the file read as zeros).  Addresses no mapping
+ * covers, and pages of anonymous mappings that were never written, read
+ * as zeros.  With DPEMU_READ_SKIP_ZERO, the bytes of every page that reads
+ * as all zeros are not written: a copy into fresh anonymous memory then
+ * commits host memory only for pages that hold something (a child of
+ * fork(2) copying its parent's heap).  Pages are read one leaf of the page
+ * table at a time (faults in the space wait meanwhile), each as it is at
+ * that moment: a thread that writes during the call may be seen in some
+ * pages and not in others.  buf may lie in an arena: it is written
+ * holding none of dpemu's locks.
+ * Returns 0, or -EINVAL (NULL space, NULL buf with len > 0, unknown flags,
+ * a range outside the arena), -EPERM (the space was inherited through
+ * fork(2)), -ENOMEM (no memory for dpemu's buffer), or the error of a
+ * read of the swap store or of a file that failed (-EIO ...).
+ */
+DPEMU_API int dpemu_read(dpemu_space *space, const void *addr, void *buf, size_t len,
+                         unsigned flags);
 
 /* ------------------------------------------------------------------------ */
 /* Faults dpemu cannot resolve                                               */

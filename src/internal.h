@@ -9,7 +9,7 @@
  * Layers.  src/ has one folder per layer, and a call only goes down:
  *
  *   api/    pool.c fork.c space.c mapping.c   the functions of dpemu.h
- *           observe.c
+ *           observe.c read.c
  *     |
  *   trap/   trap_sigsegv.c trap_uffd.c        how a fault arrives (a signal,
  *           registry.c                        a userfaultfd event) and which
@@ -178,6 +178,7 @@
 #define pt_leaf _dpemu_pt_leaf
 #define pt_lock_leaf _dpemu_pt_lock_leaf
 #define pt_peek _dpemu_pt_peek
+#define pt_peek_run _dpemu_pt_peek_run
 #define pt_walk _dpemu_pt_walk
 
 /* hostmap.c */
@@ -242,6 +243,7 @@
 #define swap_fetch_slot _dpemu_swap_fetch_slot
 #define swap_open _dpemu_swap_open
 #define swap_put _dpemu_swap_put
+#define swap_read _dpemu_swap_read
 #define swap_uncache _dpemu_swap_uncache
 #define swap_write _dpemu_swap_write
 
@@ -378,6 +380,7 @@ struct dpemu_pool {
 	size_t frames_bytes;    /* size of the frames array mapping             */
 	uint32_t free_head;     /* doubly-linked free list, FRAME_NONE if empty */
 	uint64_t nfree;
+	uint64_t nfree_low;     /* the fewest nfree has been (frames_used_peak) */
 	atomic_uint_fast64_t nshared; /* frames with refs > 1                   */
 	atomic_int nspaces;
 	pid_t owner;            /* the process that created the pool (fork.c)  */
@@ -574,6 +577,7 @@ typedef int (*pt_visit_fn)(struct dpemu_space *s, uint64_t *e, unsigned level,
 uint64_t *pt_leaf(struct dpemu_space *s, uint64_t pg, int *err);
 uint64_t *pt_lock_leaf(struct dpemu_space *s, uint64_t pg, int *err, struct ptl **ptl);
 uint64_t pt_peek(const struct dpemu_space *s, uint64_t pg);
+uint64_t pt_peek_run(const struct dpemu_space *s, uint64_t pg, uint64_t *left, bool *leaf);
 uint64_t *pt_find(struct dpemu_space *s, uint64_t pg);
 
 /* For pt_copy: the PTE the copy gets for page pg, whose source PTE is *e. */
@@ -1081,6 +1085,8 @@ void swap_cache_release(struct dpemu_pool *pool, uint32_t f);
 uint32_t swap_fetch_slot(struct dpemu_pool *pool, uint32_t slot, uint64_t preferred,
                          uint64_t rmap, int *err, bool *read, bool *others);
 int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f);
+/* API side (dpemu_read): a slot's contents, without a swap-in. */
+int swap_read(struct dpemu_pool *pool, uint32_t slot, void *buf);
 bool swap_exclusive(struct dpemu_pool *pool, uint32_t f);
 void swap_forget(struct dpemu_pool *pool, uint32_t f);
 int file_write_page(int fd, off_t off, const void *data, size_t len);

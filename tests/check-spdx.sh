@@ -17,7 +17,7 @@ checked=0
 for f in "$srcdir"/src/*.h "$srcdir"/src/*/*.c "$srcdir"/src/*/*.h "$srcdir"/include/*.h \
 	"$srcdir"/bench/*.c "$srcdir"/bench/*.h \
 	"$srcdir"/tools/*/*.c "$srcdir"/tools/*/*.h "$srcdir"/tools/*.sh \
-	"$srcdir"/tests/*.c "$srcdir"/tests/*.h "$srcdir"/tests/*.sh \
+	"$srcdir"/tests/*.c "$srcdir"/tests/*.cc "$srcdir"/tests/*.h "$srcdir"/tests/*.sh \
 	"$srcdir"/tests/each-backend "$srcdir"/bootstrap "$srcdir"/.ci/run \
 	"$srcdir"/fuzz/*.c "$srcdir"/fuzz/*.sh "$srcdir"/fuzz/*.py \
 	"$srcdir"/configure.ac "$srcdir"/Makefile.am "$srcdir"/dpemu.pc.in \

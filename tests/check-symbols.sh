@@ -54,7 +54,7 @@ check() {
 		dpemu_space_size dpemu_space_backend dpemu_space_pool \
 		dpemu_map dpemu_unmap dpemu_protect dpemu_sync \
 		dpemu_space_stats dpemu_query dpemu_catch dpemu_fault_kind_name \
-		dpemu_space_fork dpemu_prefault \
+		dpemu_space_fork dpemu_prefault dpemu_read \
 		dpemu_policy_name dpemu_event_name dpemu_space_latency \
 		dpemu_space_latency_kind dpemu_trace_start dpemu_trace_stop; do
 		printf '%s\n' "$syms" | grep -qx "$f" || missing="$missing $f"

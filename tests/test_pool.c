@@ -63,6 +63,66 @@ static void test_pool_stats_fresh(void **state)
 	assert_int_equal(dpemu_pool_destroy(pool), 0);
 }
 
+/*
+ * frames_used_peak is the high-water mark of frames_used: it stays at the
+ * most frames in use at once after they go back, and with a replacement
+ * policy it reaches the whole pool once the pool has filled.
+ */
+static void test_pool_frames_used_peak(void **state)
+{
+	size_t h = tu_host_page();
+	struct dpemu_pool_config pcfg = tu_pool_config(8, 0);
+	struct dpemu_space_config scfg = tu_space_config(64 * h);
+	struct dpemu_pool_stats st;
+	dpemu_pool *pool = NULL;
+	dpemu_space *space = NULL;
+	volatile char *p;
+
+	(void)state;
+	assert_int_equal(dpemu_pool_create(&pcfg, &pool), 0);
+	get_pool_stats(pool, &st);
+	assert_int_equal(st.frames_used_peak, 0);
+	assert_int_equal(dpemu_space_create(pool, &scfg, &space), 0);
+	assert_int_equal(dpemu_map(space, NULL, 6 * h, PROT_READ | PROT_WRITE,
+	                           DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0,
+	                           (void **)&p), 0);
+	for (int i = 0; i < 5; i++)
+		p[(size_t)i * h] = 1;
+	get_pool_stats(pool, &st);
+	assert_int_equal(st.frames_used, 5);
+	assert_int_equal(st.frames_used_peak, 5);
+	assert_int_equal(dpemu_unmap(space, (void *)p, 6 * h), 0);
+	assert_int_equal(dpemu_map(space, NULL, 3 * h, PROT_READ | PROT_WRITE,
+	                           DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0,
+	                           (void **)&p), 0);
+	for (int i = 0; i < 3; i++)
+		p[(size_t)i * h] = 1;
+	get_pool_stats(pool, &st);
+	assert_int_equal(st.frames_used, 3);
+	assert_int_equal(st.frames_used_peak, 5); /* the mark stays */
+	assert_int_equal(dpemu_space_destroy(space), 0);
+	assert_int_equal(dpemu_pool_destroy(pool), 0);
+
+	/* With a policy: 4 frames, 12 pages written. */
+	pcfg = tu_pool_config(4, 0);
+	pcfg.policy = DPEMU_POLICY_CLOCK;
+	assert_int_equal(dpemu_pool_create(&pcfg, &pool), 0);
+	assert_int_equal(dpemu_space_create(pool, &scfg, &space), 0);
+	assert_int_equal(dpemu_map(space, NULL, 12 * h, PROT_READ | PROT_WRITE,
+	                           DPEMU_MAP_PRIVATE | DPEMU_MAP_ANONYMOUS, -1, 0,
+	                           (void **)&p), 0);
+	for (int i = 0; i < 12; i++)
+		p[(size_t)i * h] = 1;
+	get_pool_stats(pool, &st);
+	assert_true(st.evictions > 0);
+	assert_int_equal(st.frames_used_peak, 4);
+	assert_int_equal(dpemu_space_destroy(space), 0);
+	get_pool_stats(pool, &st);
+	assert_int_equal(st.frames_used, 0);
+	assert_int_equal(st.frames_used_peak, 4);
+	assert_int_equal(dpemu_pool_destroy(pool), 0);
+}
+
 /* page_size may be any power-of-two multiple of the host page. */
 static void test_pool_page_size_multiples(void **state)
 {
@@ -509,6 +569,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pool_create_destroy_default),
 		cmocka_unit_test(test_pool_stats_fresh),
+		cmocka_unit_test(test_pool_frames_used_peak),
 		cmocka_unit_test(test_pool_page_size_multiples),
 		cmocka_unit_test(test_pool_zero_frames),
 		cmocka_unit_test(test_pool_bad_hostmap_env),

@@ -114,6 +114,7 @@ DPEMU_API int dpemu_pool_stats(const dpemu_pool *cpool, struct dpemu_pool_stats 
 	lock_release(&pool->swap_lock);
 	lock_acquire(&pool->lock);
 	st.frames_free = pool->nfree;
+	st.frames_used_peak = pool->nframes - pool->nfree_low;
 	st.frames_shared = atomic_load(&pool->nshared);
 	lock_release(&pool->lock);
 	lock_acquire(&pool->evict_lock);

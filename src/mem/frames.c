@@ -88,6 +88,8 @@ static void free_list_unlink(struct dpemu_pool *pool, uint32_t f)
 	list_unlink(pool, f, &pool->free_head, NULL);
 	pool->frames[f].free = 0;
 	pool->nfree--;
+	if (pool->nfree < pool->nfree_low)
+		pool->nfree_low = pool->nfree;
 }
 
 /*
@@ -421,6 +423,7 @@ int frames_create(struct dpemu_pool *pool, const struct dpemu_pool_config *cfg)
 		pool->frames[f].zero = 1;
 		free_list_push(pool, (uint32_t)f);
 	}
+	pool->nfree_low = pool->nfree;
 	pool->zero_page = mmap(NULL, ps, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pool->zero_page == MAP_FAILED) {
 		pool->zero_page = NULL;

@@ -201,6 +201,31 @@ uint64_t pt_peek(const struct dpemu_space *s, uint64_t pg)
 	return node[index_at(pg, 0)];
 }
 
+/*
+ * pt_peek, with how far its answer goes: *left is the number of pages from
+ * pg on that the same entry decides, to the end of a coarse or 0 entry
+ * above the leaves; for a PTE (*leaf true), to the end of pg's leaf.
+ * The space lock held; never allocates.
+ */
+uint64_t pt_peek_run(const struct dpemu_space *s, uint64_t pg, uint64_t *left, bool *leaf)
+{
+	const uint64_t *node = s->root;
+	unsigned level = s->levels - 1;
+
+	for (; level > 0; level--) {
+		uint64_t e = node[index_at(pg, level)];
+		if (!pte_is_table(e)) {
+			*leaf = false;
+			*left = span_of(level) - (pg & (span_of(level) - 1));
+			return e;
+		}
+		node = pte_table(e);
+	}
+	*leaf = true;
+	*left = PT_ENTRIES - index_at(pg, 0);
+	return node[index_at(pg, 0)];
+}
+
 /* True if every entry of a leaf or interior node says the same thing and
  * nothing in it holds a frame or is visible: the node can be folded back
  * into one entry of its parent. */

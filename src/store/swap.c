@@ -467,6 +467,28 @@ int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f)
 }
 
 /*
+ * Copy slot's contents into buf (one page) without bringing it back: from
+ * the frame the swap cache keeps for it (the truth while it has one), else
+ * from the file.  The caller holds a lock that keeps an entry naming the
+ * slot (a page's stripe, or the shared object's lock), so the slot stays
+ * allocated.  0 or the read's negative errno.  (dpemu_read.)
+ */
+int swap_read(struct dpemu_pool *pool, uint32_t slot, void *buf)
+{
+	uint32_t cached;
+	int err = 0;
+
+	lock_acquire(&pool->swap_lock);
+	cached = pool->swap.slots[slot].frame;
+	if (cached)
+		memcpy(buf, frame_data(pool, cached - 1), pool->page_size);
+	else
+		err = read_full(pool->swap.fd, buf, pool->page_size, (off_t)slot << pool->page_shift);
+	lock_release(&pool->swap_lock);
+	return err;
+}
+
+/*
  * The frame holding slot's contents, for a swap entry (a PTE or a shared
  * object's slot) that names slot and is about to name the frame instead:
  * drops that entry's reference to the slot.  The frame is the slot's cached frame if it has one

@@ -10,6 +10,8 @@
  *                         read a trace file (trace.c, trace_*.c)
  *   dpemu replay [OPTS]   a reference string through replacement policies
  *                         (replay.c and replay_*.c)
+ *   dpemu run [OPTS] -- PROGRAM [ARGS]
+ *                         a program under dpemu, and its paging report (run.c)
  *   dpemu --help          usage
  *   dpemu --version       the library's version
  *
@@ -63,6 +65,12 @@ static const char usage[] =
 	"              a dpemu trace) through fifo, lru, opt, clock, aging or random:\n"
 	"              each access, the totals, --curve over memory sizes, --live\n"
 	"              through the library itself (dpemu replay --help)\n"
+	"  run [OPTIONS] [--] PROGRAM [ARGS...]\n"
+	"              run an unmodified program with its heap and its anonymous\n"
+	"              mmaps in a dpemu space over a pool of N frames (--frames N,\n"
+	"              --policy NAME, ...; dpemu run --help), and report its faults,\n"
+	"              evictions and swapping when it exits; --sweep runs it once\n"
+	"              per number of frames and policy: the faults-vs-frames table\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help and exit\n"
@@ -77,7 +85,8 @@ static const char usage[] =
 	"  only reads files (exit status 2).\n"
 	"\n"
 	"Each command takes --help.  Exit status: 0 success, 1 a failure while\n"
-	"running (or, for backends NAME, not available), 2 a usage error.\n"
+	"running (or, for backends NAME, not available), 2 a usage error; run\n"
+	"exits with the program's status (125 if it could not run it).\n"
 	"\n"
 	"See dpemu(1), dpemu(3) and the guide in doc/guide.md.\n";
 
@@ -90,6 +99,7 @@ static const struct {
 	{ "bench", cmd_bench },
 	{ "trace", cmd_trace },
 	{ "replay", cmd_replay },
+	{ "run", cmd_run },
 };
 
 int main(int argc, char **argv)

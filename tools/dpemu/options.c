@@ -2,8 +2,8 @@
 /*
  * options.c - the checks every command of the dpemu tool shares
  * (options.h says what each takes and returns).  Calls <dpemu.h> (a
- * throwaway pool and space in cli_check_env, the last error in cli_check),
- * stdio, stat(2) and access(2) only.
+ * throwaway pool and space in cli_check_env, the last error in cli_check)
+ * and stdio only (and stat(2), access(2) for cli_check_output).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -159,3 +159,4 @@ int cli_check(int rc, const char *what)
 	}
 	return rc;
 }
+

@@ -5,7 +5,7 @@
  * (cli_wants_help, cli_no_args), the environment (cli_check_env), an
  * output file (cli_check_output), and a failed library call (cli_check).
  * Also linked into bench/bench_fault, whose options are `dpemu bench`'s.
- * options.c calls <dpemu.h> and stdio only.
+ * options.c calls <dpemu.h>, stdio, stat(2) and access(2).
  */
 #ifndef DPEMU_CLI_OPTIONS_H
 #define DPEMU_CLI_OPTIONS_H
