@@ -229,6 +229,7 @@ int main(int argc, char **argv)
 	put32(buf + 52, h.policy);
 	fwrite(buf, 1, h.header_bytes < 64 ? 64 : h.header_bytes, f);
 	if (use_scenario) {
+		free(recs); /* (records given too are ignored: no leak for ASan) */
 		recs = (struct dpemu_trace_record *)scenario;
 		nrec = sizeof scenario / sizeof scenario[0];
 	}
