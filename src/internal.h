@@ -232,6 +232,7 @@
 #define shared_swapped _dpemu_shared_swapped
 
 /* swap.c */
+#define file_read_page _dpemu_file_read_page
 #define file_write_page _dpemu_file_write_page
 #define swap_alloc _dpemu_swap_alloc
 #define swap_cache_add _dpemu_swap_cache_add
@@ -1090,6 +1091,7 @@ int swap_read(struct dpemu_pool *pool, uint32_t slot, void *buf);
 bool swap_exclusive(struct dpemu_pool *pool, uint32_t f);
 void swap_forget(struct dpemu_pool *pool, uint32_t f);
 int file_write_page(int fd, off_t off, const void *data, size_t len);
+int file_read_page(int fd, off_t off, void *dst, size_t len);
 
 /* Take one frame back for the pool (no lock of a space held).  0: a frame was
  * freed (*victim: the frame evicted, or FRAME_NONE); else a negative errno

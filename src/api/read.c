@@ -49,26 +49,6 @@ static bool all_zero(const unsigned char *p, size_t len)
 	return true;
 }
 
-/* Read len bytes of fd at off into dst, zeros past the end of the file.
- * 0 or -errno. */
-static int read_file_page(int fd, off_t off, unsigned char *dst, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, dst + got, len - got, off + (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	memset(dst + got, 0, len - got);
-	return 0;
-}
-
 /*
  * Page pg's contents into dst (one page), e being its PTE or the coarse
  * entry that decides it; s->lock held, and pg's stripe if it has a PTE.
@@ -111,7 +91,7 @@ static int read_page(struct dpemu_space *s, uint64_t pg, uint64_t e, unsigned ch
 	}
 	if (m->fd < 0)
 		return 0;
-	err = read_file_page(m->fd, m->offset + (off_t)((pg - m->start) << s->page_shift), dst, ps);
+	err = file_read_page(m->fd, m->offset + (off_t)((pg - m->start) << s->page_shift), dst, ps);
 	return err ? err : 1;
 }
 

@@ -109,7 +109,7 @@ static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t p
 {
 	struct frame *fr = &s->pool->frames[f];
 	unsigned char *dst = frame_data(s->pool, f);
-	size_t ps = s->pool->page_size, got = 0;
+	size_t ps = s->pool->page_size;
 
 	if (m->fd < 0) {
 		if (!fr->zero)
@@ -118,19 +118,10 @@ static int fill_frame(struct dpemu_space *s, const struct mapping *m, uint64_t p
 		o->event = DPEMU_EVENT_ZERO_FILL;
 		return 0;
 	}
-	off_t off = m->offset + (off_t)((pg - m->start) << s->page_shift);
-	while (got < ps) {
-		ssize_t n = pread(m->fd, dst + got, ps - got, off + (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got < ps)
-		memset(dst + got, 0, ps - got);
+	int err = file_read_page(m->fd, m->offset + (off_t)((pg - m->start) << s->page_shift),
+	                         dst, ps);
+	if (err)
+		return err;
 	fr->zero = 0;
 	PG_STATS(s, pg).file_reads++;
 	o->event = DPEMU_EVENT_FILE_READ;

@@ -407,7 +407,9 @@ bool swap_exclusive(struct dpemu_pool *pool, uint32_t f)
 
 /* ---- I/O ------------------------------------------------------------------------ */
 
-static int read_full(int fd, void *buf, size_t len, off_t off)
+/* Read up to len bytes of fd at off into buf: the bytes read (fewer at the
+ * end of the file), or -errno.  Fault path: pread only. */
+static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
 {
 	size_t got = 0;
 
@@ -418,9 +420,30 @@ static int read_full(int fd, void *buf, size_t len, off_t off)
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			return -EIO; /* the slot was never written: a truncated store */
+			break;
 		got += (size_t)n;
 	}
+	return (ssize_t)got;
+}
+
+static int read_full(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n = pread_full(fd, buf, len, off);
+
+	if (n < 0)
+		return (int)n;
+	return (size_t)n < len ? -EIO : 0; /* short: a slot never written, a truncated store */
+}
+
+/* Read a page of a file mapping: len bytes of fd at off into dst, zeros
+ * past the end of the file.  0 or -errno.  Fault path: safe. */
+int file_read_page(int fd, off_t off, void *dst, size_t len)
+{
+	ssize_t n = pread_full(fd, dst, len, off);
+
+	if (n < 0)
+		return (int)n;
+	memset((char *)dst + n, 0, len - (size_t)n);
 	return 0;
 }
 
