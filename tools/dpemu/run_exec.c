@@ -156,11 +156,11 @@ static void read_report(int fd, struct run_result *r)
 			snprintf(r->backend, sizeof r->backend, "%s", sp);
 		else if (!strcmp(line, "policy"))
 			snprintf(r->policy, sizeof r->policy, "%s", sp);
-		else if (r->nvals < (int)(sizeof r->vals / sizeof r->vals[0]) &&
-		         strlen(line) < sizeof r->vals[0].key) {
+		else if (r->nvals < (int)(sizeof r->vals / sizeof r->vals[0])) {
+			size_t len = strlen(line);
 			uint64_t v = strtoull(sp, &end, 10);
-			if (*sp && !*end) {
-				snprintf(r->vals[r->nvals].key, sizeof r->vals[0].key, "%s", line);
+			if (*sp && !*end && len < sizeof r->vals[0].key) {
+				memcpy(r->vals[r->nvals].key, line, len + 1);
 				r->vals[r->nvals++].v = v;
 			}
 		}
