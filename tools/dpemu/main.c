@@ -6,7 +6,7 @@
  *   dpemu demo            a narrated demonstration of demand paging (demo.c)
  *   dpemu bench [OPTS]    the fault-latency suite (bench.c, bench/driver.c)
  *   dpemu backends [NAME] which backends this kernel allows (backends.c)
- *   dpemu trace report|export FILE ...
+ *   dpemu trace report|export|plot FILE ...
  *                         read a trace file (trace.c, trace_*.c)
  *   dpemu --help          usage
  *   dpemu --version       the library's version
@@ -56,6 +56,9 @@ static const char usage[] =
 	"  trace export FILE --csv|--json|--chrome [--sort] [-o OUT]\n"
 	"              every event of a trace as CSV, a JSON array, or a trace for\n"
 	"              chrome://tracing and Perfetto (dpemu trace --help)\n"
+	"  trace plot FILE [-o OUT.svg] [--what PANELS]\n"
+	"              draw a trace as SVG: the reference pattern (page against time),\n"
+	"              the resident set and faults over time, latency histograms\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help and exit\n"

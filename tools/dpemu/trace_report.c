@@ -388,7 +388,7 @@ int trace_report(int argc, char **argv)
 {
 	static const char argv0[] = "dpemu trace report";
 	int json = 0, rc, status;
-	const struct trace_flag flags[] = { { "json", &json }, { NULL, NULL } };
+	const struct trace_flag flags[] = { { "json", &json, NULL }, { NULL, NULL, NULL } };
 	struct lat_stats ls[NFAULT], all;
 	const struct trace_page *top[TOP_PAGES];
 	struct dpemu_trace_record rec;
