@@ -8,6 +8,11 @@
  *   gen_trace [OPTIONS] OUT --scenario    the fixed scenario below
  *   gen_trace [OPTIONS] OUT [RECORD...]   the records given
  *
+ * and after either, with --walk N, N more faults (for the plots' large
+ * traces): fault i (from 0) a zero-fill, or a swap-in when i % 7 is 0,
+ * at time 1000 + 100 i ns, of page i % 512 of space 1 at A, latency
+ * 1000 + (i * 37) % 9000 ns, frame i % frames, by thread 100.
+ *
  * RECORD: TIME,SPACE,TID,EVENT,ADDR,ACCESS,FRAME,LATENCY,AUX,OUTCOME,
  * numbers (decimal, or hexadecimal after 0x), FRAME "-" for none.
  * OPTIONS set the header (--pid, --page-size, --frames, --policy,
@@ -150,7 +155,7 @@ int main(int argc, char **argv)
 	const char *magic = DPEMU_TRACE_MAGIC, *path = NULL;
 	struct dpemu_trace_record *recs = NULL;
 	size_t nrec = 0;
-	uint64_t cut = 0;
+	uint64_t cut = 0, walk = 0;
 	int use_scenario = 0;
 	unsigned char *buf;
 	FILE *f;
@@ -188,6 +193,8 @@ int main(int argc, char **argv)
 			magic = v;
 		} else if (!strcmp(o, "--cut")) {
 			cut = num(v, o);
+		} else if (!strcmp(o, "--walk")) {
+			walk = num(v, o);
 		} else if (!strncmp(o, "--", 2)) {
 			fprintf(stderr, "gen_trace: unknown option %s\n", o);
 			return 2;
@@ -232,6 +239,22 @@ int main(int argc, char **argv)
 		free(recs); /* (records given too are ignored: no leak for ASan) */
 		recs = (struct dpemu_trace_record *)scenario;
 		nrec = sizeof scenario / sizeof scenario[0];
+	}
+	if (walk) {
+		struct dpemu_trace_record *all = malloc((nrec + walk) * sizeof *all);
+		if (!all)
+			return 1;
+		memcpy(all, recs, nrec * sizeof *all);
+		for (uint64_t i = 0; i < walk; i++)
+			all[nrec + i] = (struct dpemu_trace_record){
+				.time_ns = 1000 + 100 * i, .addr = A + (i % 512) * h.page_size,
+				.latency_ns = 1000 + (i * 37) % 9000, .space = 1, .tid = 100,
+				.frame = (uint32_t)(i % (h.frames ? h.frames : 1)),
+				.event = i % 7 ? DPEMU_EVENT_ZERO_FILL : DPEMU_EVENT_SWAP_IN,
+				.access = i % 7 ? W : R,
+			};
+		recs = all;
+		nrec += walk;
 	}
 	for (size_t i = 0; i < nrec; i++) {
 		const struct dpemu_trace_record *r = &recs[i];

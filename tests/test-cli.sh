@@ -59,6 +59,20 @@ grep -q 'evictions 1, swap-outs 1, swap-ins 0' "$tmp/out" ||
 grep -q 'evictions 2, swap-outs 2, swap-ins 1, reference faults 1' "$tmp/out" ||
 	fail "demo: no swap-in and reference fault in the CLOCK scene"
 grep -q 'slot 0' "$tmp/out" || fail "demo: no page shown in a swap slot"
+# ... and scene 14 shows that pool's own trace, read back from a temporary
+# file under $TMPDIR (then removed): its events in time order, with their
+# pages and frames (times and latencies vary).
+awk '/^14\. /, /^   Times/' "$tmp/out" |
+	awk '$1 ~ /^[0-9]+\.[0-9]$/ { print $2, $3, $4 }' >"$tmp/scene14"
+printf '%s\n' 'map - -' 'zero-fill 0 0' 'zero-fill 1 1' 'zero-fill 2 2' 'zero-fill 3 0' \
+	'swap-out 0 0' 'evict 0 0' 'swap-in 0 1' 'swap-out 1 1' 'evict 1 1' 'reference 2 2' \
+	'destroy - -' >"$tmp/want14"
+cmp -s "$tmp/want14" "$tmp/scene14" ||
+	fail "demo scene 14: the trace's events: $(diff "$tmp/want14" "$tmp/scene14" | tr '\n' ' ')"
+grep -q 'swap-in .*read back from swap slot 0$' "$tmp/out" || fail "demo scene 14: no swap slot"
+mkdir "$tmp/tmpdir"
+TMPDIR="$tmp/tmpdir" "$dpemu" demo >/dev/null 2>"$tmp/err" || fail "demo with TMPDIR: $(cat "$tmp/err")"
+[ -z "$(ls "$tmp/tmpdir")" ] || fail "demo left its trace file: $(ls "$tmp/tmpdir")"
 
 # DPEMU_TRACE traces the demo's own pools: the first is PATH, the second
 # PATH.1; the tool's check of the environment (a throwaway pool) takes no
@@ -70,6 +84,10 @@ DPEMU_TRACE="$tmp/demo.trc" "$dpemu" demo >/dev/null 2>"$tmp/err" ||
 "$dpemu" trace report "$tmp/demo.trc" >"$tmp/out" 2>"$tmp/err" ||
 	fail "trace report of the demo's trace failed: $(cat "$tmp/err")"
 grep -q zero-fill "$tmp/out" || fail "the demo's first pool traced no zero-fill: $(cat "$tmp/out")"
+# ... and its scene 14 says its trace is DPEMU_TRACE's.
+DPEMU_TRACE="$tmp/demo.trc" "$dpemu" demo >"$tmp/out" 2>"$tmp/err"
+grep -q '^14\. .*not shown here: this pool is traced' "$tmp/out" ||
+	fail "demo under DPEMU_TRACE: scene 14: $(grep -A1 '^14\.' "$tmp/out")"
 
 # backends: lists each backend; a named one answers through the exit status.
 "$dpemu" backends >"$tmp/out" 2>"$tmp/err" || fail "backends exited $?"

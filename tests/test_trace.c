@@ -20,7 +20,16 @@
  *  - a ring too small (DPEMU_TRACE_RING=4) drops events, and LOST records
  *    count every one of them;
  *  - 4 threads faulting while the trace is started and stopped over and
- *    over: every file well formed, and a last trace exact.
+ *    over: every file well formed, and a last trace exact;
+ *  - exact sequences of (event, space, page) for scripted accesses under
+ *    the backend of the run: a zero-fill, a file read, a fork and a
+ *    copy-on-write copy, an eviction with its swap-out, the swap-in that
+ *    follows (and the clean page it evicts), a protection fault;
+ *  - 8 threads faulting: a ring larger than the trace loses nothing (every
+ *    fault on its thread, every page once), a ring of 4 records loses, and
+ *    its LOST records count every event lost;
+ *  - the format round-trips through `dpemu trace export --csv` ($DPEMU):
+ *    each CSV line parsed back equals its binary record, field by field.
  */
 #include "testutil.h"
 
@@ -162,6 +171,12 @@ static bool per_thread_ordered(const struct trace *t)
 			}
 	}
 	return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 static void run_child(void (*fn)(void *), void *arg, const char *what)
@@ -742,6 +757,379 @@ static void test_concurrent(void **state)
 	assert_int_equal(dpemu_pool_destroy(pool), 0);
 }
 
+/* ---- exact event sequences ------------------------------------------------------ */
+
+/* A record as the sequences name it: its event, its space (an index into
+ * the test's spaces) and its page (an index into the test's pages; -1:
+ * addr 0). */
+struct want {
+	unsigned event;
+	int space;
+	int page;
+};
+
+/* Whether t's records are exactly want[0..n): event, space id and address
+ * (page aligned, as sp[] and pg[] name them).  Prints both on a mismatch. */
+static bool same_sequence(const struct trace *t, const struct want *want, size_t n,
+                          const uint32_t *sp, const uintptr_t *pg)
+{
+	bool same = t->n == n;
+
+	for (size_t i = 0; same && i < n; i++) {
+		const struct dpemu_trace_record *r = &t->r[i];
+		uint64_t addr = want[i].page < 0 ? 0 : pg[want[i].page];
+		same = r->event == want[i].event && r->space == sp[want[i].space] &&
+		       (r->addr & ~((uint64_t)ps - 1)) == addr;
+	}
+	if (!same) {
+		fprintf(stderr, "the trace's %zu records:\n", t->n);
+		for (size_t i = 0; i < t->n; i++)
+			fprintf(stderr, "  %-10s space %u addr 0x%llx frame %d\n",
+			        dpemu_event_name((enum dpemu_event)t->r[i].event), t->r[i].space,
+			        (unsigned long long)t->r[i].addr, (int)t->r[i].frame);
+		fprintf(stderr, "expected %zu:\n", n);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "  %-10s space %u addr 0x%llx\n",
+			        dpemu_event_name((enum dpemu_event)want[i].event), sp[want[i].space],
+			        (unsigned long long)(want[i].page < 0 ? 0 : pg[want[i].page]));
+	}
+	return same;
+}
+
+/*
+ * Scripted accesses, under the backend of this run, in a FIFO pool of 4
+ * frames: each gives exactly its records, in order.  A zero-fill; a file
+ * read; a fork and a copy-on-write copy in the child; once the pool is
+ * full, an eviction of a dirty anonymous page (its swap-out, then its
+ * evict, then the fault that needed the frame), and the swap-in that
+ * brings it back (evicting the clean file page: no swap-out); a
+ * protection fault; the unmaps and the destroys.  The trace is written
+ * to sequence.trc, which test_export_round_trip reads again.
+ */
+static void test_sequences(void **state)
+{
+	struct dpemu_pool_config pcfg = tu_pool_config(4, 0);
+	struct dpemu_space_config scfg = tu_space_config(16 * ps);
+	char path[128], fpath[64];
+	struct dpemu_fault fault;
+	dpemu_pool *pool;
+	dpemu_space *s, *c;
+	void *a, *f, *ro;
+	struct trace t;
+	volatile unsigned char *va;
+	int fd;
+
+	(void)state;
+	path_of(path, sizeof path, "sequence.trc");
+	pcfg.policy = DPEMU_POLICY_FIFO;
+	fd = tu_temp_file("file page", 9, fpath);
+	assert_true(fd >= 0);
+	unlink(fpath);
+	assert_int_equal(dpemu_pool_create(&pcfg, &pool), 0);
+	assert_int_equal(dpemu_space_create(pool, &scfg, &s), 0);
+	assert_int_equal(dpemu_trace_start(pool, path), 0);
+	assert_int_equal(dpemu_map(s, NULL, 4 * ps, RW, ANON_PRIVATE, -1, 0, &a), 0);
+	va = a;
+	va[0] = 1;                                                   /* zero-fill a0 */
+	assert_int_equal(dpemu_map(s, NULL, ps, PROT_READ, DPEMU_MAP_PRIVATE, fd, 0, &f), 0);
+	assert_int_equal(*(volatile char *)f, 'f');                  /* file-read f  */
+	assert_int_equal(dpemu_space_fork(s, &c), 0);
+	uintptr_t ca = (uintptr_t)dpemu_space_base(c) + ((uintptr_t)a - (uintptr_t)dpemu_space_base(s));
+	*(volatile unsigned char *)ca = 2;                           /* cow-copy     */
+	assert_int_equal(dpemu_space_destroy(c), 0);
+	va[ps] = 3;                                                  /* a1, a2: full */
+	va[2 * ps] = 4;
+	va[3 * ps] = 5;                 /* a3: FIFO takes a0's frame, dirty: swap-out */
+	assert_int_equal(va[0], 1);     /* a0 back from swap; the victim is f, clean */
+	assert_int_equal(dpemu_map(s, NULL, ps, PROT_READ, ANON_PRIVATE, -1, 0, &ro), 0);
+	assert_int_equal(tu_try_access(ro, 1, 1, &fault), 1);        /* unresolved   */
+	assert_int_equal(dpemu_unmap(s, a, 4 * ps), 0);
+	assert_int_equal(dpemu_space_destroy(s), 0);
+	assert_int_equal(dpemu_trace_stop(pool), 0);
+	assert_int_equal(dpemu_pool_destroy(pool), 0);
+	close(fd);
+
+	assert_int_equal(trace_read(path, &t), 0);
+	uint32_t sp[2] = { first(&t, DPEMU_EVENT_MAP) ? first(&t, DPEMU_EVENT_MAP)->space : 0,
+	                   first(&t, DPEMU_EVENT_FORK) ? (uint32_t)first(&t, DPEMU_EVENT_FORK)->aux
+	                                               : 0 };
+	enum { A0, A1, A2, A3, F, CA0, RO };
+	const uintptr_t pg[] = { (uintptr_t)a, (uintptr_t)a + ps, (uintptr_t)a + 2 * ps,
+	                         (uintptr_t)a + 3 * ps, (uintptr_t)f, ca, (uintptr_t)ro };
+	const struct want want[] = {
+		{ DPEMU_EVENT_MAP, 0, A0 },
+		{ DPEMU_EVENT_ZERO_FILL, 0, A0 },
+		{ DPEMU_EVENT_MAP, 0, F },
+		{ DPEMU_EVENT_FILE_READ, 0, F },
+		{ DPEMU_EVENT_FORK, 0, -1 },
+		{ DPEMU_EVENT_COW_COPY, 1, CA0 },
+		{ DPEMU_EVENT_DESTROY, 1, -1 },
+		{ DPEMU_EVENT_ZERO_FILL, 0, A1 },
+		{ DPEMU_EVENT_ZERO_FILL, 0, A2 },
+		{ DPEMU_EVENT_SWAP_OUT, 0, A0 },
+		{ DPEMU_EVENT_EVICT, 0, A0 },
+		{ DPEMU_EVENT_ZERO_FILL, 0, A3 },
+		{ DPEMU_EVENT_EVICT, 0, F },
+		{ DPEMU_EVENT_SWAP_IN, 0, A0 },
+		{ DPEMU_EVENT_MAP, 0, RO },
+		{ DPEMU_EVENT_UNRESOLVED, 0, RO },
+		{ DPEMU_EVENT_UNMAP, 0, A0 },
+		{ DPEMU_EVENT_DESTROY, 0, -1 },
+	};
+	assert_true(sp[0] != 0 && sp[1] != 0 && sp[1] != sp[0]);
+	assert_true(same_sequence(&t, want, sizeof want / sizeof want[0], sp, pg));
+	/* the swap-in reads the slot the swap-out wrote; frames are passed on */
+	const struct dpemu_trace_record *so = first(&t, DPEMU_EVENT_SWAP_OUT);
+	assert_int_equal(first(&t, DPEMU_EVENT_SWAP_IN)->aux, so->aux);
+	assert_int_equal(t.r[11].frame, so->frame);  /* a3 got a0's frame */
+	assert_int_equal(t.r[13].frame, t.r[12].frame); /* a0 got f's */
+	assert_int_equal(t.r[15].outcome, DPEMU_FAULT_PROTECTION);
+	assert_true(per_thread_ordered(&t));
+	free(t.r);
+}
+
+/* ---- 8 faulting threads ---------------------------------------------------------- */
+
+#define T_THREADS 8
+#define T_PAGES 512
+
+struct tw {
+	volatile unsigned char *p;    /* this thread's T_PAGES pages */
+	pthread_barrier_t *go;
+	uint32_t tid;
+};
+
+static void *fault_pages(void *arg)
+{
+	struct tw *w = arg;
+
+	w->tid = gettid_();
+	pthread_barrier_wait(w->go);
+	for (size_t i = 0; i < T_PAGES; i++)
+		w->p[i * ps] = 1;
+	return NULL;
+}
+
+/* In a child, with DPEMU_TRACE_RING=ring: 8 threads fault T_PAGES pages
+ * each of one space, traced into name; the threads' tids go to stderr, a
+ * line "tids T1 ... T8". */
+static void child_threads(void *arg)
+{
+	const char *ring = ((const char **)arg)[0], *name = ((const char **)arg)[1];
+	struct dpemu_pool_config pcfg = tu_pool_config(T_THREADS * T_PAGES, 0);
+	struct dpemu_space_config scfg = tu_space_config(T_THREADS * T_PAGES * ps);
+	pthread_t th[T_THREADS];
+	struct tw w[T_THREADS];
+	pthread_barrier_t go;
+	dpemu_pool *pool;
+	dpemu_space *s;
+	char path[128];
+	void *p;
+
+	alarm(120);
+	path_of(path, sizeof path, name);
+	setenv("DPEMU_TRACE_RING", ring, 1);
+	CHECK(dpemu_pool_create(&pcfg, &pool) == 0);
+	CHECK(dpemu_space_create(pool, &scfg, &s) == 0);
+	CHECK(dpemu_trace_start(pool, path) == 0);
+	CHECK(dpemu_map(s, NULL, T_THREADS * T_PAGES * ps, RW, ANON_PRIVATE, -1, 0, &p) == 0);
+	CHECK(pthread_barrier_init(&go, NULL, T_THREADS) == 0);
+	for (int i = 0; i < T_THREADS; i++) {
+		w[i] = (struct tw){ (unsigned char *)p + (size_t)i * T_PAGES * ps, &go, 0 };
+		CHECK(pthread_create(&th[i], NULL, fault_pages, &w[i]) == 0);
+	}
+	for (int i = 0; i < T_THREADS; i++)
+		CHECK(pthread_join(th[i], NULL) == 0);
+	CHECK(dpemu_unmap(s, p, T_THREADS * T_PAGES * ps) == 0);
+	CHECK(dpemu_space_destroy(s) == 0);
+	CHECK(dpemu_trace_stop(pool) == 0);
+	CHECK(dpemu_pool_destroy(pool) == 0);
+	fprintf(stderr, "tids");
+	for (int i = 0; i < T_THREADS; i++)
+		fprintf(stderr, " %u", w[i].tid);
+	fprintf(stderr, "\n");
+}
+
+/* Run child_threads with ring; its trace in *t, its threads' tids. */
+static void run_threads(const char *ring, const char *name, struct trace *t, uint32_t *tids)
+{
+	const char *args[2] = { ring, name };
+	char path[128];
+	struct tu_child c;
+
+	assert_int_equal(tu_run_in_child(child_threads, args, &c), 0);
+	if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
+		fail_msg("8 threads, ring %s: child status %d; its stderr:\n%s", ring, c.status,
+		         c.err);
+	const char *line = strstr(c.err, "tids");
+	assert_non_null(line);
+	line += 4;
+	for (int i = 0; i < T_THREADS; i++) {
+		char *end;
+		tids[i] = (uint32_t)strtoul(line, &end, 10);
+		assert_true(end != line);
+		line = end;
+	}
+	path_of(path, sizeof path, name);
+	assert_int_equal(trace_read(path, t), 0);
+}
+
+/* 8 threads fault 512 pages each (4096 faults).  A ring larger than the
+ * whole trace loses nothing: every fault is there, each on its thread,
+ * each page once.  A ring of 4 records loses most, and the LOST records
+ * count every one lost: the records kept and the lost add up to the
+ * events that happened. */
+static void test_threads_ring(void **state)
+{
+	const uint64_t events = 1 + T_THREADS * T_PAGES + 1 + 1; /* map, faults, unmap, destroy */
+	uint32_t tids[T_THREADS];
+	struct trace t;
+
+	(void)state;
+	run_threads("65536", "threads.trc", &t, tids);
+	assert_int_equal(count(&t, DPEMU_EVENT_LOST), 0);
+	assert_int_equal(t.n, events);
+	assert_int_equal(count(&t, DPEMU_EVENT_ZERO_FILL), T_THREADS * T_PAGES);
+	for (int i = 0; i < T_THREADS; i++) {
+		size_t mine = 0;
+		for (size_t k = 0; k < t.n; k++)
+			mine += t.r[k].event == DPEMU_EVENT_ZERO_FILL && t.r[k].tid == tids[i];
+		assert_int_equal(mine, T_PAGES);
+	}
+	/* every page once: the faults' addresses, sorted, are the mapping's pages */
+	uint64_t *pages = calloc(T_THREADS * T_PAGES, sizeof *pages);
+	size_t n = 0;
+	assert_non_null(pages);
+	for (size_t k = 0; k < t.n; k++)
+		if (t.r[k].event == DPEMU_EVENT_ZERO_FILL)
+			pages[n++] = t.r[k].addr & ~((uint64_t)ps - 1);
+	qsort(pages, n, sizeof *pages, cmp_u64);
+	const uint64_t base = first(&t, DPEMU_EVENT_MAP)->addr;
+	for (size_t k = 0; k < n; k++)
+		assert_int_equal(pages[k], base + k * ps);
+	free(pages);
+	assert_true(per_thread_ordered(&t));
+	free(t.r);
+
+	run_threads("4", "threads-lost.trc", &t, tids);
+	assert_true(count(&t, DPEMU_EVENT_LOST) > 0);
+	assert_int_equal(t.n - count(&t, DPEMU_EVENT_LOST) + lost(&t), events);
+	for (size_t k = 0; k < t.n; k++)
+		if (t.r[k].event == DPEMU_EVENT_LOST)
+			assert_true(t.r[k].aux > 0);
+	assert_true(per_thread_ordered(&t));
+	free(t.r);
+}
+
+/* ---- the format round-trips through export ---------------------------------------- */
+
+static const char *const outcome_names[] = { "", "unmapped", "protection", "out-of-frames",
+	                                     "host" };
+static const char *const access_names[] = { "unknown", "read", "write", "exec" };
+
+/* The index of name in names[0..n), or -1. */
+static int name_index(const char *const *names, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
+/* One CSV line of `dpemu trace export --csv` back into *r; false if it is
+ * not one. */
+static bool parse_csv(char *line, struct dpemu_trace_record *r)
+{
+	char *f[10], *p = line;
+	int n = 0, ev = -1;
+
+	line[strcspn(line, "\n")] = '\0';
+	/* (strsep, not strtok: frame and outcome may be empty) */
+	while (n < 10 && (f[n] = strsep(&p, ",")) != NULL)
+		n++;
+	if (n != 10 || p != NULL)
+		return false;
+	for (int k = 1; k <= DPEMU_EVENT_MAX; k++)
+		if (!strcmp(dpemu_event_name((enum dpemu_event)k), f[3]))
+			ev = k;
+	int acc = name_index(access_names, 4, f[5]);
+	int out = name_index(outcome_names, 5, f[9]);
+	if (ev < 0 || acc < 0 || out < 0 || strncmp(f[4], "0x", 2) != 0)
+		return false;
+	*r = (struct dpemu_trace_record){
+		.time_ns = strtoull(f[0], NULL, 10), .space = (uint32_t)strtoul(f[1], NULL, 10),
+		.tid = (uint32_t)strtoul(f[2], NULL, 10), .event = (uint16_t)ev,
+		.addr = strtoull(f[4] + 2, NULL, 16), .access = (uint8_t)acc,
+		.frame = *f[6] ? (uint32_t)strtoul(f[6], NULL, 10) : UINT32_MAX,
+		.latency_ns = strtoull(f[7], NULL, 10), .aux = strtoull(f[8], NULL, 10),
+		.outcome = (uint8_t)out,
+	};
+	return true;
+}
+
+/* Export the trace name with $DPEMU as CSV, parse it back, and compare
+ * every field of every record with the file's own records. */
+static void round_trip(const char *dpemu, const char *name)
+{
+	char path[128], csv[160], cmd[512], line[512];
+	struct dpemu_trace_record r;
+	struct trace t;
+	size_t i = 0;
+	FILE *f;
+
+	path_of(path, sizeof path, name);
+	snprintf(csv, sizeof csv, "%s.csv", path);
+	snprintf(cmd, sizeof cmd, "'%s' trace export --csv -o '%s' '%s' 2>/dev/null", dpemu, csv,
+	         path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(trace_read(path, &t), 0);
+	assert_true(t.n > 0);
+	f = fopen(csv, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof line, f));
+	assert_string_equal(line, "time_ns,space,tid,event,addr,access,frame,latency_ns,aux,"
+	                          "outcome\n");
+	while (fgets(line, sizeof line, f)) {
+		assert_true(i < t.n);
+		if (!parse_csv(line, &r))
+			fail_msg("%s: line %zu is not a record: %s", name, i + 2, line);
+		const struct dpemu_trace_record *b = &t.r[i];
+		assert_int_equal(r.time_ns, b->time_ns);
+		assert_int_equal(r.space, b->space);
+		assert_int_equal(r.tid, b->tid);
+		assert_int_equal(r.event, b->event);
+		assert_int_equal(r.addr, b->addr);
+		assert_int_equal(r.access, b->access);
+		assert_int_equal(r.frame, b->frame);
+		assert_int_equal(r.latency_ns, b->latency_ns);
+		assert_int_equal(r.aux, b->aux);
+		assert_int_equal(r.outcome, b->outcome);
+		i++;
+	}
+	assert_int_equal(i, t.n);
+	fclose(f);
+	free(t.r);
+}
+
+/* The traces of test_sequences (four kinds of fault and an unresolved
+ * one, evictions, a swap-out, maps, an unmap, a fork, destroys), of
+ * test_threads_ring (8 threads; LOST records) and of test_workload, exported as CSV by the tool ($DPEMU, which the Makefile
+ * sets; skipped without it), read back field by field. */
+static void test_export_round_trip(void **state)
+{
+	const char *dpemu = getenv("DPEMU");
+
+	(void)state;
+	if (!dpemu || access(dpemu, X_OK) != 0) {
+		fprintf(stderr, "(no DPEMU tool to export with: skipped)\n");
+		skip();
+	}
+	round_trip(dpemu, "sequence.trc");
+	round_trip(dpemu, "threads.trc");
+	round_trip(dpemu, "threads-lost.trc");
+	round_trip(dpemu, "workload.trc");
+}
+
 /* ---- main --------------------------------------------------------------------------- */
 
 static int remove_dir(void **state)
@@ -763,6 +1151,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_lost),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_sequences),
+		cmocka_unit_test(test_threads_ring),
+		cmocka_unit_test(test_export_round_trip),
 	};
 
 	ps = tu_host_page();

@@ -17,7 +17,7 @@
 int cmd_demo(int argc, char **argv);
 int cmd_backends(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
-/* `dpemu trace report|export`: trace.c, which dispatches to one file per
+/* `dpemu trace report|export|plot`: trace.c, which dispatches to one file per
  * subcommand (trace.h). */
 int cmd_trace(int argc, char **argv);
 /* `dpemu replay`: replay.c, and its parts replay_*.c (replay.h). */

@@ -3,26 +3,32 @@
  * demo.c - `dpemu demo`: narrate demand paging in this very process, in
  * scenes: a page faulted in, zero-filled and mapped, with the page table
  * before and after; a file-backed page; a caught fault; a copy-on-write
- * fork; frames returning to the pool; and a full pool that evicts pages to
- * swap by the CLOCK policy.  Calls <dpemu.h>, options.c and stdio; a
- * failed library call ends it with status 1 (cli_check).
+ * fork; frames returning to the pool; a full pool that evicts pages to
+ * swap by the CLOCK policy; and the trace of that last pool's events, read
+ * back from the file dpemu_trace_start wrote.  Calls <dpemu.h>, options.c,
+ * trace_file.c (the trace's reader) and stdio; a failed library call ends
+ * it with status 1 (cli_check).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "dpemu.h"
 #include "commands.h"
 #include "options.h"
+#include "trace_file.h"
 
 static const char demo_usage[] =
 	"Usage: dpemu demo\n"
 	"\n"
 	"Narrate demand paging in this very process: a page faulted in, zero-filled\n"
 	"and mapped, with the page table before and after; a file-backed page; a\n"
-	"caught fault; a copy-on-write fork; frames returning to the pool; and a\n"
-	"full pool that evicts pages to swap by the CLOCK policy.  Takes no\n"
-	"arguments.  Exit status 0, 1 if a library call fails, 2 on a usage error.\n";
+	"caught fault; a copy-on-write fork; frames returning to the pool; a full\n"
+	"pool that evicts pages to swap by the CLOCK policy; and that pool's own\n"
+	"event trace (dpemu_trace_start), read back.  Takes no arguments.  Exit\n"
+	"status 0, 1 if a library call fails, 2 on a usage error.\n";
 
 static const char *prot_str(int prot)
 {
@@ -122,20 +128,15 @@ static unsigned char *map_anon(dpemu_space *space, size_t len)
 	return out;
 }
 
-/* The last scene: a full pool that evicts by the CLOCK policy. */
-static void demo_replacement(void)
+/* Scenes 10 to 13: a full pool of 3 frames that evicts by the CLOCK
+ * policy; p its space's 4 pages. */
+static void demo_replacement(dpemu_pool *pool, dpemu_space *space, unsigned char *p,
+                             size_t ps, const struct dpemu_pool_stats *pst)
 {
-	struct dpemu_pool_config pc = { .frames = 3, .policy = DPEMU_POLICY_CLOCK };
-	struct dpemu_pool_stats pst;
-	dpemu_pool *pool;
-	size_t ps = open_pool(&pc, &pool, &pst);
-	dpemu_space *space = open_space(pool, 8 * ps);
-	unsigned char *p = map_anon(space, 4 * ps);
-
 	printf("\n10. When memory runs out.  A new pool of only 3 frames, with the CLOCK\n"
 	       "   replacement policy and a swap store (an unlinked temporary file of\n"
 	       "   %llu slots), and 4 pages mapped.  The program writes pages 0, 1, 2:\n",
-	       (unsigned long long)pst.swap_slots);
+	       (unsigned long long)pst->swap_slots);
 	for (int i = 0; i < 3; i++)
 		p[(size_t)i * ps] = (unsigned char)('0' + i);
 	print_page_table(space, p, 4, ps);
@@ -173,10 +174,164 @@ static void demo_replacement(void)
 	       "   a reference fault, the price of emulating the accessed bit that a\n"
 	       "   hardware MMU sets for free:\n", c);
 	print_paging_counts(space, pool);
+}
 
+/* Start tracing pool into a new temporary file, named in path (of len
+ * bytes).  Returns 1, or 0 with why (of whylen bytes) it could not: the
+ * pool is traced already (DPEMU_TRACE), or no file could be made. */
+static int demo_trace_start(dpemu_pool *pool, char *path, size_t len, char *why,
+                            size_t whylen)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd, rc;
+
+	snprintf(path, len, "%s/dpemu-demo-trace-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(path);
+	if (fd < 0) {
+		snprintf(why, whylen, "no temporary file: %s", strerror(errno));
+		return 0;
+	}
+	close(fd);
+	rc = dpemu_trace_start(pool, path);
+	if (rc == 0)
+		return 1;
+	remove(path);
+	if (rc == -EBUSY)
+		snprintf(why, whylen, "this pool is traced\n"
+		         "   already, by DPEMU_TRACE (see 'dpemu trace report' of its file)");
+	else
+		snprintf(why, whylen, "%s", dpemu_last_error());
+	return 0;
+}
+
+/* What an event of scene 14 means: its last column. */
+static void event_gloss(char *buf, size_t len, const struct dpemu_trace_record *r, size_t ps)
+{
+	switch (r->event) {
+	case DPEMU_EVENT_MAP:
+		snprintf(buf, len, "dpemu_map of %llu pages", (unsigned long long)(r->aux / ps));
+		break;
+	case DPEMU_EVENT_ZERO_FILL:
+		snprintf(buf, len, "a first write: a frame filled with zeros");
+		break;
+	case DPEMU_EVENT_SWAP_OUT:
+		snprintf(buf, len, "dirty: written to swap slot %llu", (unsigned long long)r->aux);
+		break;
+	case DPEMU_EVENT_EVICT:
+		snprintf(buf, len, "the frame taken back, CLOCK's victim");
+		break;
+	case DPEMU_EVENT_SWAP_IN:
+		snprintf(buf, len, "read back from swap slot %llu", (unsigned long long)r->aux);
+		break;
+	case DPEMU_EVENT_REFERENCE:
+		snprintf(buf, len, "a trap only to set the reference bit again");
+		break;
+	case DPEMU_EVENT_DESTROY:
+		snprintf(buf, len, "dpemu_space_destroy");
+		break;
+	default:
+		snprintf(buf, len, "%s", dpemu_event_name((enum dpemu_event)r->event));
+	}
+}
+
+/* Read the trace at path into *out, sorted by time (ties in the file's
+ * order: an insertion sort, of a dozen records).  Returns the records, or -1
+ * after the reader said why on stderr. */
+static long read_demo_trace(const char *path, struct dpemu_trace_record **out)
+{
+	struct trace_reader tr;
+	struct dpemu_trace_record *v = NULL, rec;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (trace_open(&tr, "dpemu demo", path) != 0)
+		return -1;
+	while ((rc = trace_read(&tr, &rec)) > 0) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 32;
+			v = realloc(v, cap * sizeof *v);
+			if (!v) {
+				fputs("dpemu demo: out of memory\n", stderr);
+				exit(1);
+			}
+		}
+		v[n++] = rec;
+	}
+	trace_close(&tr);
+	if (rc < 0) {
+		free(v);
+		return -1;
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && v[j].time_ns < v[j - 1].time_ns; j--) {
+			rec = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = rec;
+		}
+	*out = v;
+	return (long)n;
+}
+
+/* Scene 14: the events dpemu_trace_start recorded during scenes 10 to
+ * 13, read back from path (then removed); p the pages. */
+static void demo_show_trace(const char *path, const unsigned char *p, size_t ps)
+{
+	struct dpemu_trace_record *v = NULL;
+	long n = read_demo_trace(path, &v);
+
+	remove(path);
+	if (n < 0)
+		cli_check(-EIO, "reading the demo's trace");
+	printf("\n14. Scenes 10 to 13 were traced: dpemu_trace_start(pool, FILE) recorded\n"
+	       "   every event of the pool into a temporary file, in the format of\n"
+	       "   dpemu-trace(5) (the one 'dpemu trace report', 'export' and 'plot'\n"
+	       "   read; DPEMU_TRACE=FILE traces a program without changing it).  Its %ld\n"
+	       "   records, in time order.  A fault's time is its trap, and its latency\n"
+	       "   lasts until the access is retried, so the eviction a fault needed\n"
+	       "   comes after it, within its latency:\n", n);
+	printf("    %9s  %-10s  %4s  %5s  %12s  %s\n", "time (us)", "event", "page", "frame",
+	       "latency (us)", "what happened");
+	for (long i = 0; i < n; i++) {
+		const struct dpemu_trace_record *r = &v[i];
+		char page[16] = "-", frame[16] = "-", lat[24] = "-", gloss[64];
+		if (r->addr >= (uintptr_t)p && r->addr < (uintptr_t)p + 4 * ps &&
+		    r->event != DPEMU_EVENT_MAP)
+			snprintf(page, sizeof page, "%zu", (size_t)(r->addr - (uintptr_t)p) / ps);
+		if (r->frame != TRACE_NO_FRAME)
+			snprintf(frame, sizeof frame, "%u", r->frame);
+		if (trace_is_fault(r->event))
+			snprintf(lat, sizeof lat, "%.1f", (double)r->latency_ns / 1000);
+		event_gloss(gloss, sizeof gloss, r, ps);
+		printf("    %9.1f  %-10s  %4s  %5s  %12s  %s\n", (double)r->time_ns / 1000,
+		       dpemu_event_name((enum dpemu_event)r->event), page, frame, lat, gloss);
+	}
+	printf("   Times and latencies differ from run to run; the events do not.  The\n"
+	       "   file is removed now.\n");
+	free(v);
+}
+
+/* Scenes 10 to 14: the CLOCK pool, traced, and its trace. */
+static void demo_clock(void)
+{
+	struct dpemu_pool_config pc = { .frames = 3, .policy = DPEMU_POLICY_CLOCK };
+	struct dpemu_pool_stats pst;
+	dpemu_pool *pool;
+	size_t ps = open_pool(&pc, &pool, &pst);
+	char path[512], why[512];
+	int traced = demo_trace_start(pool, path, sizeof path, why, sizeof why);
+	dpemu_space *space = open_space(pool, 8 * ps);
+	unsigned char *p = map_anon(space, 4 * ps);
+
+	demo_replacement(pool, space, p, ps, &pst);
 	cli_check(dpemu_space_destroy(space), "dpemu_space_destroy");
-	cli_check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
 	printf("   Destroying the space frees its frames and its swap slots.\n");
+	if (traced) {
+		cli_check(dpemu_trace_stop(pool), "dpemu_trace_stop");
+		demo_show_trace(path, p, ps);
+	} else {
+		printf("\n14. The trace of scenes 10 to 13 is not shown here: %s.\n", why);
+	}
+	cli_check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
 }
 
 /* Scene 6: a private mapping of a file, filled from it at its first read. */
@@ -278,8 +433,8 @@ static unsigned char *demo_first_touch(dpemu_space *space, dpemu_pool *pool, siz
 }
 
 /*
- * The demo: scenes 1 to 9 in one pool of 8 frames, then demo_replacement's
- * 10 to 13.  Returns 0; a failed library call exits with status 1
+ * The demo: scenes 1 to 9 in one pool of 8 frames, then demo_clock's 10
+ * to 14.  Returns 0; a failed library call exits with status 1
  * (cli_check).
  */
 static int demo(void)
@@ -319,7 +474,7 @@ static int demo(void)
 
 	cli_check(dpemu_space_destroy(space), "dpemu_space_destroy");
 	cli_check(dpemu_pool_destroy(pool), "dpemu_pool_destroy");
-	demo_replacement();
+	demo_clock();
 	printf("\nDone. See dpemu(3) to use the library, and doc/guide.md for the details.\n");
 	return 0;
 }

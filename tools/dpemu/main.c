@@ -6,7 +6,7 @@
  *   dpemu demo            a narrated demonstration of demand paging (demo.c)
  *   dpemu bench [OPTS]    the fault-latency suite (bench.c, bench/driver.c)
  *   dpemu backends [NAME] which backends this kernel allows (backends.c)
- *   dpemu trace report|export FILE ...
+ *   dpemu trace report|export|plot FILE ...
  *                         read a trace file (trace.c, trace_*.c)
  *   dpemu replay [OPTS]   a reference string through replacement policies
  *                         (replay.c and replay_*.c)
@@ -41,8 +41,8 @@ static const char usage[] =
 	"  demo        narrate demand paging in this very process: a page faulted in,\n"
 	"              zero-filled and mapped, with the page table before and after,\n"
 	"              a file-backed page, a caught fault, a copy-on-write fork,\n"
-	"              frames returning to the pool, and a full pool that evicts\n"
-	"              pages to swap by the CLOCK policy\n"
+	"              frames returning to the pool, a full pool that evicts\n"
+	"              pages to swap by the CLOCK policy, and that pool's own trace\n"
 	"  bench [OPTIONS]\n"
 	"              time page faults: the kernel's own, the trap floor and dpemu's\n"
 	"              under each backend, in one interleaved run (dpemu bench --help;\n"
@@ -60,6 +60,9 @@ static const char usage[] =
 	"  trace export FILE --csv|--json|--chrome [--sort] [-o OUT]\n"
 	"              every event of a trace as CSV, a JSON array, or a trace for\n"
 	"              chrome://tracing and Perfetto (dpemu trace --help)\n"
+	"  trace plot FILE [-o OUT.svg] [--what PANELS]\n"
+	"              draw a trace as SVG: the reference pattern (page against time),\n"
+	"              the resident set and faults over time, latency histograms\n"
 	"  replay --policy P --frames N [OPTIONS] [FILE]\n"
 	"              run a reference string (page numbers, a valgrind lackey log or\n"
 	"              a dpemu trace) through fifo, lru, opt, clock, aging or random:\n"
@@ -71,6 +74,7 @@ static const char usage[] =
 	"              --policy NAME, ...; dpemu run --help), and report its faults,\n"
 	"              evictions and swapping when it exits; --sweep runs it once\n"
 	"              per number of frames and policy: the faults-vs-frames table\n"
+	"              and its SVG curve\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help and exit\n"

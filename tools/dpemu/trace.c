@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * trace.c - `dpemu trace SUBCOMMAND`: its usage, the dispatch to report
- * (trace_report.c) and export (trace_export.c), and what they share
- * (trace.h: their argument parser, their output, JSON strings).
+ * (trace_report.c), export (trace_export.c) and plot (trace_plot.c), and
+ * what they share (trace.h: their argument parser, their output, JSON
+ * strings).
  *
  * The trace commands read files only: unlike the other commands they
  * create no pool, so they do not check DPEMU_BACKEND and DPEMU_HOSTMAP
@@ -26,6 +27,7 @@
 static const char trace_usage[] =
 	"Usage: dpemu trace report FILE [--json] [-o OUT]\n"
 	"       dpemu trace export FILE --csv|--json|--chrome [--sort] [-o OUT]\n"
+	"       dpemu trace plot FILE [-o OUT.svg] [--what pattern|resident|latency|all]\n"
 	"       dpemu trace --help\n"
 	"\n"
 	"Read a trace file that dpemu_trace_start (or DPEMU_TRACE=PATH) wrote: every\n"
@@ -37,6 +39,8 @@ static const char trace_usage[] =
 	"           replacement, the peak resident set, events lost\n"
 	"  export   every event: CSV, a JSON array, or a Chrome/Perfetto trace\n"
 	"           (chrome://tracing, ui.perfetto.dev)\n"
+	"  plot     an SVG picture: the reference pattern (page against time), the\n"
+	"           resident set and faults over time, the latency histograms\n"
 	"\n"
 	"Each takes --help.  Exit status: 0 success, 1 the trace could not be read\n"
 	"(missing, not a trace, truncated) or the output not written, 2 a usage error.\n";
@@ -60,6 +64,8 @@ int cmd_trace(int argc, char **argv)
 		return trace_report(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "export"))
 		return trace_export(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "plot"))
+		return trace_plot(argc - 1, argv + 1);
 	fprintf(stderr, "dpemu trace: unknown subcommand '%s'; try 'dpemu trace --help'\n",
 	        argv[1]);
 	return 2;
@@ -74,7 +80,9 @@ int trace_parse_args(const char *argv0, const char *help, const struct trace_fla
 	int c, idx;
 
 	for (; flags[n].name; n++)
-		longopts[n] = (struct option){ flags[n].name, no_argument, NULL, 0 };
+		longopts[n] = (struct option){ flags[n].name,
+		                               flags[n].value ? required_argument : no_argument,
+		                               NULL, 0 };
 	longopts[n++] = (struct option){ "output", required_argument, NULL, 'o' };
 	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
@@ -86,7 +94,10 @@ int trace_parse_args(const char *argv0, const char *help, const struct trace_fla
 	while ((idx = -1, c = getopt_long(argc, argv, ":o:h", longopts, &idx)) != -1) {
 		switch (c) {
 		case 0:
-			*flags[idx].set = 1;
+			if (flags[idx].value)
+				*flags[idx].value = optarg;
+			else
+				*flags[idx].set = 1;
 			break;
 		case 'o':
 			a->out = optarg;
@@ -95,8 +106,8 @@ int trace_parse_args(const char *argv0, const char *help, const struct trace_fla
 			fputs(help, stdout);
 			return 0;
 		case ':':
-			fprintf(stderr, "%s: option '%s' needs a file; try '%s --help'\n", argv0,
-			        argv[optind - 1], argv0);
+			fprintf(stderr, "%s: option '%s' needs a %s; try '%s --help'\n", argv0,
+			        argv[optind - 1], optopt == 'o' ? "file" : "value", argv0);
 			return 2;
 		default:
 			fprintf(stderr, "%s: unknown option '%s'; try '%s --help'\n", argv0,

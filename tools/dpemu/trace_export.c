@@ -204,8 +204,8 @@ int trace_export(int argc, char **argv)
 	static const char argv0[] = "dpemu trace export";
 	int csv = 0, json = 0, chrome = 0, sort = 0, rc = 0, failed = 0, any = 0;
 	const struct trace_flag flags[] = {
-		{ "csv", &csv }, { "json", &json }, { "chrome", &chrome }, { "sort", &sort },
-		{ NULL, NULL },
+		{ "csv", &csv, NULL }, { "json", &json, NULL }, { "chrome", &chrome, NULL },
+		{ "sort", &sort, NULL }, { NULL, NULL, NULL },
 	};
 	struct dpemu_trace_record rec;
 	struct trace_reader tr;

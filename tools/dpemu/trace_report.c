@@ -13,24 +13,17 @@
  *   - the 10 pages (page-aligned address and space) with the most faults,
  *     ties to the lower space, then the lower address;
  *   - evictions, swap-outs, write-backs, swap-ins;
- *   - the peak resident set, from a table of every page seen: a fault that
- *     names the frame the page has afterwards (every resolved kind but
- *     zero-map) makes the page resident in that frame; an evict of a
- *     frame makes every page in it non-resident; an unmap its range of
- *     its space (aux: bytes), a destroy every page of its space.  Peak
- *     resident pages is the most pages resident at once, peak frames in
- *     use the most distinct frames they held.  Pages a child of
- *     dpemu_space_fork shares with its parent count for the child from
- *     its first fault on them (no record says which parent page a child
- *     page is), and pages resident before the trace started from their
- *     next fault, so both figures can be low, never high (events lost
- *     aside);
+ *   - the peak resident set, from the table of every page seen that
+ *     trace_pages.c keeps (trace_pages.h gives its model): peak resident
+ *     pages is the most pages resident at once, peak frames in use the
+ *     most distinct frames they held; both can be low, never high
+ *     (events lost aside);
  *   - events lost (the sum of the DPEMU_EVENT_LOST records' aux), with a
  *     warning on stderr when there are any.
  *
  * Memory: 8 bytes per fault and one table entry per page seen; the
- * records themselves are streamed.  Calls trace_file.c, trace.c, the
- * library's dpemu_policy_name, and libc.
+ * records themselves are streamed.  Calls trace_file.c, trace_pages.c,
+ * trace.c, the library's dpemu_policy_name, and libc.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -39,6 +32,7 @@
 
 #include "trace.h"
 #include "trace_file.h"
+#include "trace_pages.h"
 
 #define TOP_PAGES 10
 #define NFAULT (DPEMU_EVENT_UNRESOLVED + 1)   /* latency arrays, by event */
@@ -61,23 +55,6 @@ static const char report_usage[] =
 	"Exit status: 0 success, 1 FILE could not be read (missing, not a trace,\n"
 	"truncated) or OUT not written, 2 a usage error.\n";
 
-/* One page seen in the trace: its faults, and the frame it holds. */
-struct page {
-	uint64_t page;     /* page-aligned address                         */
-	uint64_t faults;
-	uint32_t space;
-	uint32_t frame;    /* TRACE_NO_FRAME: not resident                 */
-	uint32_t gen;      /* frames[frame].gen when it got the frame      */
-	uint32_t used;     /* the slot holds a page                        */
-};
-
-/* One frame: how many resident pages hold it.  An evict bumps gen, which
- * makes every page that held it non-resident at once. */
-struct frame {
-	uint32_t refs;
-	uint32_t gen;
-};
-
 struct lat {
 	uint64_t *v;
 	size_t n, cap;
@@ -92,11 +69,7 @@ struct report {
 	uint64_t outcomes[NOUTCOME];
 	uint64_t lost;
 	struct lat lat[NFAULT];
-	struct page *pages;                   /* open addressing, linear   */
-	size_t cap, used;
-	struct frame *frames;
-	size_t nframes;
-	uint64_t resident, in_use, peak_resident, peak_in_use;
+	struct trace_pages tp;                /* pages, the resident set   */
 };
 
 /* The statistics of one latency series (sorted). */
@@ -114,140 +87,6 @@ static void *xrealloc(void *p, size_t n)
 	return p;
 }
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static size_t slot_of(const struct report *rp, uint32_t space, uint64_t page)
-{
-	return (size_t)mix(page ^ ((uint64_t)space << 40) ^ space) & (rp->cap - 1);
-}
-
-/* The entry of (space, page), created (no faults, not resident) if new.
- * The table doubles at half full; pointers into it last until the next
- * call. */
-static struct page *page_get(struct report *rp, uint32_t space, uint64_t page)
-{
-	size_t i;
-
-	if (2 * (rp->used + 1) > rp->cap) {
-		size_t ocap = rp->cap;
-		struct page *old = rp->pages;
-		rp->cap = ocap ? 2 * ocap : 1024;
-		rp->pages = xrealloc(NULL, rp->cap * sizeof *rp->pages);
-		memset(rp->pages, 0, rp->cap * sizeof *rp->pages);
-		for (size_t j = 0; j < ocap; j++) {
-			if (!old[j].used)
-				continue;
-			for (i = slot_of(rp, old[j].space, old[j].page); rp->pages[i].used;
-			     i = (i + 1) & (rp->cap - 1))
-				;
-			rp->pages[i] = old[j];
-		}
-		free(old);
-	}
-	for (i = slot_of(rp, space, page); rp->pages[i].used; i = (i + 1) & (rp->cap - 1))
-		if (rp->pages[i].space == space && rp->pages[i].page == page)
-			return &rp->pages[i];
-	rp->pages[i] = (struct page){ .page = page, .space = space, .frame = TRACE_NO_FRAME,
-	                              .used = 1 };
-	rp->used++;
-	return &rp->pages[i];
-}
-
-/* The entry of (space, page), or NULL: nothing created. */
-static struct page *page_find(struct report *rp, uint32_t space, uint64_t page)
-{
-	if (!rp->cap)
-		return NULL;
-	for (size_t i = slot_of(rp, space, page); rp->pages[i].used;
-	     i = (i + 1) & (rp->cap - 1))
-		if (rp->pages[i].space == space && rp->pages[i].page == page)
-			return &rp->pages[i];
-	return NULL;
-}
-
-static int resident(const struct report *rp, const struct page *p)
-{
-	return p->frame != TRACE_NO_FRAME && rp->frames[p->frame].gen == p->gen;
-}
-
-/* p no longer holds a frame. */
-static void page_drop(struct report *rp, struct page *p)
-{
-	if (resident(rp, p)) {
-		if (--rp->frames[p->frame].refs == 0)
-			rp->in_use--;
-		rp->resident--;
-	}
-	p->frame = TRACE_NO_FRAME;
-}
-
-/* p holds frame (a valid one) now. */
-static void page_set_frame(struct report *rp, struct page *p, uint32_t frame)
-{
-	if (resident(rp, p) && p->frame == frame)
-		return;
-	page_drop(rp, p);
-	if (frame >= rp->nframes) {
-		size_t n = rp->nframes ? rp->nframes : 64;
-		while (n <= frame)
-			n *= 2;
-		rp->frames = xrealloc(rp->frames, n * sizeof *rp->frames);
-		memset(rp->frames + rp->nframes, 0, (n - rp->nframes) * sizeof *rp->frames);
-		rp->nframes = n;
-	}
-	if (rp->frames[frame].refs++ == 0)
-		rp->in_use++;
-	rp->resident++;
-	p->frame = frame;
-	p->gen = rp->frames[frame].gen;
-	if (rp->resident > rp->peak_resident)
-		rp->peak_resident = rp->resident;
-	if (rp->in_use > rp->peak_in_use)
-		rp->peak_in_use = rp->in_use;
-}
-
-/* The frame was taken back: no page holds it any more. */
-static void frame_evict(struct report *rp, uint32_t frame)
-{
-	if (frame >= rp->nframes || rp->frames[frame].refs == 0)
-		return;
-	rp->resident -= rp->frames[frame].refs;
-	rp->in_use--;
-	rp->frames[frame].refs = 0;
-	rp->frames[frame].gen++;
-}
-
-/* Every page of space in [start, end) (all of them: end 0 and start 0
- * with all set) is no longer resident. */
-static void space_drop(struct report *rp, uint32_t space, uint64_t start, uint64_t end,
-                       int all)
-{
-	uint64_t ps = rp->hdr->page_size;
-
-	if (!all && (end - start) / ps < rp->used) {
-		for (uint64_t a = start; a < end; a += ps) {
-			struct page *p = page_find(rp, space, a);
-			if (p)
-				page_drop(rp, p);
-			if (a + ps < a)
-				break;
-		}
-		return;
-	}
-	for (size_t i = 0; i < rp->cap; i++) {
-		struct page *p = &rp->pages[i];
-		if (p->used && p->space == space && (all || (p->page >= start && p->page < end)))
-			page_drop(rp, p);
-	}
-}
-
 static void lat_add(struct lat *l, uint64_t v)
 {
 	if (l->n == l->cap) {
@@ -261,10 +100,7 @@ static void lat_add(struct lat *l, uint64_t v)
 /* Account one record. */
 static void account(struct report *rp, const struct dpemu_trace_record *r)
 {
-	uint64_t mask = ~((uint64_t)rp->hdr->page_size - 1);
 	uint64_t end = r->time_ns + r->latency_ns;
-	int valid_frame = r->frame != TRACE_NO_FRAME && r->frame < rp->hdr->frames;
-	struct page *p;
 
 	rp->records++;
 	if (end < r->time_ns)
@@ -272,41 +108,15 @@ static void account(struct report *rp, const struct dpemu_trace_record *r)
 	if (end > rp->end_ns)
 		rp->end_ns = end;
 	rp->events[r->event <= DPEMU_EVENT_MAX ? r->event : 0]++;
-
+	trace_pages_account(&rp->tp, r);
 	if (trace_is_fault(r->event)) {
 		lat_add(&rp->lat[r->event], r->latency_ns);
-		p = page_get(rp, r->space, r->addr & mask);
-		p->faults++;
 		if (r->event == DPEMU_EVENT_UNRESOLVED)
 			rp->outcomes[r->outcome < NOUTCOME ? r->outcome : 0]++;
-		else if (r->event != DPEMU_EVENT_ZERO_MAP && valid_frame)
-			page_set_frame(rp, p, r->frame);
-		return;
-	}
-	switch (r->event) {
-	case DPEMU_EVENT_EVICT:
-		if (valid_frame)
-			frame_evict(rp, r->frame);
-		p = page_find(rp, r->space, r->addr & mask);
-		if (p)
-			page_drop(rp, p);
-		break;
-	case DPEMU_EVENT_UNMAP: {
-		uint64_t start = r->addr & mask, stop = r->addr + r->aux;
-		if (stop < r->addr)
-			stop = UINT64_MAX & mask;
-		if (stop > start)
-			space_drop(rp, r->space, start, stop, 0);
-		break;
-	}
-	case DPEMU_EVENT_DESTROY:
-		space_drop(rp, r->space, 0, 0, 1);
-		break;
-	case DPEMU_EVENT_LOST:
+	} else if (r->event == DPEMU_EVENT_LOST) {
 		rp->lost += r->aux;
 		if (rp->lost < r->aux)
 			rp->lost = UINT64_MAX;
-		break;
 	}
 }
 
@@ -388,7 +198,7 @@ static struct lat_stats all_stats(const struct report *rp)
 
 /* Whether page a ranks before page b: more faults, then lower space, then
  * lower address. */
-static int before(const struct page *a, const struct page *b)
+static int before(const struct trace_page *a, const struct trace_page *b)
 {
 	if (a->faults != b->faults)
 		return a->faults > b->faults;
@@ -399,12 +209,12 @@ static int before(const struct page *a, const struct page *b)
 
 /* The pages with the most faults, best first; returns how many (at most
  * TOP_PAGES). */
-static size_t top_pages(const struct report *rp, const struct page **top)
+static size_t top_pages(const struct report *rp, const struct trace_page **top)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < rp->cap; i++) {
-		const struct page *p = &rp->pages[i];
+	for (size_t i = 0; i < rp->tp.cap; i++) {
+		const struct trace_page *p = &rp->tp.pages[i];
 		size_t j;
 		if (!p->used || !p->faults)
 			continue;
@@ -439,7 +249,7 @@ static const char *policy_name(uint32_t policy)
 
 static void print_text(FILE *f, const char *file, struct report *rp,
                        const struct lat_stats *ls, const struct lat_stats *all,
-                       const struct page **top, size_t ntop)
+                       const struct trace_page **top, size_t ntop)
 {
 	const struct dpemu_trace_header *h = rp->hdr;
 	uint64_t faults = 0;
@@ -497,9 +307,9 @@ static void print_text(FILE *f, const char *file, struct report *rp,
 	fprintf(f, "  %-20s %8" PRIu64 "\n", "swap-outs", rp->events[DPEMU_EVENT_SWAP_OUT]);
 	fprintf(f, "  %-20s %8" PRIu64 "\n", "writebacks", rp->events[DPEMU_EVENT_WRITEBACK]);
 	fprintf(f, "  %-20s %8" PRIu64 "\n", "swap-ins", rp->events[DPEMU_EVENT_SWAP_IN]);
-	fprintf(f, "  %-20s %8" PRIu64 "\n", "peak resident pages", rp->peak_resident);
+	fprintf(f, "  %-20s %8" PRIu64 "\n", "peak resident pages", rp->tp.peak_resident);
 	fprintf(f, "  %-20s %8" PRIu64 " of %" PRIu64 "\n", "peak frames in use",
-	        rp->peak_in_use, h->frames);
+	        rp->tp.peak_in_use, h->frames);
 
 	fprintf(f, "\nother events\n");
 	for (int k = DPEMU_EVENT_MAP; k <= DPEMU_EVENT_DESTROY; k++)
@@ -524,7 +334,7 @@ static void json_stats(FILE *f, const struct lat_stats *s)
 
 static void print_json(FILE *f, const char *file, struct report *rp,
                        const struct lat_stats *ls, const struct lat_stats *all,
-                       const struct page **top, size_t ntop)
+                       const struct trace_page **top, size_t ntop)
 {
 	const struct dpemu_trace_header *h = rp->hdr;
 	uint64_t faults = 0;
@@ -569,8 +379,8 @@ static void print_json(FILE *f, const char *file, struct report *rp,
 	fprintf(f, "  \"swap_outs\": %" PRIu64 ",\n", rp->events[DPEMU_EVENT_SWAP_OUT]);
 	fprintf(f, "  \"writebacks\": %" PRIu64 ",\n", rp->events[DPEMU_EVENT_WRITEBACK]);
 	fprintf(f, "  \"swap_ins\": %" PRIu64 ",\n", rp->events[DPEMU_EVENT_SWAP_IN]);
-	fprintf(f, "  \"peak_resident_pages\": %" PRIu64 ",\n", rp->peak_resident);
-	fprintf(f, "  \"peak_frames_in_use\": %" PRIu64 ",\n", rp->peak_in_use);
+	fprintf(f, "  \"peak_resident_pages\": %" PRIu64 ",\n", rp->tp.peak_resident);
+	fprintf(f, "  \"peak_frames_in_use\": %" PRIu64 ",\n", rp->tp.peak_in_use);
 	fprintf(f, "  \"lost_events\": %" PRIu64 "\n}\n", rp->lost);
 }
 
@@ -578,9 +388,9 @@ int trace_report(int argc, char **argv)
 {
 	static const char argv0[] = "dpemu trace report";
 	int json = 0, rc, status;
-	const struct trace_flag flags[] = { { "json", &json }, { NULL, NULL } };
+	const struct trace_flag flags[] = { { "json", &json, NULL }, { NULL, NULL, NULL } };
 	struct lat_stats ls[NFAULT], all;
-	const struct page *top[TOP_PAGES];
+	const struct trace_page *top[TOP_PAGES];
 	struct dpemu_trace_record rec;
 	struct trace_reader tr;
 	struct report rp;
@@ -594,6 +404,7 @@ int trace_report(int argc, char **argv)
 		return 1;
 	memset(&rp, 0, sizeof rp);
 	rp.hdr = &tr.hdr;
+	trace_pages_init(&rp.tp, &tr.hdr);
 	while ((rc = trace_read(&tr, &rec)) > 0)
 		account(&rp, &rec);
 	if (rc < 0)
@@ -617,7 +428,6 @@ int trace_report(int argc, char **argv)
 	trace_close(&tr);
 	for (int k = 1; k < NFAULT; k++)
 		free(rp.lat[k].v);
-	free(rp.pages);
-	free(rp.frames);
+	trace_pages_free(&rp.tp);
 	return status;
 }
