@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 		.start_monotonic_ns = 5000000000ull, .pid = 4242, .policy = DPEMU_POLICY_CLOCK,
 	};
 	const char *magic = DPEMU_TRACE_MAGIC, *path = NULL;
-	struct dpemu_trace_record *recs = NULL;
+	struct dpemu_trace_record *recs = NULL, *given, *all = NULL;
 	size_t nrec = 0;
 	uint64_t cut = 0, walk = 0;
 	int use_scenario = 0;
@@ -235,13 +235,13 @@ int main(int argc, char **argv)
 	put32(buf + 48, h.pid);
 	put32(buf + 52, h.policy);
 	fwrite(buf, 1, h.header_bytes < 64 ? 64 : h.header_bytes, f);
+	given = recs; /* freed at the end, as all is: the ASan build checks leaks */
 	if (use_scenario) {
-		free(recs); /* (records given too are ignored: no leak for ASan) */
-		recs = (struct dpemu_trace_record *)scenario;
+		recs = (struct dpemu_trace_record *)scenario; /* records given are ignored */
 		nrec = sizeof scenario / sizeof scenario[0];
 	}
 	if (walk) {
-		struct dpemu_trace_record *all = malloc((nrec + walk) * sizeof *all);
+		all = malloc((nrec + walk) * sizeof *all);
 		if (!all)
 			return 1;
 		memcpy(all, recs, nrec * sizeof *all);
@@ -283,5 +283,8 @@ int main(int argc, char **argv)
 		perror(path);
 		return 1;
 	}
+	free(all);
+	free(given);
+	free(buf);
 	return 0;
 }
