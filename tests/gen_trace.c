@@ -215,7 +215,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	buf = malloc(h.header_bytes > h.record_bytes ? h.header_bytes : h.record_bytes);
+	/* room for the 64 bytes of header fields and the 48 of a record even
+	 * when --header-bytes or --record-bytes says less (a truncated file) */
+	buf = malloc(h.header_bytes > h.record_bytes ? (h.header_bytes > 64 ? h.header_bytes : 64)
+	             : (h.record_bytes > 64 ? h.record_bytes : 64));
 	f = fopen(path, "wb");
 	if (!buf || !f) {
 		perror(path);
@@ -244,7 +247,8 @@ int main(int argc, char **argv)
 		all = malloc((nrec + walk) * sizeof *all);
 		if (!all)
 			return 1;
-		memcpy(all, recs, nrec * sizeof *all);
+		if (nrec)
+			memcpy(all, recs, nrec * sizeof *all);
 		for (uint64_t i = 0; i < walk; i++)
 			all[nrec + i] = (struct dpemu_trace_record){
 				.time_ns = 1000 + 100 * i, .addr = A + (i % 512) * h.page_size,
