@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -227,4 +228,25 @@ const char *trace_outcome_name(unsigned outcome)
 int trace_is_fault(unsigned event)
 {
 	return event >= DPEMU_EVENT_ZERO_FILL && event <= DPEMU_EVENT_UNRESOLVED;
+}
+
+void *trace_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		fputs("dpemu trace: out of memory\n", stderr);
+		exit(1);
+	}
+	return p;
+}
+
+void *trace_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p) {
+		fputs("dpemu trace: out of memory\n", stderr);
+		exit(1);
+	}
+	return p;
 }

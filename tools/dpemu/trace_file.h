@@ -77,4 +77,9 @@ const char *trace_outcome_name(unsigned outcome);
  * record with a latency. */
 int trace_is_fault(unsigned event);
 
+/* realloc and calloc for the trace commands (a size of 0 allocates one
+ * byte): on failure, "dpemu trace: out of memory" on stderr and exit 1. */
+void *trace_xrealloc(void *p, size_t n);
+void *trace_xcalloc(size_t n, size_t size);
+
 #endif

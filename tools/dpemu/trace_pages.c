@@ -21,16 +21,6 @@ struct trace_frame {
 	uint32_t gen;
 };
 
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p) {
-		fputs("dpemu trace: out of memory\n", stderr);
-		exit(1);
-	}
-	return p;
-}
-
 static uint64_t mix(uint64_t x)
 {
 	x ^= x >> 30;
@@ -56,7 +46,7 @@ static struct trace_page *page_get(struct trace_pages *tp, uint32_t space, uint6
 		size_t ocap = tp->cap;
 		struct trace_page *old = tp->pages;
 		tp->cap = ocap ? 2 * ocap : 1024;
-		tp->pages = xrealloc(NULL, tp->cap * sizeof *tp->pages);
+		tp->pages = trace_xrealloc(NULL, tp->cap * sizeof *tp->pages);
 		memset(tp->pages, 0, tp->cap * sizeof *tp->pages);
 		for (size_t j = 0; j < ocap; j++) {
 			if (!old[j].used)
@@ -115,7 +105,7 @@ static void page_set_frame(struct trace_pages *tp, struct trace_page *p, uint32_
 		size_t n = tp->nframes ? tp->nframes : 64;
 		while (n <= frame)
 			n *= 2;
-		tp->frames = xrealloc(tp->frames, n * sizeof *tp->frames);
+		tp->frames = trace_xrealloc(tp->frames, n * sizeof *tp->frames);
 		memset(tp->frames + tp->nframes, 0, (n - tp->nframes) * sizeof *tp->frames);
 		tp->nframes = n;
 	}

@@ -62,26 +62,6 @@ static const char plot_usage[] =
 
 static const char argv0[] = "dpemu trace plot";
 
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p) {
-		fprintf(stderr, "%s: out of memory\n", argv0);
-		exit(1);
-	}
-	return p;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-	if (!p) {
-		fprintf(stderr, "%s: out of memory\n", argv0);
-		exit(1);
-	}
-	return p;
-}
-
 /* --what's value as a set of panels, or 0 after printing why not. */
 static int parse_what(const char *arg)
 {
@@ -160,7 +140,7 @@ static struct plot_space *space_get(struct plot *p, uint32_t id)
 	}
 	if (p->nspaces == p->spaces_cap) {
 		p->spaces_cap = p->spaces_cap ? 2 * p->spaces_cap : 16;
-		p->spaces = xrealloc(p->spaces, p->spaces_cap * sizeof *p->spaces);
+		p->spaces = trace_xrealloc(p->spaces, p->spaces_cap * sizeof *p->spaces);
 	}
 	memmove(&p->spaces[lo + 1], &p->spaces[lo], (p->nspaces - lo) * sizeof *p->spaces);
 	p->nspaces++;
@@ -188,7 +168,7 @@ static void pass1(struct plot *p, const struct dpemu_trace_record *r)
 		p->faults++;
 		if (l->n == l->cap) {
 			l->cap = l->cap ? 2 * l->cap : 256;
-			l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+			l->v = trace_xrealloc(l->v, l->cap * sizeof *l->v);
 		}
 		l->v[l->n++] = r->latency_ns;
 		l->bins[plot_lat_bin(r->latency_ns)]++;
@@ -327,16 +307,16 @@ static void pass2(struct plot *p, struct trace_pages *tp, const struct dpemu_tra
 /* What pass 2 fills, allocated once the layout is known. */
 static void pass2_alloc(struct plot *p)
 {
-	p->bfaults = xcalloc((size_t)p->nb, sizeof *p->bfaults);
-	p->bmax = xcalloc((size_t)p->nb, sizeof *p->bmax);
-	p->bend = xcalloc((size_t)p->nb, sizeof *p->bend);
-	p->bseen = xcalloc((size_t)p->nb, 1);
+	p->bfaults = trace_xcalloc((size_t)p->nb, sizeof *p->bfaults);
+	p->bmax = trace_xcalloc((size_t)p->nb, sizeof *p->bmax);
+	p->bend = trace_xcalloc((size_t)p->nb, sizeof *p->bend);
+	p->bseen = trace_xcalloc((size_t)p->nb, 1);
 	p->exact = p->band_faults <= PLOT_MAX_DOTS;
 	if (p->exact)
-		p->dots = xcalloc((size_t)p->band_faults, sizeof *p->dots);
+		p->dots = trace_xcalloc((size_t)p->band_faults, sizeof *p->dots);
 	else
 		for (int i = 0; i < p->nbands; i++)
-			p->bands[i].mask = xcalloc((size_t)PLOT_W * (size_t)p->bands[i].h,
+			p->bands[i].mask = trace_xcalloc((size_t)PLOT_W * (size_t)p->bands[i].h,
 			                           sizeof *p->bands[i].mask);
 }
 
@@ -379,7 +359,7 @@ static int run_pass1(struct plot *p, struct source *src)
 			continue;
 		if (src->n == src->cap) {
 			src->cap = src->cap ? 2 * src->cap : 1024;
-			src->mem = xrealloc(src->mem, src->cap * sizeof *src->mem);
+			src->mem = trace_xrealloc(src->mem, src->cap * sizeof *src->mem);
 		}
 		src->mem[src->n++] = rec;
 	}

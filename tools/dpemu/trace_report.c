@@ -77,21 +77,11 @@ struct lat_stats {
 	uint64_t count, min, p50, p90, p99, max, mean;
 };
 
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p) {
-		fputs("dpemu trace report: out of memory\n", stderr);
-		exit(1);
-	}
-	return p;
-}
-
 static void lat_add(struct lat *l, uint64_t v)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 256;
-		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+		l->v = trace_xrealloc(l->v, l->cap * sizeof *l->v);
 	}
 	l->v[l->n++] = v;
 	l->sum += v;
