@@ -434,7 +434,8 @@ static int parse_trace(const char *name, const unsigned char *buf, size_t len,
 			(uint32_t)le(r + FIELD(dpemu_trace_record, space), 4),
 			le(r + FIELD(dpemu_trace_record, access), 1) == DPEMU_ACCESS_WRITE };
 	}
-	qsort(refs, nref, sizeof *refs, trace_ref_cmp);
+	if (nref > 1) /* (refs may be NULL when empty) */
+		qsort(refs, nref, sizeof *refs, trace_ref_cmp);
 	unsigned shift = log2_of(page_size);
 	for (size_t i = 0; i < nref; i++)
 		if (rp_append(s, refs[i].space, refs[i].addr >> shift, refs[i].write) != 0) {

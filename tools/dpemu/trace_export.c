@@ -191,7 +191,8 @@ static long long load_sorted(struct trace_reader *tr, struct sorted **out)
 		free(v);
 		return -1;
 	}
-	qsort(v, n, sizeof *v, cmp_time);
+	if (n > 1) /* (v may be NULL when empty) */
+		qsort(v, n, sizeof *v, cmp_time);
 	*out = v;
 	return (long long)n;
 oom:

@@ -401,7 +401,8 @@ static int gather(struct plot *p, struct source *src, struct dpemu_trace_header 
 	if (run_pass1(p, src) != 0)
 		return -1;
 	for (int k = 1; k < PLOT_NFAULT; k++)
-		qsort(p->lat[k].v, p->lat[k].n, sizeof *p->lat[k].v, cmp_u64);
+		if (p->lat[k].n > 1) /* (v is NULL when empty) */
+			qsort(p->lat[k].v, p->lat[k].n, sizeof *p->lat[k].v, cmp_u64);
 	time_axis(p);
 	if (p->what & PLOT_PATTERN)
 		choose_bands(p);
