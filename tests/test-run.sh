@@ -97,6 +97,10 @@ if why=$("$dpemu" backends uffd 2>&1); then
 	else
 		echo "skip: python3 (not installed)"
 	fi
+	# a fork of a fork: bash's $(a | b) forks a subshell that forks the
+	# pipeline (the grandchild once died of SIGSEGV touching its heap)
+	same "a fork of a fork (bash's \$(a | b))" --frames 1024 -- bash -c \
+		'f() { echo in "$1"; }; y=$(f one | cat); z=$( (f two | cat) | cat); echo "$y/$z"'
 else
 	echo "skip: sort, gzip, python3 need the uffd backend (faults inside system calls): $why"
 fi

@@ -30,6 +30,13 @@
 
 static _Atomic(struct dpemu_space *) registry[REGISTRY_SLOTS];
 static atomic_int registry_high;     /* slots [0, high) may be in use */
+/* Slots whose space's arena a fork child handler of this process or of an
+ * ancestor has already reset: the memory at those addresses is the
+ * process's own since (a child may map anything there, as dpemu run's
+ * preload moves its copy of the heap there), and a fork of the child must
+ * leave it alone.  Written only by the one thread of a fork child, and by
+ * registry_add under registry_mutex. */
+static bool registry_revoked[REGISTRY_SLOTS];
 static atomic_uint registry_epoch;    /* its low bit: the counter new handlers use */
 static atomic_long registry_inflight[2]; /* fault handlers running, per epoch */
 /* The registry's slots (lock order: internal.h). */
@@ -66,7 +73,8 @@ struct dpemu_space *registry_find(const void *addr)
 
 /*
  * In the child of fork(2) (fork.c, an atfork child handler: async-signal-
- * safe calls only): replace every arena by inaccessible private memory, and
+ * safe calls only): replace every arena by inaccessible private memory
+ * (once: not again in a grandchild, see registry_revoked), and
  * start the registry's bookkeeping afresh.  Only the forking thread exists
  * in the child, so the fault handlers that other threads of the parent were
  * running when it forked will never leave (registry_inflight would stay
@@ -84,8 +92,10 @@ void registry_revoke_all(void)
 
 	for (int i = 0; i < high; i++) {
 		struct dpemu_space *s = atomic_load(&registry[i]);
-		if (s)
+		if (s && !registry_revoked[i]) {
 			arena_reset(s);
+			registry_revoked[i] = true;
+		}
 	}
 }
 
@@ -97,6 +107,7 @@ int registry_add(struct dpemu_space *s)
 	for (int i = 0; i < REGISTRY_SLOTS; i++) {
 		if (atomic_load(&registry[i]) == NULL) {
 			s->registry_slot = i;
+			registry_revoked[i] = false; /* a space of this process */
 			atomic_store(&registry[i], s);
 			if (i >= atomic_load(&registry_high))
 				atomic_store(&registry_high, i + 1);
