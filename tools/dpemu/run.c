@@ -54,6 +54,13 @@ static const char run_usage[] =
 	"  --swap PATH         the swap file (default: an unlinked temporary file)\n"
 	"  --swap-slots N      the swap file's capacity in pages (default 16 x frames,\n"
 	"                      at least 1 GiB of pages)\n"
+	"  --tlb N             an emulated TLB of N entries: at most N pages of the\n"
+	"                      space accessible at once, every other touch a TLB miss\n"
+	"                      (counted; 1 gives the program's exact reference string\n"
+	"                      in a trace); default none\n"
+	"  --trace FILE        record every fault, eviction and swap of the run into\n"
+	"                      FILE (dpemu-trace(5); read it with dpemu trace report,\n"
+	"                      export or plot); not with --sweep\n"
 	"  --json FILE         write the report to FILE as JSON instead of printing it\n"
 	"                      on standard error\n"
 	"  --sweep N,N,...     run PROGRAM once per number of frames and per policy\n"
@@ -210,6 +217,11 @@ static int parse_option(int c, const char *arg, struct run_config *cfg, struct r
 	case 'S':
 		return cli_parse_u64("dpemu run", "--swap-slots", arg, 1, MAX_FRAMES,
 		                     &cfg->swap_slots);
+	case 'T':
+		return cli_parse_u64("dpemu run", "--tlb", arg, 1, UINT32_MAX, &cfg->tlb);
+	case 't':
+		cfg->trace = arg;
+		return 0;
 	case 'j':
 		cfg->json = arg;
 		return 0;
@@ -241,6 +253,10 @@ static int check_combinations(struct run_config *c, const struct run_seen *seen)
 	}
 	if (c->npolicies > 1 && !c->nsweep) {
 		fprintf(stderr, "dpemu run: several policies need --sweep\n");
+		return -1;
+	}
+	if (c->trace && c->nsweep) {
+		fprintf(stderr, "dpemu run: --trace records one run; it does not go with --sweep\n");
 		return -1;
 	}
 	if (c->svg && !c->nsweep) {
@@ -276,6 +292,8 @@ static int parse_args(int argc, char **argv, struct run_config *c)
 		{ "fault-around", required_argument, NULL, 'a' },
 		{ "swap", required_argument, NULL, 's' },
 		{ "swap-slots", required_argument, NULL, 'S' },
+		{ "tlb", required_argument, NULL, 'T' },
+		{ "trace", required_argument, NULL, 't' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "sweep", required_argument, NULL, 'w' },
 		{ "svg", required_argument, NULL, 'g' },
@@ -315,6 +333,7 @@ static int parse_args(int argc, char **argv, struct run_config *c)
 	c->argv = argv + optind;
 	if (check_combinations(c, &seen) != 0 ||
 	    (c->json && cli_check_output("dpemu run", "--json", c->json) != 0) ||
+	    (c->trace && cli_check_output("dpemu run", "--trace", c->trace) != 0) ||
 	    (c->svg && cli_check_output("dpemu run", "--svg", c->svg) != 0))
 		return RUN_USAGE;
 	return GO_ON;
@@ -452,6 +471,7 @@ static int trial(const struct run_config *c)
 	sc.uffd_mode = c->backend && !strcmp(c->backend, "uffd-sigbus") ? DPEMU_UFFD_SIGBUS
 	               : DPEMU_UFFD_THREAD;
 	sc.fault_around = c->fault_around;
+	sc.tlb_entries = c->tlb;
 	err = dpemu_space_create(pool, &sc, &s);
 	if (err == 0)
 		dpemu_space_destroy(s);

@@ -35,6 +35,8 @@ struct run_config {
 	uint64_t fault_around;     /* 0: the default (1)                    */
 	const char *swap;          /* NULL: an unlinked temporary file      */
 	uint64_t swap_slots;       /* 0: the preload's default              */
+	uint64_t tlb;              /* emulated TLB entries; 0: none         */
+	const char *trace;         /* --trace FILE, or NULL                 */
 	const char *json, *svg;
 	uint64_t sweep[RUN_MAX_SWEEP];
 	int nsweep;                /* 0: one run                            */

@@ -20,6 +20,10 @@
  *                              at least 1 GiB of pages)
  *   DPEMU_RUN_RESERVE=BYTES    the space's size (default 64 GiB); half of it,
  *                              from the first 64 MiB boundary, is the heap
+ *   DPEMU_RUN_TLB=N            the space's emulated TLB entries (default 0,
+ *                              none)
+ *   DPEMU_RUN_TRACE=PATH       trace the pool into PATH (dpemu_trace_start;
+ *                              stopped, and so complete, in the report)
  * A value that cannot be used stops the program before it starts: the
  * report gets an "error" line, stderr a message, and the exit status is
  * 125 (the tool checks every value first, so this is for hand-made
@@ -110,6 +114,7 @@ static void make_space(void)
 	struct dpemu_pool_config pc;
 	struct dpemu_space_config sc;
 	uint64_t frames = env_u64("DPEMU_RUN_FRAMES", 0), slots, floor_slots;
+	const char *trace;
 	int err;
 
 	memset(&pc, 0, sizeof pc);
@@ -138,9 +143,17 @@ static void make_space(void)
 	sc.backend = pl.backend;
 	sc.uffd_mode = pl.uffd_mode;
 	sc.fault_around = env_u64("DPEMU_RUN_FAULT_AROUND", 1);
+	sc.tlb_entries = env_u64("DPEMU_RUN_TLB", 0);
 	err = dpemu_space_create(pl.pool, &sc, &pl.space);
 	if (err)
 		pl_die("dpemu_space_create", dpemu_last_error());
+	pl.tlb_entries = sc.tlb_entries;
+	trace = getenv("DPEMU_RUN_TRACE");
+	if (trace && *trace) {
+		if (dpemu_trace_start(pl.pool, trace) != 0)
+			pl_die("DPEMU_RUN_TRACE", dpemu_last_error());
+		pl.tracing = true;
+	}
 	pl.backend = dpemu_space_backend(pl.space);
 	pl.backend_name = pl.backend == DPEMU_BACKEND_SIGSEGV ? "sigsegv"
 	                  : pl.uffd_mode == DPEMU_UFFD_SIGBUS ? "uffd-sigbus" : "uffd";
@@ -190,7 +203,8 @@ void pl_strip_environment(void)
 
 	static const char *const names[] = { "DPEMU_RUN_PID", "DPEMU_RUN_REPORT",
 		"DPEMU_RUN_FRAMES", "DPEMU_RUN_PAGE_SIZE", "DPEMU_RUN_POLICY", "DPEMU_RUN_BACKEND",
-		"DPEMU_RUN_FAULT_AROUND", "DPEMU_RUN_SWAP", "DPEMU_RUN_SWAP_SLOTS" };
+		"DPEMU_RUN_FAULT_AROUND", "DPEMU_RUN_SWAP", "DPEMU_RUN_SWAP_SLOTS", "DPEMU_RUN_TLB",
+		"DPEMU_RUN_TRACE" };
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		unsetenv(names[i]);
