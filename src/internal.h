@@ -260,6 +260,7 @@
 #define store_read_batch _dpemu_store_read_batch
 #define store_write _dpemu_store_write
 #define store_write_batch _dpemu_store_write_batch
+#define store_thread_hook _dpemu_store_thread_hook
 
 /* redis.c */
 #define redis_store_ops _dpemu_redis_store_ops
@@ -1136,6 +1137,10 @@ int store_write_batch(struct dpemu_pool *pool, const uint64_t *slots, const void
  * (redis.c; NULL when built without hiredis). */
 extern const struct dpemu_store_ops file_store_ops;
 const struct dpemu_store_ops *redis_store_ops(void);
+/* Called first on the store thread, where defined (weak): dpemu run's
+ * preload library sends that thread's malloc family to glibc, so that what
+ * a store's library allocates never lands in the space it serves. */
+void store_thread_hook(void) __attribute__((weak));
 /* File mappings' pages (file.c).  Fault path: safe. */
 int file_write_page(int fd, off_t off, const void *data, size_t len);
 int file_read_page(int fd, off_t off, void *dst, size_t len);

@@ -148,6 +148,8 @@ static void *store_thread_main(void *arg)
 	struct store_thread *t = arg;
 	int last = 0;
 
+	if (store_thread_hook) /* dpemu run: this thread's mallocs are glibc's */
+		store_thread_hook();
 	for (;;) {
 		int s;
 		while ((s = atomic_load(&t->seq)) == last)

@@ -54,6 +54,9 @@ static const char run_usage[] =
 	"  --swap PATH         the swap file (default: an unlinked temporary file)\n"
 	"  --swap-slots N      the swap file's capacity in pages (default 16 x frames,\n"
 	"                      at least 1 GiB of pages)\n"
+	"                      (--swap redis://HOST[:PORT][/DB]: a Redis server)\n"
+	"  --store-latency D   a delay per swap-store access: 20us, or a range\n"
+	"                      5us-50us drawn uniformly (far memory)\n"
 	"  --json FILE         write the report to FILE as JSON instead of printing it\n"
 	"                      on standard error\n"
 	"  --sweep N,N,...     run PROGRAM once per number of frames and per policy\n"
@@ -207,6 +210,9 @@ static int parse_option(int c, const char *arg, struct run_config *cfg, struct r
 	case 's':
 		cfg->swap = arg;
 		return 0;
+	case 'L': /* the library reads it (store.c); the trial checks it */
+		setenv("DPEMU_STORE_LATENCY", arg, 1);
+		return 0;
 	case 'S':
 		return cli_parse_u64("dpemu run", "--swap-slots", arg, 1, MAX_FRAMES,
 		                     &cfg->swap_slots);
@@ -276,6 +282,7 @@ static int parse_args(int argc, char **argv, struct run_config *c)
 		{ "fault-around", required_argument, NULL, 'a' },
 		{ "swap", required_argument, NULL, 's' },
 		{ "swap-slots", required_argument, NULL, 'S' },
+		{ "store-latency", required_argument, NULL, 'L' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "sweep", required_argument, NULL, 'w' },
 		{ "svg", required_argument, NULL, 'g' },
