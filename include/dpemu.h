@@ -94,6 +94,48 @@ enum dpemu_policy {
 	DPEMU_POLICY_RANDOM, /* a uniformly random frame (seeded: reproducible) */
 };
 
+/*
+ * A backing store: where a pool's evicted pages go (dpemu_store(3)).  The
+ * pool numbers the pages it puts there by slot, 0 .. nslots-1, and every
+ * page is page_size bytes.  Callbacks return 0 or a negative errno; a
+ * page the store has lost is -EIO (never a page of zeros): the program
+ * sees a DPEMU_FAULT_HOST fault with that error for it.
+ *
+ * Where they run.  open and close run inside dpemu_pool_create and
+ * dpemu_pool_destroy.  read, write, discard and the batch callbacks run
+ * on the fault path: inside a SIGSEGV handler or userfaultfd's handler
+ * thread, while dpemu holds its locks.  A store whose flags include
+ * DPEMU_STORE_SIGNAL_SAFE promises that these are async-signal-safe (no
+ * malloc, no stdio, no lock another thread may hold - pread and pwrite
+ * are fine) and never touch dpemu memory: they are called on the
+ * faulting thread.  Any other store is driven by a store thread that
+ * dpemu starts at create (every signal blocked): the faulting thread hands
+ * it the request and sleeps on a futex until it answers, holding nothing
+ * the thread needs.  Its callbacks may then use malloc, sockets and
+ * stdio, but must still not touch memory of a dpemu space.
+ */
+#define DPEMU_STORE_SIGNAL_SAFE 1u
+
+struct dpemu_store_ops {
+	const char *name;  /* for messages ("my-store"); NULL: a generic name */
+	unsigned flags;    /* DPEMU_STORE_SIGNAL_SAFE, or 0                   */
+	/* API side, optional: make the store for nslots pages of page_size
+	 * bytes from arg (dpemu_pool_config.store_arg), *store its object.
+	 * NULL: the object is arg itself. */
+	int (*open)(void *arg, uint64_t nslots, size_t page_size, void **store);
+	/* API side, optional: free everything, the pages too. */
+	void (*close)(void *store);
+	/* Fault path, required: the page of slot into buf / buf into slot. */
+	int (*read)(void *store, uint64_t slot, void *buf);
+	int (*write)(void *store, uint64_t slot, const void *buf);
+	/* Fault path, optional: slot holds nothing any more. */
+	void (*discard)(void *store, uint64_t slot);
+	/* Fault path, optional: n pages in one go (NULL: n single calls). */
+	int (*read_batch)(void *store, const uint64_t *slots, void *const *bufs, size_t n);
+	int (*write_batch)(void *store, const uint64_t *slots, const void *const *bufs,
+	                   size_t n);
+};
+
 struct dpemu_pool_config {
 	size_t frames;    /* capacity in frames, > 0 (at most 2^32 - 2)         */
 	size_t page_size; /* 0: the host page size; else a power-of-two multiple
@@ -103,7 +145,9 @@ struct dpemu_pool_config {
 	                             and dirty private pages go to (created if
 	                             missing; its old contents are overwritten);
 	                             a regular file on a file system that stores
-	                             data; NULL: an unlinked temporary file    */
+	                             data; "redis://HOST[:PORT][/DB]": a Redis
+	                             server (dpemu_store(3)); NULL: an unlinked
+	                             temporary file                            */
 	uint64_t seed;            /* DPEMU_POLICY_RANDOM: the generator's seed  */
 	size_t swap_slots;        /* with a policy: capacity of the swap store in
 	                             pages; 0: 16 x frames                      */
@@ -117,6 +161,15 @@ struct dpemu_pool_config {
 	                             anything is committed).  false:
 	                             memory is committed as frames are first
 	                             written                                    */
+	const struct dpemu_store_ops *store; /* with a policy: the program's
+	                             backing store instead of swap_path (not
+	                             both); NULL: swap_path's                   */
+	void *store_arg;          /* given to store->open                       */
+	uint64_t store_latency_ns; /* emulated latency added to every access to
+	                             the backing store (read, write, batch);
+	                             0: DPEMU_STORE_LATENCY's, else none        */
+	uint64_t store_latency_max_ns; /* > store_latency_ns: each access draws
+	                             its latency uniformly from the range       */
 };
 
 /*

@@ -72,7 +72,8 @@
 
 /*
  * Set up replacement for a new pool: the evictor's scratch list and, with
- * a policy, the swap store (cfg->swap_path, or a temporary file).  0 or a
+ * a policy, the swap store (cfg->store, cfg->swap_path, or a temporary
+ * file).  0 or a
  * negative errno with the message set.
  */
 int evict_init(struct dpemu_pool *pool, const struct dpemu_pool_config *cfg)
@@ -92,7 +93,7 @@ int evict_init(struct dpemu_pool *pool, const struct dpemu_pool_config *cfg)
 	}
 	if (slots == 0)
 		slots = pool->nframes * 16 < FRAME_NONE - 1 ? pool->nframes * 16 : FRAME_NONE - 1;
-	return swap_open(pool, cfg->swap_path, slots);
+	return swap_open(pool, cfg, slots);
 }
 
 void evict_fini(struct dpemu_pool *pool)

@@ -52,8 +52,11 @@ static const char run_usage[] =
 	"                      system calls need uffd)\n"
 	"  --fault-around N    pages made present per fault, 1 to 512 (default 1)\n"
 	"  --swap PATH         the swap file (default: an unlinked temporary file)\n"
+	"                      or redis://HOST[:PORT][/DB]: a Redis server\n"
 	"  --swap-slots N      the swap file's capacity in pages (default 16 x frames,\n"
 	"                      at least 1 GiB of pages)\n"
+	"  --store-latency D   a delay per swap-store access: 20us, or a range\n"
+	"                      5us-50us drawn uniformly (far memory)\n"
 	"  --tlb N             an emulated TLB of N entries: at most N pages of the\n"
 	"                      space accessible at once, every other touch a TLB miss\n"
 	"                      (counted; 1 gives the program's exact reference string\n"
@@ -214,6 +217,9 @@ static int parse_option(int c, const char *arg, struct run_config *cfg, struct r
 	case 's':
 		cfg->swap = arg;
 		return 0;
+	case 'L': /* the library reads it (store.c); the trial checks it */
+		setenv("DPEMU_STORE_LATENCY", arg, 1);
+		return 0;
 	case 'S':
 		return cli_parse_u64("dpemu run", "--swap-slots", arg, 1, MAX_FRAMES,
 		                     &cfg->swap_slots);
@@ -292,6 +298,7 @@ static int parse_args(int argc, char **argv, struct run_config *c)
 		{ "fault-around", required_argument, NULL, 'a' },
 		{ "swap", required_argument, NULL, 's' },
 		{ "swap-slots", required_argument, NULL, 'S' },
+		{ "store-latency", required_argument, NULL, 'L' },
 		{ "tlb", required_argument, NULL, 'T' },
 		{ "trace", required_argument, NULL, 't' },
 		{ "json", required_argument, NULL, 'j' },

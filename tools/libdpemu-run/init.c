@@ -46,6 +46,15 @@
 PL_HIDDEN struct pl pl;
 PL_HIDDEN __thread int pl_in_lib __attribute__((tls_model("initial-exec")));
 
+/* The store thread of the library's copy of dpemu (store.c: a Redis
+ * store's hiredis): everything it allocates goes to glibc, never to the
+ * dpemu heap it serves. */
+PL_HIDDEN void _dpemu_store_thread_hook(void);
+PL_HIDDEN void _dpemu_store_thread_hook(void)
+{
+	pl_in_lib++;
+}
+
 #define HEAP_ALIGN ((uintptr_t)64 << 20) /* mimalloc's arenas: 32 MiB blocks */
 #define DEFAULT_RESERVE ((size_t)64 << 30)
 
