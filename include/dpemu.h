@@ -92,6 +92,66 @@ enum dpemu_policy {
 	                        reference bit entering at the top; the lowest
 	                        counter goes                                   */
 	DPEMU_POLICY_RANDOM, /* a uniformly random frame (seeded: reproducible) */
+	DPEMU_POLICY_CUSTOM, /* the program's own: dpemu_pool_config.custom   */
+};
+
+/*
+ * A replacement policy of the program's own (DPEMU_POLICY_CUSTOM), as a
+ * student writes one: see dpemu_policy(7), "Writing a policy", and the
+ * examples in doc/policies/.
+ *
+ * When the pool is full and a page needs a frame, pick() is shown every
+ * frame it may take, as a kernel's policy sees them, and returns the one
+ * to evict.  The library then does the rest (hides the frame's pages,
+ * writes dirty contents to swap or to their file, frees the frame).
+ *
+ * The pool's clock counts frames loaded: every frame handed to a page
+ * (a first touch, a swap-in, a file read, a copy-on-write copy) is stamped
+ * with the clock's value and advances it by one, so "now" is the stamp the
+ * frame being made room for will get - virtual time, in loads.
+ */
+struct dpemu_frame_view {
+	uint32_t frame;      /* frame number, 0 .. frames - 1                   */
+	uint32_t pages;      /* pages mapping it now (> 1: shared since a fork) */
+	uint64_t loaded;     /* the pool's clock when the frame got its page    */
+	uint8_t referenced;  /* 1: a page used it since its bit was last
+	                        cleared (set when loaded)                      */
+	uint8_t dirty;       /* 1: written since filled from its backing store
+	                        (evicting it costs a write)                    */
+	/* Out: what the policy asks for frames it does not pick (0 on entry): */
+	uint8_t clear;       /* clear the reference bit; the frame's pages trap
+	                        on their next use, which sets it again         */
+	uint8_t requeue;     /* move the frame to the young end of the load
+	                        order (second chance); `loaded` keeps its stamp */
+};
+
+struct dpemu_policy_ops {
+	const char *name;    /* what reports call it, for example "wsclock"   */
+	void *arg;           /* handed to every callback                       */
+	/*
+	 * Optional, API side (may allocate): called once by dpemu_pool_create
+	 * with the pool's frame count, before any fault, so the policy can
+	 * set up per-frame state indexed by frame number.  0, or a negative
+	 * errno: dpemu_pool_create fails with it.
+	 */
+	int (*init)(void *arg, size_t frames);
+	/* Optional, API side: called once by dpemu_pool_destroy (not after a
+	 * failed init). */
+	void (*fini)(void *arg);
+	/*
+	 * Required, fault path: choose a victim.  frames[0 .. n) is every
+	 * frame that may be evicted now, in load order (oldest first; a
+	 * requeued frame counts as loaded when requeued), n >= 1.  now: the
+	 * pool's clock; now_ns: CLOCK_MONOTONIC in nanoseconds.  Returns the
+	 * victim's index in frames[] (an index >= n takes frames[0]); may set
+	 * .clear and .requeue on the others (ignored on the victim).
+	 * It runs in the faulting thread (inside a signal handler with the
+	 * SIGSEGV backend) with the pool's frame lock held, so it may read
+	 * and write its own memory and call async-signal-safe functions that
+	 * take no lock - no malloc, no stdio, no dpemu_* function.
+	 */
+	size_t (*pick)(void *arg, struct dpemu_frame_view *frames, size_t n, uint64_t now,
+	               uint64_t now_ns);
 };
 
 /*
@@ -170,6 +230,9 @@ struct dpemu_pool_config {
 	                             0: DPEMU_STORE_LATENCY's, else none        */
 	uint64_t store_latency_max_ns; /* > store_latency_ns: each access draws
 	                             its latency uniformly from the range       */
+	const struct dpemu_policy_ops *custom; /* DPEMU_POLICY_CUSTOM (then
+	                             required, and only then): the policy, copied
+	                             at create; its arg must outlive the pool   */
 };
 
 /*
@@ -179,7 +242,8 @@ struct dpemu_pool_config {
  * policy, the swap store is opened (or created) now.
  * Returns 0 and sets *out, or -EINVAL (bad argument: zero frames, page_size
  * not a power-of-two multiple of the host page, too many frames, unknown
- * policy, swap_path or swap_slots without a policy, an environment variable
+ * policy, swap_path or swap_slots without a policy, DPEMU_POLICY_CUSTOM
+ * without custom or custom->pick, custom with another policy, an environment variable
  * DPEMU_HOSTMAP that is neither unset, empty nor "mmap", or a bad
  * DPEMU_TRACE_RING with DPEMU_TRACE set), -ENOMEM (also: populate
  * asks for more than the host can commit, or the host could not populate
@@ -188,7 +252,8 @@ struct dpemu_pool_config {
  * -ENOSPC (the swap store cannot grow to swap_slots pages: RLIMIT_FSIZE,
  * the file system's largest file), or the error
  * of the failing system call (opening swap_path: -EACCES, -ENOENT, ...;
- * opening the trace file DPEMU_TRACE names, with a message naming it).
+ * opening the trace file DPEMU_TRACE names, with a message naming it), or
+ * the error custom->init returned.
  */
 DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg,
                                 dpemu_pool **out);
@@ -221,7 +286,8 @@ struct dpemu_pool_stats {
 	                           mark of frames_used                      */
 };
 
-/* A short name for a policy ("none", "fifo", "clock", "lru", "random"). */
+/* A short name for a policy ("none", "fifo", "clock", "lru", "random",
+ * "custom"). */
 DPEMU_API const char *dpemu_policy_name(enum dpemu_policy policy);
 
 /* Fill *out with a consistent snapshot.  -EINVAL on NULL arguments. */

@@ -355,6 +355,8 @@ struct frame {
 	                      the pool has a replacement policy                */
 	atomic_uchar referenced; /* a page used it since the policy last looked */
 	uint8_t age;       /* DPEMU_POLICY_LRU: the aging counter (pool->lock)  */
+	uint64_t loaded;   /* pool->clock when allocated (pool->lock; a custom
+	                      policy's dpemu_frame_view.loaded)                */
 	uint32_t swap;     /* swap slot + 1 that holds (or is to hold) a copy
 	                      of the contents; 0: none (swap.c)                */
 	_Atomic uint64_t rmap; /* reverse map: page index of the page that took
@@ -424,6 +426,11 @@ struct dpemu_pool {
 	uint32_t resident_head; /* resident frames, oldest first (FIFO, CLOCK)  */
 	uint32_t resident_tail;
 	uint64_t random_state;  /* DPEMU_POLICY_RANDOM: xorshift64* state      */
+	uint64_t clock;         /* frames allocated so far (pool->lock)         */
+	struct dpemu_policy_ops custom; /* DPEMU_POLICY_CUSTOM: the policy      */
+	bool custom_ready;      /* custom.init succeeded: fini is owed          */
+	struct dpemu_frame_view *views; /* nframes entries for custom.pick      */
+	size_t views_bytes;
 	uint32_t *scratch;      /* nframes entries for the evictor             */
 	size_t scratch_bytes;
 	struct dpemu_space *spaces; /* every published space (evict_lock)      */
