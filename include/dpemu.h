@@ -127,17 +127,19 @@ struct dpemu_frame_view {
 
 struct dpemu_policy_ops {
 	const char *name;    /* what reports call it, for example "wsclock"   */
-	void *arg;           /* handed to every callback                       */
+	void *arg;           /* handed to init (without init: the pool's state) */
 	/*
 	 * Optional, API side (may allocate): called once by dpemu_pool_create
 	 * with the pool's frame count, before any fault, so the policy can
-	 * set up per-frame state indexed by frame number.  0, or a negative
-	 * errno: dpemu_pool_create fails with it.
+	 * set up its state for this pool (per-frame state indexed by frame
+	 * number) and store it in *state: what pick and fini get.  Several
+	 * pools may use one ops at once, each with its own state.  0, or a
+	 * negative errno: dpemu_pool_create fails with it.
 	 */
-	int (*init)(void *arg, size_t frames);
-	/* Optional, API side: called once by dpemu_pool_destroy (not after a
-	 * failed init). */
-	void (*fini)(void *arg);
+	int (*init)(void *arg, size_t frames, void **state);
+	/* Optional, API side: called once by dpemu_pool_destroy with the
+	 * pool's state (not after a failed init). */
+	void (*fini)(void *state);
 	/*
 	 * Required, fault path: choose a victim.  frames[0 .. n) is every
 	 * frame that may be evicted now, in load order (oldest first; a
@@ -150,7 +152,7 @@ struct dpemu_policy_ops {
 	 * and write its own memory and call async-signal-safe functions that
 	 * take no lock - no malloc, no stdio, no dpemu_* function.
 	 */
-	size_t (*pick)(void *arg, struct dpemu_frame_view *frames, size_t n, uint64_t now,
+	size_t (*pick)(void *state, struct dpemu_frame_view *frames, size_t n, uint64_t now,
 	               uint64_t now_ns);
 };
 

@@ -428,6 +428,7 @@ struct dpemu_pool {
 	uint64_t random_state;  /* DPEMU_POLICY_RANDOM: xorshift64* state      */
 	uint64_t clock;         /* frames allocated so far (pool->lock)         */
 	struct dpemu_policy_ops custom; /* DPEMU_POLICY_CUSTOM: the policy      */
+	void *custom_state;     /* what custom.init made (else custom.arg)      */
 	bool custom_ready;      /* custom.init succeeded: fini is owed          */
 	struct dpemu_frame_view *views; /* nframes entries for custom.pick      */
 	size_t views_bytes;

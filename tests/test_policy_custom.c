@@ -33,18 +33,19 @@ struct seen {
 	enum { OLDEST, YOUNGEST, FIXED, CLOCK2 } rule;
 };
 
-static int seen_init(void *arg, size_t frames)
+static int seen_init(void *arg, size_t frames, void **state)
 {
 	struct seen *s = arg;
 
 	s->inits++;
 	s->init_frames = frames;
+	*state = s;
 	return s->init_err;
 }
 
-static void seen_fini(void *arg)
+static void seen_fini(void *state)
 {
-	((struct seen *)arg)->finis++;
+	((struct seen *)state)->finis++;
 }
 
 /* Records what it is shown, then answers by s->rule.  CLOCK2 is second
@@ -188,6 +189,61 @@ static void test_init_and_fini(void **state)
 	assert_int_equal(s.finis, 1);
 }
 
+/* Per-pool state: each pool's init makes its own, pick and fini get it. */
+static int counted[2], nfini;
+
+static int count_init(void *arg, size_t frames, void **state)
+{
+	(void)frames;
+	*state = &counted[(*(int *)arg)++];
+	return 0;
+}
+
+static size_t count_pick(void *state, struct dpemu_frame_view *v, size_t n, uint64_t now,
+                         uint64_t now_ns)
+{
+	(void)v, (void)n, (void)now, (void)now_ns;
+	(*(int *)state)++;
+	return 0;
+}
+
+static void count_fini(void *state)
+{
+	assert_true(state == &counted[0] || state == &counted[1]);
+	nfini++;
+}
+
+static void test_state_per_pool(void **state)
+{
+	int next = 0;
+	struct dpemu_policy_ops ops = { .name = "count", .arg = &next, .init = count_init,
+	                                .fini = count_fini, .pick = count_pick };
+	struct rig r[2];
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		struct dpemu_pool_config pcfg = tu_pool_config(2, 0);
+		struct dpemu_space_config scfg = tu_space_config(8 * ps);
+		void *p;
+		pcfg.policy = DPEMU_POLICY_CUSTOM;
+		pcfg.custom = &ops;
+		assert_int_equal(dpemu_pool_create(&pcfg, &r[k].pool), 0);
+		assert_int_equal(dpemu_space_create(r[k].pool, &scfg, &r[k].space), 0);
+		assert_int_equal(dpemu_map(r[k].space, NULL, 8 * ps, RW, ANON_PRIVATE, -1, 0, &p), 0);
+		r[k].base = p;
+	}
+	assert_int_equal(next, 2);
+	for (int p = 0; p < 5; p++) /* pool 0: 3 evictions */
+		write_page(&r[0], p);
+	for (int p = 0; p < 3; p++) /* pool 1: 1 */
+		write_page(&r[1], p);
+	assert_int_equal(counted[0], 3);
+	assert_int_equal(counted[1], 1);
+	rig_close(&r[0]);
+	rig_close(&r[1]);
+	assert_int_equal(nfini, 2);
+}
+
 /* pick is shown every frame in load order with their load stamps, the
  * clock (frames loaded so far), and the dirty bits; the oldest as victim
  * is FIFO: Belady's string takes 9 faults with 3 frames, 10 with 4. */
@@ -323,6 +379,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_refused),
 		cmocka_unit_test(test_init_and_fini),
+		cmocka_unit_test(test_state_per_pool),
 		cmocka_unit_test(test_shown_in_load_order_fifo),
 		cmocka_unit_test(test_victim_is_evicted),
 		cmocka_unit_test(test_dirty_bits),

@@ -93,8 +93,9 @@ static int custom_init(struct dpemu_pool *pool, const struct dpemu_policy_ops *o
 		pool->views = NULL;
 		return set_error(-ENOMEM, "dpemu_pool_create: out of memory");
 	}
+	pool->custom_state = ops->arg;
 	if (ops->init) {
-		int err = ops->init(ops->arg, pool->nframes);
+		int err = ops->init(ops->arg, pool->nframes, &pool->custom_state);
 		if (err)
 			return set_error(err < 0 ? err : -EINVAL, "dpemu_pool_create: the %s "
 			                 "policy's init failed (%d)", ops->name ? ops->name : "custom",
@@ -139,7 +140,7 @@ void evict_fini(struct dpemu_pool *pool)
 {
 	swap_close(pool);
 	if (pool->custom_ready && pool->custom.fini)
-		pool->custom.fini(pool->custom.arg);
+		pool->custom.fini(pool->custom_state);
 	pool->custom_ready = false;
 	if (pool->views)
 		munmap(pool->views, pool->views_bytes);
@@ -385,7 +386,7 @@ static uint32_t pick_custom(struct dpemu_pool *pool, uint64_t *nrevoke)
 	}
 	if (n == 0)
 		return FRAME_NONE;
-	size_t k = pool->custom.pick(pool->custom.arg, v, n, pool->clock, monotonic_ns());
+	size_t k = pool->custom.pick(pool->custom_state, v, n, pool->clock, monotonic_ns());
 	if (k >= n)
 		k = 0;
 	for (size_t i = 0; i < n; i++) {
