@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "options.h"
 #include "run.h"
+#include "../policy_plugin.h"
 
 #ifndef DPEMU_PKGLIBDIR
 #define DPEMU_PKGLIBDIR "/usr/local/lib/dpemu"
@@ -45,6 +46,10 @@ static const char run_usage[] =
 	"  --policy NAME       what a full pool does: none (the program dies of an\n"
 	"                      out-of-frames fault), fifo, clock, lru, random\n"
 	"                      (default clock); with --sweep, a comma-separated list\n"
+	"  --policy-lib FILE.so  a replacement policy of your own, in C: the shared\n"
+	"                      object's dpemu_policy_plugin (dpemu_policy(7), \"Writing\n"
+	"                      a policy\"); instead of --policy's, or with --sweep\n"
+	"                      beside --policy's\n"
 	"  --page-size BYTES   dpemu's page: a power-of-two multiple of the host's\n"
 	"                      (default the host's)\n"
 	"  --backend NAME      sigsegv, uffd or uffd-sigbus (default: uffd where the\n"
@@ -188,6 +193,32 @@ static int parse_backend(const char *arg, struct run_config *c)
 	return -1;
 }
 
+/* --policy-lib: check that FILE loads and has a policy here, before any
+ * run (the preload loads it again in the program), and keep its absolute
+ * path and its policy's name.  0, or -1 after the message. */
+static int load_policy_lib(const char *arg, struct run_config *c)
+{
+	char err[512];
+	const struct dpemu_policy_ops *ops = policy_plugin_load(arg, err, sizeof err);
+
+	if (!ops) {
+		fprintf(stderr, "dpemu run: --policy-lib: %s\n", err);
+		return -1;
+	}
+	if (!realpath(arg, c->policy_lib)) {
+		fprintf(stderr, "dpemu run: --policy-lib: %s: %s\n", arg, strerror(errno));
+		return -1;
+	}
+	snprintf(c->custom_name, sizeof c->custom_name, "%s",
+	         ops->name && *ops->name ? ops->name : "custom");
+	return 0;
+}
+
+const char *run_policy_label(const struct run_config *c, const char *p)
+{
+	return strcmp(p, "custom") == 0 && c->custom_name[0] ? c->custom_name : p;
+}
+
 /* What the options say beyond their syntax: they go together. */
 struct run_seen {
 	bool frames, memory, policy;
@@ -228,6 +259,8 @@ static int parse_option(int c, const char *arg, struct run_config *cfg, struct r
 	case 't':
 		cfg->trace = arg;
 		return 0;
+	case 'X':
+		return load_policy_lib(arg, cfg);
 	case 'j':
 		cfg->json = arg;
 		return 0;
@@ -256,6 +289,20 @@ static int check_combinations(struct run_config *c, const struct run_seen *seen)
 		fprintf(stderr, "dpemu run: --sweep gives the numbers of frames; drop --%s\n",
 		        seen->frames ? "frames" : "memory");
 		return -1;
+	}
+	if (c->policy_lib[0]) { /* its policy replaces the default, joins a list */
+		if (!seen->policy)
+			c->npolicies = 0;
+		if (seen->policy && !c->nsweep) {
+			fprintf(stderr, "dpemu run: --policy-lib gives the policy; drop --policy (or "
+			        "compare them with --sweep)\n");
+			return -1;
+		}
+		if (c->npolicies >= RUN_MAX_POLICIES) {
+			fprintf(stderr, "dpemu run: too many policies\n");
+			return -1;
+		}
+		c->policy[c->npolicies++] = "custom";
 	}
 	if (c->npolicies > 1 && !c->nsweep) {
 		fprintf(stderr, "dpemu run: several policies need --sweep\n");
@@ -304,6 +351,7 @@ static int parse_args(int argc, char **argv, struct run_config *c)
 		{ "json", required_argument, NULL, 'j' },
 		{ "sweep", required_argument, NULL, 'w' },
 		{ "svg", required_argument, NULL, 'g' },
+		{ "policy-lib", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

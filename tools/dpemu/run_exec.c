@@ -110,6 +110,10 @@ static void child(const struct run_config *c, const char *policy, uint64_t frame
 	setenv("DPEMU_RUN_REPORT", report, 1);
 	set_u64("DPEMU_RUN_FRAMES", frames);
 	setenv("DPEMU_RUN_POLICY", policy, 1);
+	if (!strcmp(policy, "custom"))
+		setenv("DPEMU_RUN_POLICY_LIB", c->policy_lib, 1);
+	else
+		unsetenv("DPEMU_RUN_POLICY_LIB");
 	if (c->page_size)
 		set_u64("DPEMU_RUN_PAGE_SIZE", c->page_size);
 	if (c->backend)

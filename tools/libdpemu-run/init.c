@@ -12,7 +12,13 @@
  *   DPEMU_RUN_REPORT=PATH      where the report goes (report.c)
  *   DPEMU_RUN_FRAMES=N         pool frames (required)
  *   DPEMU_RUN_PAGE_SIZE=BYTES  0 or unset: the host's page
- *   DPEMU_RUN_POLICY=NAME      none, fifo, clock, lru, random (default clock)
+ *   DPEMU_RUN_POLICY=NAME      none, fifo, clock, lru, random, custom
+ *                              (default clock)
+ *   DPEMU_RUN_POLICY_LIB=PATH  with custom: the shared object whose
+ *                              dpemu_policy_plugin is the policy (loaded
+ *                              with pl_in_lib raised: what its init
+ *                              allocates is glibc's, never the arena's,
+ *                              so its pick never faults)
  *   DPEMU_RUN_BACKEND=NAME     sigsegv, uffd, uffd-sigbus; unset: auto
  *   DPEMU_RUN_FAULT_AROUND=N   pages per fault (default 1)
  *   DPEMU_RUN_SWAP=PATH        the swap file (default: an unlinked temporary)
@@ -42,6 +48,7 @@
 #include <unistd.h>
 
 #include "preload.h"
+#include "../policy_plugin.h"
 
 PL_HIDDEN struct pl pl;
 PL_HIDDEN __thread int pl_in_lib __attribute__((tls_model("initial-exec")));
@@ -85,7 +92,8 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
 
 static enum dpemu_policy env_policy(void)
 {
-	static const char *const names[] = { "none", "fifo", "clock", "lru", "random" };
+	static const char *const names[] = { "none", "fifo", "clock", "lru", "random",
+	                                     "custom" };
 	const char *v = getenv("DPEMU_RUN_POLICY");
 
 	if (!v || !*v)
@@ -93,7 +101,7 @@ static enum dpemu_policy env_policy(void)
 	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (!strcmp(v, names[i]))
 			return (enum dpemu_policy)i;
-	pl_die("DPEMU_RUN_POLICY", "is not one of none, fifo, clock, lru, random");
+	pl_die("DPEMU_RUN_POLICY", "is not one of none, fifo, clock, lru, random, custom");
 }
 
 /* DPEMU_RUN_BACKEND into pl.backend and pl.uffd_mode. */
@@ -132,6 +140,18 @@ static void make_space(void)
 	pc.frames = frames;
 	pc.page_size = env_u64("DPEMU_RUN_PAGE_SIZE", 0);
 	pc.policy = env_policy();
+	pl.policy_name = dpemu_policy_name(pc.policy);
+	if (pc.policy == DPEMU_POLICY_CUSTOM) {
+		const char *lib = getenv("DPEMU_RUN_POLICY_LIB");
+		static char why[512];
+		if (!lib || !*lib)
+			pl_die("DPEMU_RUN_POLICY_LIB", "is not set (policy custom needs it)");
+		pc.custom = policy_plugin_load(lib, why, sizeof why);
+		if (!pc.custom)
+			pl_die("DPEMU_RUN_POLICY_LIB", why);
+		if (pc.custom->name && *pc.custom->name)
+			pl.policy_name = pc.custom->name;
+	}
 	pc.swap_path = getenv("DPEMU_RUN_SWAP");
 	if (pc.swap_path && !*pc.swap_path)
 		pc.swap_path = NULL;

@@ -218,7 +218,7 @@ void pl_report_final(void)
 	dpemu_pool_stats(pl.pool, &ps);
 	put(&o, "complete", 1);
 	put_text(&o, "backend", pl.backend_name);
-	put_text(&o, "policy", dpemu_policy_name(ps.policy));
+	put_text(&o, "policy", pl.policy_name ? pl.policy_name : dpemu_policy_name(ps.policy));
 	put(&o, "page_size", ps.page_size);
 	put(&o, "frames", ps.frames_total);
 	put(&o, "swap_slots", ps.swap_slots);
