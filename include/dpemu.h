@@ -92,6 +92,110 @@ enum dpemu_policy {
 	                        reference bit entering at the top; the lowest
 	                        counter goes                                   */
 	DPEMU_POLICY_RANDOM, /* a uniformly random frame (seeded: reproducible) */
+	DPEMU_POLICY_CUSTOM, /* the program's own: dpemu_pool_config.custom   */
+};
+
+/*
+ * A replacement policy of the program's own (DPEMU_POLICY_CUSTOM), as a
+ * student writes one: see dpemu_policy(7), "Writing a policy", and the
+ * examples in doc/policies/.
+ *
+ * When the pool is full and a page needs a frame, pick() is shown every
+ * frame it may take, as a kernel's policy sees them, and returns the one
+ * to evict.  The library then does the rest (hides the frame's pages,
+ * writes dirty contents to swap or to their file, frees the frame).
+ *
+ * The pool's clock counts frames loaded: every frame handed to a page
+ * (a first touch, a swap-in, a file read, a copy-on-write copy) is stamped
+ * with the clock's value and advances it by one, so "now" is the stamp the
+ * frame being made room for will get - virtual time, in loads.
+ */
+struct dpemu_frame_view {
+	uint32_t frame;      /* frame number, 0 .. frames - 1                   */
+	uint32_t pages;      /* pages mapping it now (> 1: shared since a fork) */
+	uint64_t loaded;     /* the pool's clock when the frame got its page    */
+	uint8_t referenced;  /* 1: a page used it since its bit was last
+	                        cleared (set when loaded)                      */
+	uint8_t dirty;       /* 1: written since filled from its backing store
+	                        (evicting it costs a write)                    */
+	/* Out: what the policy asks for frames it does not pick (0 on entry): */
+	uint8_t clear;       /* clear the reference bit; the frame's pages trap
+	                        on their next use, which sets it again         */
+	uint8_t requeue;     /* move the frame to the young end of the load
+	                        order (second chance); `loaded` keeps its stamp */
+};
+
+struct dpemu_policy_ops {
+	const char *name;    /* what reports call it, for example "wsclock"   */
+	void *arg;           /* handed to init (without init: the pool's state) */
+	/*
+	 * Optional, API side (may allocate): called once by dpemu_pool_create
+	 * with the pool's frame count, before any fault, so the policy can
+	 * set up its state for this pool (per-frame state indexed by frame
+	 * number) and store it in *state: what pick and fini get.  Several
+	 * pools may use one ops at once, each with its own state.  0, or a
+	 * negative errno: dpemu_pool_create fails with it.
+	 */
+	int (*init)(void *arg, size_t frames, void **state);
+	/* Optional, API side: called once by dpemu_pool_destroy with the
+	 * pool's state (not after a failed init). */
+	void (*fini)(void *state);
+	/*
+	 * Required, fault path: choose a victim.  frames[0 .. n) is every
+	 * frame that may be evicted now, in load order (oldest first; a
+	 * requeued frame counts as loaded when requeued), n >= 1.  now: the
+	 * pool's clock; now_ns: CLOCK_MONOTONIC in nanoseconds.  Returns the
+	 * victim's index in frames[] (an index >= n takes frames[0]); may set
+	 * .clear and .requeue on the others (ignored on the victim).
+	 * It runs in the faulting thread (inside a signal handler with the
+	 * SIGSEGV backend) with the pool's frame lock held, so it may read
+	 * and write its own memory and call async-signal-safe functions that
+	 * take no lock - no malloc, no stdio, no dpemu_* function.
+	 */
+	size_t (*pick)(void *state, struct dpemu_frame_view *frames, size_t n, uint64_t now,
+	               uint64_t now_ns);
+};
+
+/*
+ * A backing store: where a pool's evicted pages go (dpemu_store(3)).  The
+ * pool numbers the pages it puts there by slot, 0 .. nslots-1, and every
+ * page is page_size bytes.  Callbacks return 0 or a negative errno; a
+ * page the store has lost is -EIO (never a page of zeros): the program
+ * sees a DPEMU_FAULT_HOST fault with that error for it.
+ *
+ * Where they run.  open and close run inside dpemu_pool_create and
+ * dpemu_pool_destroy.  read, write, discard and the batch callbacks run
+ * on the fault path: inside a SIGSEGV handler or userfaultfd's handler
+ * thread, while dpemu holds its locks.  A store whose flags include
+ * DPEMU_STORE_SIGNAL_SAFE promises that these are async-signal-safe (no
+ * malloc, no stdio, no lock another thread may hold - pread and pwrite
+ * are fine) and never touch dpemu memory: they are called on the
+ * faulting thread.  Any other store is driven by a store thread that
+ * dpemu starts at create (every signal blocked): the faulting thread hands
+ * it the request and sleeps on a futex until it answers, holding nothing
+ * the thread needs.  Its callbacks may then use malloc, sockets and
+ * stdio, but must still not touch memory of a dpemu space.
+ */
+#define DPEMU_STORE_SIGNAL_SAFE 1u
+
+struct dpemu_store_ops {
+	const char *name;  /* for messages ("my-store"); NULL: a generic name */
+	unsigned flags;    /* DPEMU_STORE_SIGNAL_SAFE, or 0                   */
+	/* API side, optional: make the store for nslots pages of page_size
+	 * bytes from arg (dpemu_pool_config.store_arg), *store its object.
+	 * NULL: the object is arg itself. */
+	int (*open)(void *arg, uint64_t nslots, size_t page_size, void **store);
+	/* API side, optional: free everything, the pages too. */
+	void (*close)(void *store);
+	/* Fault path, required: the page of slot into buf / buf into slot. */
+	int (*read)(void *store, uint64_t slot, void *buf);
+	int (*write)(void *store, uint64_t slot, const void *buf);
+	/* Fault path, optional: slot holds nothing any more. */
+	void (*discard)(void *store, uint64_t slot);
+	/* Fault path, optional: n pages in one go (NULL: n single calls). */
+	int (*read_batch)(void *store, const uint64_t *slots, void *const *bufs, size_t n);
+	int (*write_batch)(void *store, const uint64_t *slots, const void *const *bufs,
+	                   size_t n);
 };
 
 struct dpemu_pool_config {
@@ -103,7 +207,9 @@ struct dpemu_pool_config {
 	                             and dirty private pages go to (created if
 	                             missing; its old contents are overwritten);
 	                             a regular file on a file system that stores
-	                             data; NULL: an unlinked temporary file    */
+	                             data; "redis://HOST[:PORT][/DB]": a Redis
+	                             server (dpemu_store(3)); NULL: an unlinked
+	                             temporary file                            */
 	uint64_t seed;            /* DPEMU_POLICY_RANDOM: the generator's seed  */
 	size_t swap_slots;        /* with a policy: capacity of the swap store in
 	                             pages; 0: 16 x frames                      */
@@ -117,6 +223,18 @@ struct dpemu_pool_config {
 	                             anything is committed).  false:
 	                             memory is committed as frames are first
 	                             written                                    */
+	const struct dpemu_store_ops *store; /* with a policy: the program's
+	                             backing store instead of swap_path (not
+	                             both); NULL: swap_path's                   */
+	void *store_arg;          /* given to store->open                       */
+	uint64_t store_latency_ns; /* emulated latency added to every access to
+	                             the backing store (read, write, batch);
+	                             0: DPEMU_STORE_LATENCY's, else none        */
+	uint64_t store_latency_max_ns; /* > store_latency_ns: each access draws
+	                             its latency uniformly from the range       */
+	const struct dpemu_policy_ops *custom; /* DPEMU_POLICY_CUSTOM (then
+	                             required, and only then): the policy, copied
+	                             at create; its arg must outlive the pool   */
 };
 
 /*
@@ -126,7 +244,8 @@ struct dpemu_pool_config {
  * policy, the swap store is opened (or created) now.
  * Returns 0 and sets *out, or -EINVAL (bad argument: zero frames, page_size
  * not a power-of-two multiple of the host page, too many frames, unknown
- * policy, swap_path or swap_slots without a policy, an environment variable
+ * policy, swap_path or swap_slots without a policy, DPEMU_POLICY_CUSTOM
+ * without custom or custom->pick, custom with another policy, an environment variable
  * DPEMU_HOSTMAP that is neither unset, empty nor "mmap", or a bad
  * DPEMU_TRACE_RING with DPEMU_TRACE set), -ENOMEM (also: populate
  * asks for more than the host can commit, or the host could not populate
@@ -135,7 +254,8 @@ struct dpemu_pool_config {
  * -ENOSPC (the swap store cannot grow to swap_slots pages: RLIMIT_FSIZE,
  * the file system's largest file), or the error
  * of the failing system call (opening swap_path: -EACCES, -ENOENT, ...;
- * opening the trace file DPEMU_TRACE names, with a message naming it).
+ * opening the trace file DPEMU_TRACE names, with a message naming it), or
+ * the error custom->init returned.
  */
 DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg,
                                 dpemu_pool **out);
@@ -168,7 +288,8 @@ struct dpemu_pool_stats {
 	                           mark of frames_used                      */
 };
 
-/* A short name for a policy ("none", "fifo", "clock", "lru", "random"). */
+/* A short name for a policy ("none", "fifo", "clock", "lru", "random",
+ * "custom"). */
 DPEMU_API const char *dpemu_policy_name(enum dpemu_policy policy);
 
 /* Fill *out with a consistent snapshot.  -EINVAL on NULL arguments. */

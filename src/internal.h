@@ -18,8 +18,9 @@
  *     |
  *   evict/  evict.c                           taking a frame back (policies)
  *     |
- *   store/  shared.c swap.c                   where pages live when no frame
- *     |                                       holds them: shared objects, swap
+ *   store/  shared.c swap.c store.c           where pages live when no frame
+ *           redis.c file.c                    holds them: shared objects, swap
+ *     |                                       slots, the backing stores
  *   mem/    frames.c tlb.c pagetable.c        the frame pool, the emulated
  *     |                                       TLB, the page table
  *   host/   hostmap.c arena.c                 the host seam: every mmap,
@@ -77,6 +78,10 @@
  *                           (lock_try), and nothing else is taken
  *   4. o->lock              a shared object's slots (shared.c)
  *   5. pool->swap_lock      the swap store and the swap cache (swap.c)
+ *   5a. the store thread's  one request at a time to a backing store that
+ *       mailbox lock        is not async-signal-safe (store.c); nothing
+ *                           is taken under it, and the store thread that
+ *                           answers takes no dpemu lock at all
  *   6. pool->lock           free and resident lists, policy state (frames.c)
  *
  * and, on top of the order:
@@ -232,8 +237,6 @@
 #define shared_swapped _dpemu_shared_swapped
 
 /* swap.c */
-#define file_read_page _dpemu_file_read_page
-#define file_write_page _dpemu_file_write_page
 #define swap_alloc _dpemu_swap_alloc
 #define swap_cache_add _dpemu_swap_cache_add
 #define swap_cache_release _dpemu_swap_cache_release
@@ -247,6 +250,25 @@
 #define swap_read _dpemu_swap_read
 #define swap_uncache _dpemu_swap_uncache
 #define swap_write _dpemu_swap_write
+
+/* store.c */
+#define store_close _dpemu_store_close
+#define store_discard _dpemu_store_discard
+#define store_open _dpemu_store_open
+#define store_parse_latency _dpemu_store_parse_latency
+#define store_read _dpemu_store_read
+#define store_read_batch _dpemu_store_read_batch
+#define store_write _dpemu_store_write
+#define store_write_batch _dpemu_store_write_batch
+#define store_thread_hook _dpemu_store_thread_hook
+
+/* redis.c */
+#define redis_store_ops _dpemu_redis_store_ops
+
+/* file.c */
+#define file_read_page _dpemu_file_read_page
+#define file_store_ops _dpemu_file_store_ops
+#define file_write_page _dpemu_file_write_page
 
 /* evict.c */
 #define evict_fini _dpemu_evict_fini
@@ -333,6 +355,8 @@ struct frame {
 	                      the pool has a replacement policy                */
 	atomic_uchar referenced; /* a page used it since the policy last looked */
 	uint8_t age;       /* DPEMU_POLICY_LRU: the aging counter (pool->lock)  */
+	uint64_t loaded;   /* pool->clock when allocated (pool->lock; a custom
+	                      policy's dpemu_frame_view.loaded)                */
 	uint32_t swap;     /* swap slot + 1 that holds (or is to hold) a copy
 	                      of the contents; 0: none (swap.c)                */
 	_Atomic uint64_t rmap; /* reverse map: page index of the page that took
@@ -349,15 +373,23 @@ enum hostmode {
 	HOSTMODE_UFFD,  /* identity-mapped runs registered with userfaultfd    */
 };
 
-/* The swap store (swap.c): one file of page-sized slots. */
+/* The swap store (swap.c): page-sized slots in a backing store (store.c). */
 struct swap_slot {
 	uint32_t refs;  /* swap entries that name it, + 1 while cached         */
 	uint32_t frame; /* frame + 1 holding its contents (the swap cache); 0:
 	                   only the file has them.  Free slots: next free + 1  */
 };
 
+struct store_thread; /* store.c */
+
 struct swap_store {
-	int fd;                 /* -1: no swap store                           */
+	const struct dpemu_store_ops *ops; /* the backing store; NULL: none    */
+	void *obj;              /* what its open returned                      */
+	struct store_thread *thread; /* drives a store that is not
+	                           async-signal-safe; NULL: called directly    */
+	uint64_t lat_min_ns, lat_max_ns; /* emulated latency per access         */
+	_Atomic uint64_t lat_state; /* its generator (a range)                 */
+	char name[160];         /* for messages: the path, the URL, ops->name  */
 	uint64_t nslots;        /* capacity                                    */
 	uint64_t used;          /* slots with refs > 0                         */
 	uint64_t high;          /* slots [0, high) have been handed out once   */
@@ -394,6 +426,12 @@ struct dpemu_pool {
 	uint32_t resident_head; /* resident frames, oldest first (FIFO, CLOCK)  */
 	uint32_t resident_tail;
 	uint64_t random_state;  /* DPEMU_POLICY_RANDOM: xorshift64* state      */
+	uint64_t clock;         /* frames allocated so far (pool->lock)         */
+	struct dpemu_policy_ops custom; /* DPEMU_POLICY_CUSTOM: the policy      */
+	void *custom_state;     /* what custom.init made (else custom.arg)      */
+	bool custom_ready;      /* custom.init succeeded: fini is owed          */
+	struct dpemu_frame_view *views; /* nframes entries for custom.pick      */
+	size_t views_bytes;
 	uint32_t *scratch;      /* nframes entries for the evictor             */
 	size_t scratch_bytes;
 	struct dpemu_space *spaces; /* every published space (evict_lock)      */
@@ -1069,7 +1107,7 @@ int uffd_unrevoke_mine(void);
 /* ------------------------------------------------------------------------ */
 
 /* API side. */
-int swap_open(struct dpemu_pool *pool, const char *path, size_t nslots);
+int swap_open(struct dpemu_pool *pool, const struct dpemu_pool_config *cfg, size_t nslots);
 void swap_close(struct dpemu_pool *pool);
 int evict_init(struct dpemu_pool *pool, const struct dpemu_pool_config *cfg);
 void evict_fini(struct dpemu_pool *pool);
@@ -1090,6 +1128,28 @@ int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f);
 int swap_read(struct dpemu_pool *pool, uint32_t slot, void *buf);
 bool swap_exclusive(struct dpemu_pool *pool, uint32_t f);
 void swap_forget(struct dpemu_pool *pool, uint32_t f);
+
+/* The backing store (store.c).  API side: */
+int store_open(struct dpemu_pool *pool, const struct dpemu_pool_config *cfg, size_t nslots);
+void store_close(struct dpemu_pool *pool);
+int store_parse_latency(const char *s, uint64_t *lo, uint64_t *hi);
+/* Fault path: safe (futex, the store's callbacks on the calling thread
+ * only for a signal-safe store; no lock the store thread needs). */
+int store_read(struct dpemu_pool *pool, uint64_t slot, void *buf);
+int store_write(struct dpemu_pool *pool, uint64_t slot, const void *buf);
+void store_discard(struct dpemu_pool *pool, uint64_t slot);
+int store_read_batch(struct dpemu_pool *pool, const uint64_t *slots, void *const *bufs, size_t n);
+int store_write_batch(struct dpemu_pool *pool, const uint64_t *slots, const void *const *bufs,
+                      size_t n);
+/* The stores dpemu has: the file store (file.c), and the Redis store
+ * (redis.c; NULL when built without hiredis). */
+extern const struct dpemu_store_ops file_store_ops;
+const struct dpemu_store_ops *redis_store_ops(void);
+/* Called first on the store thread, where defined (weak): dpemu run's
+ * preload library sends that thread's malloc family to glibc, so that what
+ * a store's library allocates never lands in the space it serves. */
+void store_thread_hook(void) __attribute__((weak));
+/* File mappings' pages (file.c).  Fault path: safe. */
 int file_write_page(int fd, off_t off, const void *data, size_t len);
 int file_read_page(int fd, off_t off, void *dst, size_t len);
 

@@ -6,7 +6,7 @@
 #
 # Looks at the files in $top_srcdir (the tree or a distribution tarball):
 # C sources and headers (the tool's and the fuzzer's too), the shell and
-# Python scripts, the build files and the man pages.  A new file in one of these places must carry the line too.
+# Python scripts, the build files, the man pages, the labs' sources and checks.  A new file in one of these places must carry the line too.
 # Exit 0 when all do; 1 naming those that do not.
 
 srcdir=${top_srcdir:-.}
@@ -16,12 +16,12 @@ checked=0
 
 for f in "$srcdir"/src/*.h "$srcdir"/src/*/*.c "$srcdir"/src/*/*.h "$srcdir"/include/*.h \
 	"$srcdir"/bench/*.c "$srcdir"/bench/*.h \
-	"$srcdir"/tools/*/*.c "$srcdir"/tools/*/*.h "$srcdir"/tools/*.sh \
+	"$srcdir"/tools/*/*.c "$srcdir"/tools/*/*.h "$srcdir"/tools/*.sh "$srcdir"/tools/*.[ch] \
 	"$srcdir"/tests/*.c "$srcdir"/tests/*.cc "$srcdir"/tests/*.h "$srcdir"/tests/*.sh \
 	"$srcdir"/tests/each-backend "$srcdir"/bootstrap "$srcdir"/.ci/run \
 	"$srcdir"/fuzz/*.c "$srcdir"/fuzz/*.sh "$srcdir"/fuzz/*.py \
 	"$srcdir"/configure.ac "$srcdir"/Makefile.am "$srcdir"/dpemu.pc.in \
-	"$srcdir"/doc/*.[1-8]; do
+	"$srcdir"/doc/*.[1-8] "$srcdir"/doc/labs/src/*.c "$srcdir"/doc/labs/*.check "$srcdir"/doc/policies/*.c; do
 	[ -f "$f" ] || continue
 	checked=$((checked + 1))
 	first=$(sed -n 1p "$f")

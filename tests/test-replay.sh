@@ -292,7 +292,7 @@ refused "--live with opt" 2 "no opt policy" "$dpemu" replay --policy fifo,opt --
 	"$tmp/belady"
 refused "--live with lru" 2 "no exact lru" "$dpemu" replay --policy lru --frames 3 --live \
 	"$tmp/belady"
-refused "no --policy" 2 "--policy is required" "$dpemu" replay --frames 3 "$tmp/belady"
+refused "no --policy" 2 "--policy (or --policy-lib) is required" "$dpemu" replay --frames 3 "$tmp/belady"
 refused "no --frames" 2 "--frames (or --curve) is required" "$dpemu" replay --policy fifo \
 	"$tmp/belady"
 refused "--frames with --curve" 2 "exclude each other" "$dpemu" replay --policy fifo --frames 3 \

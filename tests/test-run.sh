@@ -132,8 +132,8 @@ done
 
 # A program the program starts runs without dpemu, in the environment it
 # would have had.
-"$dpemu" run -- sh -c 'env; :' >"$tmp/out" 2>/dev/null
-if grep -E '^DPEMU_RUN_(PID|REPORT|FRAMES|PAGE_SIZE|POLICY|BACKEND|FAULT_AROUND|SWAP)|^LD_PRELOAD=.*libdpemu-run' \
+"$dpemu" run --tlb 4 --trace "$tmp/env.trace" -- sh -c 'env; :' >"$tmp/out" 2>/dev/null
+if grep -E '^DPEMU_RUN_(PID|REPORT|FRAMES|PAGE_SIZE|POLICY|BACKEND|FAULT_AROUND|SWAP|TLB|TRACE)|^LD_PRELOAD=.*libdpemu-run' \
 	"$tmp/out" >"$tmp/err"; then
 	fail "a child of the program sees dpemu run's environment: $(cat "$tmp/err")"
 fi
@@ -158,6 +158,52 @@ done
 [ "$(json peak_resident_pages)" = 64 ] || fail "JSON: peak_resident_pages" \
 	"$(json peak_resident_pages) with 64 frames and an 8 MiB array"
 [ "$(json evictions)" -gt 0 ] 2>/dev/null || fail "JSON: no eviction with 64 frames"
+# The latency of every fault, in the JSON: one count per fault, ordered
+# percentiles, and the zero-fills' own.
+[ "$(json latency_count)" = "$(json faults)" ] ||
+	fail "JSON: latency_count $(json latency_count) for $(json faults) faults"
+[ "$(json latency_zero_fill_count)" = "$(json zero_fills)" ] ||
+	fail "JSON: latency_zero_fill_count $(json latency_zero_fill_count) for" \
+	     "$(json zero_fills) zero-fills"
+[ "$(json latency_min_ns)" -le "$(json latency_p50_ns)" ] 2>/dev/null &&
+	[ "$(json latency_p50_ns)" -le "$(json latency_p99_ns)" ] &&
+	[ "$(json latency_p99_ns)" -le "$(json latency_max_ns)" ] ||
+	fail "JSON: latency min $(json latency_min_ns) p50 $(json latency_p50_ns)" \
+	     "p99 $(json latency_p99_ns) max $(json latency_max_ns) out of order"
+[ "$(json tlb_misses)" = 0 ] || fail "JSON: $(json tlb_misses) TLB misses without --tlb"
+
+# --tlb 1: every change of page is a miss, so one pass over the 2048 pages
+# of the array after they were filled misses at least 2047 times; the
+# output is the native one.
+same "run_loop --tlb 1" --frames 8192 --tlb 1 -- "$b/tests/run_loop" 1
+[ "$(json tlb_entries)" = 1 ] || fail "--tlb 1: tlb_entries $(json tlb_entries)"
+[ "$(json tlb_misses)" -ge 2047 ] 2>/dev/null ||
+	fail "--tlb 1: $(json tlb_misses) TLB misses for a pass over 2048 pages"
+"$dpemu" run --frames 8192 --tlb 1 -- "$b/tests/run_loop" 1 >/dev/null 2>"$tmp/err"
+grep -Eq '^  tlb +1 entries, [0-9]+ misses$' "$tmp/err" ||
+	fail "--tlb 1: the report has no tlb line: $(cat "$tmp/err")"
+
+# --trace FILE: the run's trace, complete at exit: as many zero-fill
+# records as the report counts zero-fills, and TLB misses likewise.
+same "run_loop --trace" --frames 64 --tlb 2 --trace "$tmp/run.trace" -- "$b/tests/run_loop" 1
+if "$dpemu" trace export "$tmp/run.trace" --csv -o "$tmp/run.csv" 2>"$tmp/err"; then
+	zf=$(grep -c ',zero-fill,' "$tmp/run.csv")
+	tm=$(grep -c ',tlb-miss,' "$tmp/run.csv")
+	[ "$zf" = "$(json zero_fills)" ] ||
+		fail "--trace: $zf zero-fill records, the report says $(json zero_fills)"
+	[ "$tm" = "$(json tlb_misses)" ] ||
+		fail "--trace: $tm tlb-miss records, the report says $(json tlb_misses)"
+	ev=$(grep -c ',evict,' "$tmp/run.csv")
+	[ "$ev" = "$(json evictions)" ] ||
+		fail "--trace: $ev evict records, the report says $(json evictions)"
+else
+	fail "--trace: dpemu trace export failed: $(cat "$tmp/err")"
+fi
+"$dpemu" run --frames 64 --trace "$tmp/run2.trace" -- "$b/tests/run_loop" 1 >/dev/null \
+	2>"$tmp/err"
+grep -q "^  trace     $tmp/run2.trace\$" "$tmp/err" ||
+	fail "--trace: the report does not name the trace: $(cat "$tmp/err")"
+
 # Without --json, the report goes to stderr; the output is the program's.
 "$dpemu" run --frames 64 -- "$b/tests/run_loop" 1 >"$tmp/out" 2>"$tmp/err"
 grep -q '^1 passes' "$tmp/out" || fail "the program's output is not on stdout"
@@ -188,6 +234,9 @@ expect 2 "--svg without --sweep" run --svg "$tmp/x.svg" -- true
 expect 2 "bad page size" run --page-size 1000 -- true
 expect 2 "bad --memory unit" run --memory 1X -- true
 expect 2 "--swap without a policy" run --policy none --swap "$tmp/swap" -- true
+expect 2 "zero TLB entries" run --tlb 0 -- true
+expect 2 "--trace with --sweep" run --sweep 8,16 --trace "$tmp/t.trace" -- true
+expect 2 "--trace into a missing directory" run --trace "$tmp/no/such/dir/t" -- true
 expect 127 "missing program" run -- "$tmp/no-such-program"
 expect 126 "non-executable program" run -- "$tmp/noexec"
 expect 143 "program killed by SIGTERM" run -- sh -c 'kill -TERM $$'

@@ -33,11 +33,20 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 	if (cfg->frames >= FRAME_NONE || cfg->frames > (SIZE_MAX / 2) / ps)
 		return set_error(-EINVAL, "dpemu_pool_create: %zu frames of %zu bytes is too many "
 		                 "(at most %u frames)", cfg->frames, ps, FRAME_NONE - 1);
-	if ((unsigned)cfg->policy > DPEMU_POLICY_RANDOM)
+	if ((unsigned)cfg->policy > DPEMU_POLICY_CUSTOM)
 		return set_error(-EINVAL, "dpemu_pool_create: unknown policy %d", (int)cfg->policy);
-	if (cfg->policy == DPEMU_POLICY_NONE && (cfg->swap_path || cfg->swap_slots))
-		return set_error(-EINVAL, "dpemu_pool_create: swap_path and swap_slots need a "
-		                 "replacement policy (policy is DPEMU_POLICY_NONE)");
+	if (cfg->policy == DPEMU_POLICY_CUSTOM && (!cfg->custom || !cfg->custom->pick))
+		return set_error(-EINVAL, "dpemu_pool_create: DPEMU_POLICY_CUSTOM needs custom, "
+		                 "a struct dpemu_policy_ops with a pick callback");
+	if (cfg->policy != DPEMU_POLICY_CUSTOM && cfg->custom)
+		return set_error(-EINVAL, "dpemu_pool_create: custom is set but policy is %s, "
+		                 "not DPEMU_POLICY_CUSTOM", dpemu_policy_name(cfg->policy));
+	if (cfg->policy == DPEMU_POLICY_NONE && (cfg->swap_path || cfg->swap_slots || cfg->store))
+		return set_error(-EINVAL, "dpemu_pool_create: swap_path, swap_slots and store need "
+		                 "a replacement policy (policy is DPEMU_POLICY_NONE)");
+	if (cfg->store && cfg->swap_path)
+		return set_error(-EINVAL, "dpemu_pool_create: swap_path and store both name a "
+		                 "backing store; set one");
 	if (cfg->swap_slots >= FRAME_NONE || cfg->swap_slots > (SIZE_MAX / 2) / ps)
 		return set_error(-EINVAL, "dpemu_pool_create: %zu swap slots is too many (at most %u)",
 		                 cfg->swap_slots, FRAME_NONE - 1);
@@ -49,7 +58,6 @@ DPEMU_API int dpemu_pool_create(const struct dpemu_pool_config *cfg, dpemu_pool 
 	pool->page_size = ps;
 	pool->page_shift = (unsigned)__builtin_ctzll(ps);
 	pool->nframes = cfg->frames;
-	pool->swap.fd = -1;
 	pool->resident_head = pool->resident_tail = FRAME_NONE;
 	pool->memfd = -1;
 	err = frames_create(pool, cfg);
@@ -141,6 +149,7 @@ DPEMU_API const char *dpemu_policy_name(enum dpemu_policy policy)
 	case DPEMU_POLICY_CLOCK:  return "clock";
 	case DPEMU_POLICY_LRU:    return "lru";
 	case DPEMU_POLICY_RANDOM: return "random";
+	case DPEMU_POLICY_CUSTOM: return "custom";
 	}
 	return "unknown";
 }

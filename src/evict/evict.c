@@ -15,7 +15,11 @@
  *           cleared, and the frame with the lowest age goes (the oldest of
  *           equals).  Unlike exact LRU it knows only in which eviction
  *           interval a page was last used, for the last 8 intervals;
- *   RANDOM  a frame drawn by a seeded xorshift64* generator.
+ *   RANDOM  a frame drawn by a seeded xorshift64* generator;
+ *   CUSTOM  the program's own (struct dpemu_policy_ops): shown every frame
+ *           it may take, in load order, it returns the victim and may ask
+ *           for reference bits to be cleared and frames requeued - enough
+ *           to write any of the above, WSClock, or a student's own.
  *
  * Reference bits are emulated the way kernels without hardware accessed
  * bits do it: clearing a frame's bit also revokes every mapping page's
@@ -49,7 +53,9 @@
  * a time; it also guards the list of spaces), then one page's locks at a
  * time, as the lock order at the top of internal.h says;
  * it calls mmap/mprotect/madvise/ioctl (hostmap.c) and pread/pwrite/fstat,
- * never malloc or stdio.  The rest of the file is API side.
+ * never malloc or stdio; a custom policy's pick runs there too, with
+ * pool->lock held (dpemu.h says what it may do).  The rest of the file is
+ * API side.
  *
  * Trace (base/trace.c): an EVICT record per frame taken back (as the
  * pool's evictions count), after a SWAP_OUT record when its contents went
@@ -65,14 +71,44 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "internal.h"
 
 /* ---- API side ------------------------------------------------------------- */
 
 /*
+ * DPEMU_POLICY_CUSTOM: keep a copy of the program's policy, room for the
+ * frames it is shown (one view per frame: pick runs on the fault path,
+ * which may not allocate), and let it set itself up.  0, or -ENOMEM, or
+ * the error ops->init returned, with the message set.
+ */
+static int custom_init(struct dpemu_pool *pool, const struct dpemu_policy_ops *ops)
+{
+	pool->custom = *ops;
+	pool->views_bytes = pool->nframes * sizeof pool->views[0];
+	pool->views = mmap(NULL, pool->views_bytes, PROT_READ | PROT_WRITE,
+	                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (pool->views == MAP_FAILED) {
+		pool->views = NULL;
+		return set_error(-ENOMEM, "dpemu_pool_create: out of memory");
+	}
+	pool->custom_state = ops->arg;
+	if (ops->init) {
+		int err = ops->init(ops->arg, pool->nframes, &pool->custom_state);
+		if (err)
+			return set_error(err < 0 ? err : -EINVAL, "dpemu_pool_create: the %s "
+			                 "policy's init failed (%d)", ops->name ? ops->name : "custom",
+			                 err);
+	}
+	pool->custom_ready = true;
+	return 0;
+}
+
+/*
  * Set up replacement for a new pool: the evictor's scratch list and, with
- * a policy, the swap store (cfg->swap_path, or a temporary file).  0 or a
+ * a policy, the swap store (cfg->store, cfg->swap_path, or a temporary
+ * file).  0 or a
  * negative errno with the message set.
  */
 int evict_init(struct dpemu_pool *pool, const struct dpemu_pool_config *cfg)
@@ -90,14 +126,25 @@ int evict_init(struct dpemu_pool *pool, const struct dpemu_pool_config *cfg)
 		pool->scratch = NULL;
 		return set_error(-ENOMEM, "dpemu_pool_create: out of memory");
 	}
+	if (pool->policy == DPEMU_POLICY_CUSTOM) {
+		int err = custom_init(pool, cfg->custom);
+		if (err)
+			return err;
+	}
 	if (slots == 0)
 		slots = pool->nframes * 16 < FRAME_NONE - 1 ? pool->nframes * 16 : FRAME_NONE - 1;
-	return swap_open(pool, cfg->swap_path, slots);
+	return swap_open(pool, cfg, slots);
 }
 
 void evict_fini(struct dpemu_pool *pool)
 {
 	swap_close(pool);
+	if (pool->custom_ready && pool->custom.fini)
+		pool->custom.fini(pool->custom_state);
+	pool->custom_ready = false;
+	if (pool->views)
+		munmap(pool->views, pool->views_bytes);
+	pool->views = NULL;
 	if (pool->scratch)
 		munmap(pool->scratch, pool->scratch_bytes);
 	pool->scratch = NULL;
@@ -302,6 +349,57 @@ static uint32_t pick_random(struct dpemu_pool *pool)
 	return FRAME_NONE;
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * DPEMU_POLICY_CUSTOM: show the program's policy every frame it may take
+ * (resident, not pinned, not being freed), in load order, and carry out
+ * what it asks of the others: clear a reference bit (revoked like
+ * CLOCK's, once pool->lock is dropped), requeue at the young end (in the
+ * order of the views, so requeued frames keep their relative order).
+ * Returns its victim pinned - frames[0] for an index out of range - or
+ * FIFO's if the victim could not be pinned, or FRAME_NONE.
+ */
+static uint32_t pick_custom(struct dpemu_pool *pool, uint64_t *nrevoke)
+{
+	struct dpemu_frame_view *v = pool->views;
+	size_t n = 0;
+
+	for (uint32_t f = pool->resident_head; f != FRAME_NONE; f = pool->frames[f].next) {
+		struct frame *fr = &pool->frames[f];
+		unsigned word = atomic_load(&fr->refs);
+		if (word == 0 || (word & FRAME_PINNED))
+			continue;
+		v[n++] = (struct dpemu_frame_view){
+			.frame = f,
+			.pages = word & FRAME_PAGES_MASK,
+			.loaded = fr->loaded,
+			.referenced = atomic_load(&fr->referenced) != 0,
+			.dirty = atomic_load(&fr->dirty) != 0,
+		};
+	}
+	if (n == 0)
+		return FRAME_NONE;
+	size_t k = pool->custom.pick(pool->custom_state, v, n, pool->clock, monotonic_ns());
+	if (k >= n)
+		k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i == k)
+			continue;
+		if (v[i].clear)
+			take_reference(pool, v[i].frame, nrevoke);
+		if (v[i].requeue)
+			frame_make_youngest(pool, v[i].frame);
+	}
+	return frame_pin(pool, v[k].frame) ? v[k].frame : pick_fifo(pool);
+}
+
 /* The policy's victim, pinned, or FRAME_NONE (no resident frame can be
  * pinned now: those left are being freed); frames whose reference bit it
  * cleared have their pages' access revoked. */
@@ -315,6 +413,7 @@ static uint32_t pick_victim(struct dpemu_pool *pool)
 	case DPEMU_POLICY_CLOCK:  f = pick_clock(pool, &nrevoke); break;
 	case DPEMU_POLICY_LRU:    f = pick_lru(pool, &nrevoke); break;
 	case DPEMU_POLICY_RANDOM: f = pick_random(pool); break;
+	case DPEMU_POLICY_CUSTOM: f = pick_custom(pool, &nrevoke); break;
 	default:                  f = pick_fifo(pool); break;
 	}
 	lock_release(&pool->lock);

@@ -875,6 +875,11 @@ restart:
 		report_host(fault, err, pte_swapped(pte)
 		            ? "reading the page back from the swap store failed"
 		            : "reading the backing file failed", why, whylen);
+		if (pte_swapped(pte)) { /* name the store: a file, a server */
+			size_t pos = fmt_str(why, whylen, 0, "reading the page back from the swap store ");
+			pos = fmt_str(why, whylen, pos, s->pool->swap.name);
+			fmt_str(why, whylen, pos, " failed");
+		}
 		goto unresolved;
 	}
 

@@ -116,6 +116,7 @@ uint32_t frame_alloc(struct dpemu_pool *pool, uint64_t preferred, uint64_t rmap)
 		atomic_store(&fr->dirty, 0);
 		atomic_store(&fr->referenced, 1);
 		fr->age = 0;
+		fr->loaded = pool->clock++;
 		fr->swap = 0;
 		atomic_store_explicit(&fr->rmap, rmap, memory_order_relaxed);
 	}

@@ -19,196 +19,49 @@
  *   - the frame is freed only after its contents are in the file, or once
  *     nothing names the slot any more (swap_put, swap_cache_release).
  *
- * Fault path: everything but swap_open (and its checks) and swap_close.
- * These functions take pool->swap_lock (lock order: the top of
- * internal.h) and call pread/pwrite/fstat; no malloc, no stdio.  A swap-in
- * reads with the swap lock held, so two pages racing for one slot never
- * see a frame that is still being filled.
+ * The slots' contents live in the pool's backing store (store.c: the
+ * file store, the Redis store, or the program's); a freed slot is
+ * discarded there.
  *
- * Layer: store (src/internal.h).  Calls: the frames, base; the swap cache
- * is where frames.c's one upcall lands.
+ * Fault path: everything but swap_open and swap_close.  These functions
+ * take pool->swap_lock (lock order: the top of internal.h) and call the
+ * store through store.c (store_read, store_write, store_discard: no
+ * malloc, no stdio, and no lock the store thread could need); no malloc,
+ * no stdio.  A swap-in reads with the swap lock held, so two pages racing
+ * for one slot never see a frame that is still being filled.
+ *
+ * Layer: store (src/internal.h).  Calls: store.c, the frames, base; the
+ * swap cache is where frames.c's one upcall lands.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h> /* snprintf, API side only */
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
-#include <unistd.h>
 
 #include "internal.h"
 
-static int read_full(int fd, void *buf, size_t len, off_t off);
-static int write_full(int fd, const void *buf, size_t len, off_t off);
-
 /* ---- API side ------------------------------------------------------------- */
 
-/* An unlinked temporary file in $TMPDIR (or /tmp), -1 with errno. */
-static int open_anonymous_file(void)
-{
-	const char *dir = getenv("TMPDIR");
-	char tmpl[4096];
-	int fd;
-
-	if (!dir || !*dir)
-		dir = "/tmp";
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	/* Filesystems without O_TMPFILE: create, then unlink at once. */
-	if ((size_t)snprintf(tmpl, sizeof tmpl, "%s/dpemu-swap-XXXXXX", dir) >= sizeof tmpl) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = mkostemp(tmpl, O_CLOEXEC);
-	if (fd >= 0)
-		unlink(tmpl);
-	return fd;
-}
-
 /*
- * File systems whose regular files are kernel interfaces, not storage
- * (statfs(2) f_type): a page written there is lost, or worse, is taken as
- * a command (sysfs, procfs as root).  The swap store may not live there.
+ * Open the swap store of pool with room for nslots pages: its backing
+ * store (store_open: cfg->store, a Redis server, or the file swap_path or
+ * a temporary file) and the slot table, reserved, not committed: it costs
+ * memory only for slots used.  Returns 0 or a negative errno with the
+ * message set; nothing stays open on failure.
  */
-static const struct {
-	unsigned long magic;
-	const char *name;
-} pseudo_fs[] = {
-	{ 0x9fa0, "proc" },           { 0x62656572, "sysfs" },
-	{ 0x64626720, "debugfs" },    { 0x74726163, "tracefs" },
-	{ 0x73636673, "securityfs" }, { 0x27e0eb, "cgroup" },
-	{ 0x63677270, "cgroup2" },    { 0x62656570, "configfs" },
-	{ 0xcafe4a11, "bpf" },        { 0xde5e81e4, "efivarfs" },
-	{ 0x6165676c, "pstore" },     { 0xf97cff8c, "selinuxfs" },
-	{ 0x43415d53, "smackfs" },    { 0x65735543, "fusectl" },
-	{ 0x42494e4d, "binfmt_misc" }, { 0x958458f6, "hugetlbfs" },
-};
-
-/* The refusal of a swap store that is not a regular file (mode). */
-static int not_regular(const char *what, mode_t mode)
-{
-	return set_error(-ENODEV, "dpemu_pool_create: the swap store %s is not a regular "
-	                 "file (a %s): it cannot hold pages; name a file on a disk or tmpfs",
-	                 what, S_ISFIFO(mode) ? "FIFO" : S_ISCHR(mode) ? "character device" :
-	                 S_ISBLK(mode) ? "block device" : S_ISSOCK(mode) ? "socket" :
-	                 "special file");
-}
-
-/*
- * Check that the open swap store fd (named what, for messages) can hold
- * nslots pages of page_size bytes: a regular file, on a file system that
- * stores data, that may grow to nslots x page_size bytes (the file system's
- * largest file, RLIMIT_FSIZE: a write past that limit would kill the
- * process with SIGXFSZ), and that gives back what is written to it (a
- * probe of a few bytes at offset 0, whose contents the store overwrites
- * anyway; the file keeps its size).  No space is reserved: the store is
- * sparse, and a full file system shows at eviction time as -ENOSPC.
- * Returns 0, or with the message set -ENODEV (cannot hold pages), -ENOSPC
- * (cannot grow that large), or the error of the failing system call.
- */
-static int swap_check(int fd, const char *what, uint64_t nslots, size_t page_size)
-{
-	static const char probe[] = "dpemu swap store probe 0123456789abcdef";
-	char back[sizeof probe];
-	uint64_t need = nslots * page_size;
-	struct statfs sfs;
-	struct rlimit rl;
-	struct stat st;
-	int err;
-
-	if (fstat(fd, &st) < 0)
-		return set_error(-errno, "dpemu_pool_create: cannot stat the swap store %s: %s",
-		                 what, strerror(errno));
-	if (S_ISDIR(st.st_mode))
-		return set_error(-EISDIR, "dpemu_pool_create: the swap store %s is a directory; "
-		                 "name a file", what);
-	if (!S_ISREG(st.st_mode))
-		return not_regular(what, st.st_mode);
-	if (fstatfs(fd, &sfs) == 0) {
-		for (size_t i = 0; i < sizeof pseudo_fs / sizeof pseudo_fs[0]; i++)
-			if ((unsigned long)sfs.f_type == pseudo_fs[i].magic)
-				return set_error(-ENODEV, "dpemu_pool_create: the swap store %s is on "
-				                 "a %s file system, which cannot hold pages; name a "
-				                 "file on a disk or tmpfs", what, pseudo_fs[i].name);
-	}
-	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    need > (uint64_t)rl.rlim_cur)
-		return set_error(-ENOSPC, "dpemu_pool_create: the swap store needs room for %llu "
-		                 "slots (%llu bytes), more than the file size limit RLIMIT_FSIZE "
-		                 "(%llu bytes); lower swap_slots or raise the limit",
-		                 (unsigned long long)nslots, (unsigned long long)need,
-		                 (unsigned long long)rl.rlim_cur);
-	/* The file system refuses to seek past its largest file (s_maxbytes). */
-	if (lseek(fd, (off_t)need, SEEK_SET) < 0) {
-		err = errno;
-		return set_error(err == EINVAL ? -ENOSPC : -err, "dpemu_pool_create: the swap "
-		                 "store %s cannot grow to %llu bytes (%llu slots): %s", what,
-		                 (unsigned long long)need, (unsigned long long)nslots,
-		                 strerror(err));
-	}
-	lseek(fd, 0, SEEK_SET);
-	err = write_full(fd, probe, sizeof probe, 0);
-	if (!err)
-		err = read_full(fd, back, sizeof back, 0);
-	if (err || memcmp(probe, back, sizeof probe))
-		return set_error(err == -ENOSPC || err == -EDQUOT ? -ENOSPC : -ENODEV, "dpemu_pool_create: the swap store %s does not give "
-		                 "back what is written to it (%s): it cannot hold pages", what,
-		                 err ? strerror(-err) : "the bytes differ");
-	if (st.st_size < (off_t)sizeof probe && ftruncate(fd, st.st_size) < 0)
-		return set_error(-errno, "dpemu_pool_create: cannot truncate the swap store %s: "
-		                 "%s", what, strerror(errno));
-	return 0;
-}
-
-/*
- * Open the swap store of pool: path (created if missing) or, for NULL, an
- * unlinked temporary file, with room for nslots pages (see swap_check:
- * what cannot hold them is refused).  The slot table is reserved, not
- * committed: it costs memory only for slots used.
- * Returns 0 or a negative errno with the message set; nothing stays open
- * on failure.
- */
-int swap_open(struct dpemu_pool *pool, const char *path, size_t nslots)
+int swap_open(struct dpemu_pool *pool, const struct dpemu_pool_config *cfg, size_t nslots)
 {
 	struct swap_store *sw = &pool->swap;
-	const char *what = path ? path : "(a temporary file in $TMPDIR or /tmp)";
-	struct stat st;
-	int err;
+	int err = store_open(pool, cfg, nslots);
 
-	/* A device is refused before it is opened: opening one may act
-	 * (a watchdog starts counting).  swap_check looks again after open. */
-	if (path && stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-		return not_regular(what, st.st_mode);
-	/* O_NONBLOCK: opening a FIFO or a device must not wait (it is refused
-	 * right after); O_NOCTTY: nor become the controlling terminal. */
-	sw->fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600)
-	              : open_anonymous_file();
-	if (sw->fd < 0) {
-		err = -errno;
-		return set_error(err, "dpemu_pool_create: cannot open the swap store %s: %s",
-		                 what, strerror(errno));
-	}
-	err = swap_check(sw->fd, what, nslots, pool->page_size);
-	if (!err && path && fcntl(sw->fd, F_SETFL, 0) < 0) /* back to blocking I/O */
-		err = set_error(-errno, "dpemu_pool_create: fcntl on the swap store %s: %s", what,
-		                strerror(errno));
-	if (err) {
-		close(sw->fd);
-		sw->fd = -1;
+	if (err)
 		return err;
-	}
 	sw->nslots = nslots;
 	sw->slots_bytes = nslots * sizeof sw->slots[0];
 	sw->slots = mmap(NULL, sw->slots_bytes, PROT_READ | PROT_WRITE,
 	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (sw->slots == MAP_FAILED) {
 		sw->slots = NULL;
-		close(sw->fd);
-		sw->fd = -1;
+		store_close(pool);
 		return set_error(-ENOMEM, "dpemu_pool_create: no memory for %zu swap slots", nslots);
 	}
 	return 0;
@@ -218,18 +71,21 @@ void swap_close(struct dpemu_pool *pool)
 {
 	struct swap_store *sw = &pool->swap;
 
+	store_close(pool);
 	if (sw->slots)
 		munmap(sw->slots, sw->slots_bytes);
-	if (sw->fd >= 0)
-		close(sw->fd);
 	sw->slots = NULL;
-	sw->fd = -1;
 }
 
 /* ---- slots (swap_lock held) --------------------------------------------------- */
 
-static void slot_free(struct swap_store *sw, uint32_t slot)
+/* Slot holds nothing any more: back on the free list, and its page is
+ * discarded from the store. */
+static void slot_free(struct dpemu_pool *pool, uint32_t slot)
 {
+	struct swap_store *sw = &pool->swap;
+
+	store_discard(pool, slot);
 	sw->slots[slot].frame = sw->free_head;
 	sw->free_head = slot + 1;
 	sw->used--;
@@ -255,7 +111,7 @@ static void slot_put(struct dpemu_pool *pool, uint32_t slot)
 	struct swap_slot *sl = &pool->swap.slots[slot];
 
 	if (--sl->refs == 0) {
-		slot_free(&pool->swap, slot);
+		slot_free(pool, slot);
 		return;
 	}
 	if (sl->refs == 1 && sl->frame) {
@@ -407,86 +263,12 @@ bool swap_exclusive(struct dpemu_pool *pool, uint32_t f)
 
 /* ---- I/O ------------------------------------------------------------------------ */
 
-/* Read up to len bytes of fd at off into buf: the bytes read (fewer at the
- * end of the file), or -errno.  Fault path: pread only. */
-static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, (char *)buf + got, len - got, off + (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-static int read_full(int fd, void *buf, size_t len, off_t off)
-{
-	ssize_t n = pread_full(fd, buf, len, off);
-
-	if (n < 0)
-		return (int)n;
-	return (size_t)n < len ? -EIO : 0; /* short: a slot never written, a truncated store */
-}
-
-/* Read a page of a file mapping: len bytes of fd at off into dst, zeros
- * past the end of the file.  0 or -errno.  Fault path: safe. */
-int file_read_page(int fd, off_t off, void *dst, size_t len)
-{
-	ssize_t n = pread_full(fd, dst, len, off);
-
-	if (n < 0)
-		return (int)n;
-	memset((char *)dst + n, 0, len - (size_t)n);
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Write frame f's page at file offset off of fd, only the bytes before the
- * end of the file (a mapping never extends its file).  0 or -errno.
- */
-int file_write_page(int fd, off_t off, const void *data, size_t len)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (off >= st.st_size)
-		return 0;
-	if ((off_t)len > st.st_size - off)
-		len = (size_t)(st.st_size - off);
-	return write_full(fd, data, len, off);
-}
-
-/* Write frame f into slot.  0 or -errno (-ENOSPC: the file system is
- * full; -EIO and the like). */
+/* Write frame f into slot.  0 or -errno (the file store: -ENOSPC when the
+ * file system is full, -EIO and the like; a store that is unreachable:
+ * -EIO). */
 int swap_write(struct dpemu_pool *pool, uint32_t slot, uint32_t f)
 {
-	return write_full(pool->swap.fd, frame_data(pool, f), pool->page_size,
-	                  (off_t)slot << pool->page_shift);
+	return store_write(pool, slot, frame_data(pool, f));
 }
 
 /*
@@ -506,7 +288,7 @@ int swap_read(struct dpemu_pool *pool, uint32_t slot, void *buf)
 	if (cached)
 		memcpy(buf, frame_data(pool, cached - 1), pool->page_size);
 	else
-		err = read_full(pool->swap.fd, buf, pool->page_size, (off_t)slot << pool->page_shift);
+		err = store_read(pool, slot, buf);
 	lock_release(&pool->swap_lock);
 	return err;
 }
@@ -542,8 +324,7 @@ uint32_t swap_fetch_slot(struct dpemu_pool *pool, uint32_t slot, uint64_t prefer
 			*err = -ENOSPC;
 			return FRAME_NONE;
 		}
-		*err = read_full(pool->swap.fd, frame_data(pool, f), pool->page_size,
-		                 (off_t)slot << pool->page_shift);
+		*err = store_read(pool, slot, frame_data(pool, f));
 		if (*err) {
 			atomic_store(&pool->frames[f].refs, 0);
 			lock_release(&pool->swap_lock);

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "options.h"
 #include "replay.h"
+#include "../policy_plugin.h"
 
 #define ME "dpemu replay"
 #define MAX_FRAMES 4294967294ull  /* the library's most frames */
@@ -24,6 +25,7 @@
 static const char replay_usage[] =
 	"Usage: dpemu replay --policy P[,P...] --frames N [OPTIONS] [FILE|-]\n"
 	"       dpemu replay --policy P[,P...] --curve FROM-TO [--svg FILE] [OPTIONS] [FILE|-]\n"
+	"       dpemu replay --policy-lib FILE.so [--policy P,...] --frames N [OPTIONS] [FILE|-]\n"
 	"\n"
 	"Run a reference string through page-replacement policies: each access a hit\n"
 	"or a miss, the memory after it and the page it evicted, then the totals.\n"
@@ -36,10 +38,13 @@ static const char replay_usage[] =
 	"\n"
 	"Policies: fifo, lru (exact), opt (Belady's MIN), clock (second chance),\n"
 	"aging (the library's LRU: 8-bit ages), random (the library's generator,\n"
-	"--seed); several, comma-separated, run side by side.\n"
+	"--seed); several, comma-separated, run side by side; and a policy of your\n"
+	"own, written in C (dpemu_policy(7), \"Writing a policy\"), with --policy-lib.\n"
 	"\n"
 	"Options:\n"
-	"  -p, --policy P[,P...]  the policies (required)\n"
+	"  -p, --policy P[,P...]  the policies (required, unless --policy-lib)\n"
+	"  -L, --policy-lib FILE.so  also a custom policy: the shared object's\n"
+	"                         dpemu_policy_plugin (a struct dpemu_policy_ops)\n"
 	"  -f, --frames N         memory of N frames (1 to 4294967294)\n"
 	"  -s, --seed S           random's seed (0, the default: the library's own)\n"
 	"  -P, --page-size BYTES  page size for lackey logs (default 4096) and traces\n"
@@ -53,7 +58,8 @@ static const char replay_usage[] =
 	"  -g, --svg FILE         with --curve: the curves as an SVG picture\n"
 	"  -l, --live             replay the string through the library too (fifo,\n"
 	"                         clock, aging as the library's LRU, random with the\n"
-	"                         seed) and compare: exit 1 if they differ\n"
+	"                         seed, a --policy-lib policy) and compare: exit 1 if\n"
+	"                         they differ\n"
 	"  -b, --backend NAME     with --live: sigsegv, uffd or uffd-sigbus (default:\n"
 	"                         DPEMU_BACKEND_AUTO)\n"
 	"  -h, --help             show this help and exit\n"
@@ -66,7 +72,7 @@ struct opts {
 	size_t npolicies;
 	uint64_t frames, seed, page_size, from, to;
 	int have_frames, have_seed, no_table, json, curve, live;
-	const char *svg, *file;
+	const char *svg, *file, *policy_lib;
 	enum dpemu_backend backend;
 	enum dpemu_uffd_mode uffd_mode;
 	int have_backend;
@@ -153,6 +159,22 @@ static int parse_backend(struct opts *o, const char *arg)
 	return -1;
 }
 
+/* --policy-lib: load the custom policy, and add it to the policies
+ * (after --policy's).  -1, or 2 after the message. */
+static int load_policy_lib(struct opts *o)
+{
+	char err[512];
+	const struct dpemu_policy_ops *ops = policy_plugin_load(o->policy_lib, err, sizeof err);
+
+	if (!ops) {
+		fprintf(stderr, "%s: --policy-lib: %s\n", ME, err);
+		return 2;
+	}
+	rp_policy_set_custom(ops);
+	o->policy[o->npolicies++] = RP_CUSTOM;
+	return -1;
+}
+
 /* One option c (getopt_long's) with its argument.  -1 to go on, or the
  * exit status: 0 after --help, 2 after a message. */
 static int parse_option(struct opts *o, int c, const char *arg, const char *opt)
@@ -176,6 +198,7 @@ static int parse_option(struct opts *o, int c, const char *arg, const char *opt)
 	case 'c': return parse_curve(o, arg);
 	case 'g': o->svg = arg; return -1;
 	case 'l': o->live = 1; return -1;
+	case 'L': o->policy_lib = arg; return -1;
 	case 'b': return parse_backend(o, arg);
 	case 'h': fputs(replay_usage, stdout); return 0;
 	case ':': return usage_error("option '%s' needs a value", opt);
@@ -191,7 +214,7 @@ static int check_options(const struct opts *o)
 	for (size_t i = 0; i < o->npolicies; i++)
 		random |= o->policy[i] == RP_RANDOM;
 	if (o->npolicies == 0)
-		return usage("--policy is required");
+		return usage("--policy (or --policy-lib) is required");
 	if (!o->curve && !o->have_frames)
 		return usage("--frames (or --curve) is required");
 	if (o->curve && o->have_frames)
@@ -229,6 +252,7 @@ static int parse_options(struct opts *o, int argc, char **argv)
 		{ "curve", required_argument, NULL, 'c' },
 		{ "svg", required_argument, NULL, 'g' },
 		{ "live", no_argument, NULL, 'l' },
+		{ "policy-lib", required_argument, NULL, 'L' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -239,7 +263,7 @@ static int parse_options(struct opts *o, int argc, char **argv)
 	o->file = "-";
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:f:s:P:Njc:g:lb:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:f:s:P:Njc:g:lb:L:h", longopts, NULL)) != -1) {
 		char opt[3] = { '-', (char)optopt, '\0' };
 		const char *name = c == '?' && optopt ? opt : argv[optind - 1];
 		if ((rc = parse_option(o, c, optarg, name)) >= 0)
@@ -249,7 +273,15 @@ static int parse_options(struct opts *o, int argc, char **argv)
 		o->file = argv[optind++];
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->policy_lib && (rc = load_policy_lib(o)) >= 0)
+		return rc;
 	return check_options(o);
+}
+
+/* Why a simulation could not be set up. */
+static const char *no_sim_why(const struct opts *o)
+{
+	return o->policy_lib ? "out of memory, or the custom policy's init failed" : "out of memory";
 }
 
 /* ---- the per-access table ------------------------------------------------------- */
@@ -265,10 +297,11 @@ struct table {
 	size_t entries, linecap;
 };
 
-/* Characters a memory entry adds to its label: clock "*", aging ":hh*". */
+/* Characters a memory entry adds to its label: clock "*", aging ":hh*",
+ * custom "*+". */
 static int entry_extra(enum rp_policy p)
 {
-	return p == RP_CLOCK ? 1 : p == RP_AGING ? 4 : 0;
+	return p == RP_CLOCK ? 1 : p == RP_AGING ? 4 : p == RP_CUSTOM ? 2 : 0;
 }
 
 /* Policy i's memory after the current reference, as "[a b c]", into t->line. */
@@ -284,8 +317,10 @@ static const char *memory_text(struct table *t, size_t i)
 		                        rp_label(t->s, t->mem[k].page, label, sizeof label));
 		if (p == RP_AGING)
 			pos += (size_t)snprintf(t->line + pos, t->linecap - pos, ":%02x", t->mem[k].age);
-		if ((p == RP_CLOCK || p == RP_AGING) && t->mem[k].referenced)
+		if ((p == RP_CLOCK || p == RP_AGING || p == RP_CUSTOM) && t->mem[k].referenced)
 			t->line[pos++] = '*';
+		if (p == RP_CUSTOM && t->mem[k].dirty)
+			t->line[pos++] = '+';
 	}
 	t->line[pos++] = ']';
 	t->line[pos] = '\0';
@@ -425,6 +460,8 @@ static void totals_text(const struct table *t)
 	int pw = 6, fw = wider(6, o->frames), rw = wider(10, n), hw = 4, mw = 6, ew = 9;
 
 	for (size_t i = 0; i < o->npolicies; i++) {
+		int len = (int)strlen(rp_policy_name(o->policy[i]));
+		pw = len > pw ? len : pw; /* (a custom policy's name may be long) */
 		hw = wider(hw, t->hits[i]);
 		mw = wider(mw, n - t->hits[i]);
 	}
@@ -510,7 +547,7 @@ static int replay(const struct opts *o, const struct rp_string *s)
 	int status = 0;
 
 	if (table_init(&t, o, s) != 0) {
-		fprintf(stderr, "%s: out of memory\n", ME);
+		fprintf(stderr, "%s: %s\n", ME, no_sim_why(o));
 		table_free(&t);
 		return 1;
 	}
@@ -613,7 +650,7 @@ static int curve(const struct opts *o, const struct rp_string *s)
 	for (size_t i = 0; i < o->npolicies; i++)
 		curves[i].policy = o->policy[i];
 	if (rp_curves(s, o->from, o->to, o->seed, curves, o->npolicies) != 0) {
-		fprintf(stderr, "%s: out of memory\n", ME);
+		fprintf(stderr, "%s: %s\n", ME, no_sim_why(o));
 		status = 1;
 	} else if (o->json) {
 		printf(o->npolicies > 1 ? "[\n" : "");

@@ -83,11 +83,19 @@ char *rp_label(const struct rp_string *s, uint32_t p, char *buf, size_t len);
 
 /* ---- the policies, simulated (replay_sim.c) ------------------------------- */
 
-enum rp_policy { RP_FIFO, RP_LRU, RP_OPT, RP_CLOCK, RP_AGING, RP_RANDOM, RP_NPOLICIES };
+enum rp_policy { RP_FIFO, RP_LRU, RP_OPT, RP_CLOCK, RP_AGING, RP_RANDOM, RP_CUSTOM,
+                 RP_NPOLICIES };
 
 #define RP_NONE UINT32_MAX /* no page, no frame */
 
-/* The policy's name ("fifo", ...), and the policy a name means (-1: none). */
+/* The custom policy RP_CUSTOM runs (struct dpemu_policy_ops: a student's,
+ * loaded by --policy-lib); it must be set before RP_CUSTOM is used, and
+ * outlive its simulations.  Its name is what rp_policy_name gives. */
+void rp_policy_set_custom(const struct dpemu_policy_ops *ops);
+const struct dpemu_policy_ops *rp_policy_custom(void);
+
+/* The policy's name ("fifo", ...), and the policy a name means (-1: none;
+ * never RP_CUSTOM, which only --policy-lib names). */
 const char *rp_policy_name(enum rp_policy p);
 int rp_policy_parse(const char *name);
 /* In what order rp_sim_memory lists the resident pages, in words. */
@@ -100,7 +108,8 @@ struct rp_sim;
 
 /* A simulation of policy p with `frames` frames over string s (which it
  * reads, not copies: s must outlive it); seed: random's.  NULL when
- * memory runs out. */
+ * memory runs out, or the custom policy's init fails (after a message
+ * on stderr). */
 struct rp_sim *rp_sim_new(enum rp_policy p, size_t frames, uint64_t seed,
                           const struct rp_string *s);
 void rp_sim_free(struct rp_sim *sim);
@@ -113,8 +122,9 @@ int rp_sim_step(struct rp_sim *sim, size_t i, uint32_t *victim);
 struct rp_resident {
 	uint32_t page;
 	uint32_t frame;     /* the frame the library would give it            */
-	unsigned referenced;/* clock, aging: the reference bit                 */
+	unsigned referenced;/* clock, aging, custom: the reference bit         */
 	unsigned age;       /* aging: the 8-bit age                            */
+	unsigned dirty;     /* custom: written since loaded                   */
 };
 
 /* The resident pages in the policy's order (rp_policy_order) into out[]

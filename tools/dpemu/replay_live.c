@@ -97,6 +97,8 @@ static int live_setup(struct live *l, enum rp_policy p, size_t frames, uint64_t 
 	pc.frames = frames;
 	pc.policy = rp_policy_live(p);
 	pc.seed = seed;
+	if (pc.policy == DPEMU_POLICY_CUSTOM)
+		pc.custom = rp_policy_custom();
 	pc.swap_slots = s->npages + 1;
 	if ((rc = dpemu_pool_create(&pc, &l->pool)) != 0)
 		return failed("dpemu_pool_create", rc);
@@ -226,7 +228,8 @@ int rp_live_run(enum rp_policy p, size_t frames, uint64_t seed, enum dpemu_backe
 		return -1;
 	}
 	if (!(sim = rp_sim_new(p, frames, seed, s))) {
-		fprintf(stderr, "dpemu replay: --live: out of memory\n");
+		if (p != RP_CUSTOM) /* (a custom init's failure has its message) */
+			fprintf(stderr, "dpemu replay: --live: out of memory\n");
 		return -1;
 	}
 	if (live_setup(&l, p, frames, seed, backend, uffd_mode, s) != 0) {

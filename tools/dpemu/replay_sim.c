@@ -27,18 +27,27 @@
  *     page loaded gets frame k (its identity frame - the space maps page
  *     p of the string at page p, so page k's identity frame is k - which
  *     is also what the free list would give); after that, a new page gets
- *     the frame its victim had, the only free one.
+ *     the frame its victim had, the only free one;
+ *   - custom (a policy of the program's own, struct dpemu_policy_ops):
+ *     shown what the library's pick_custom shows - every resident frame
+ *     in list order with its frame number, load stamp (the pool's clock:
+ *     frames loaded so far), reference bit and dirty bit (set by a write,
+ *     cleared by a load that reads) - and its clear and requeue carried
+ *     out the same way.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "replay.h"
 
 struct sframe {
 	uint32_t page;
 	uint32_t prev, next; /* the resident list, in load order */
-	uint8_t ref, age;
+	uint8_t ref, age, dirty;
 	uint64_t last;       /* lru: the reference that used it last */
+	uint64_t loaded;     /* custom: the clock when loaded */
 };
 
 struct rp_sim {
@@ -51,7 +60,24 @@ struct rp_sim {
 	uint64_t rng;
 	size_t *nextpos;     /* opt: the next reference to the same page (n: none) */
 	size_t *nextuse;     /* opt: nextuse[page], from its last reference */
+	uint64_t clock;      /* frames loaded so far (the pool's clock) */
+	const struct dpemu_policy_ops *ops; /* custom: the policy, its state, */
+	void *cstate;        /* its views, and whether fini is owed */
+	struct dpemu_frame_view *views;
+	int cready;
 };
+
+static const struct dpemu_policy_ops *custom_ops;
+
+void rp_policy_set_custom(const struct dpemu_policy_ops *ops)
+{
+	custom_ops = ops;
+}
+
+const struct dpemu_policy_ops *rp_policy_custom(void)
+{
+	return custom_ops;
+}
 
 static const struct {
 	const char *name, *order;
@@ -65,10 +91,14 @@ static const struct {
 	[RP_AGING] = { "aging", "in load order, page:age in hex; * reference bit set",
 	               DPEMU_POLICY_LRU },
 	[RP_RANDOM] = { "random", "by frame number", DPEMU_POLICY_RANDOM },
+	[RP_CUSTOM] = { "custom", "in load order; * reference bit set, + dirty",
+	                DPEMU_POLICY_CUSTOM },
 };
 
 const char *rp_policy_name(enum rp_policy p)
 {
+	if (p == RP_CUSTOM && custom_ops && custom_ops->name && *custom_ops->name)
+		return custom_ops->name;
 	return policies[p].name;
 }
 
@@ -85,7 +115,7 @@ enum dpemu_policy rp_policy_live(enum rp_policy p)
 int rp_policy_parse(const char *name)
 {
 	for (int p = 0; p < RP_NPOLICIES; p++)
-		if (strcmp(name, policies[p].name) == 0)
+		if (p != RP_CUSTOM && strcmp(name, policies[p].name) == 0)
 			return p;
 	return -1;
 }
@@ -121,6 +151,22 @@ struct rp_sim *rp_sim_new(enum rp_policy p, size_t frames, uint64_t seed,
 		goto fail;
 	for (size_t pg = 0; pg < s->npages; pg++)
 		sim->where[pg] = RP_NONE;
+	if (p == RP_CUSTOM) {
+		sim->ops = custom_ops;
+		sim->views = malloc((nf ? nf : 1) * sizeof *sim->views);
+		if (!sim->ops || !sim->views)
+			goto fail;
+		sim->cstate = sim->ops->arg;
+		if (sim->ops->init) {
+			int err = sim->ops->init(sim->ops->arg, frames, &sim->cstate);
+			if (err) {
+				fprintf(stderr, "dpemu replay: the %s policy's init failed (%d)\n",
+				        rp_policy_name(p), err);
+				goto fail;
+			}
+		}
+		sim->cready = 1;
+	}
 	if (p == RP_OPT) {
 		sim->nextpos = malloc((s->n ? s->n : 1) * sizeof *sim->nextpos);
 		sim->nextuse = malloc((s->npages ? s->npages : 1) * sizeof *sim->nextuse);
@@ -143,6 +189,9 @@ void rp_sim_free(struct rp_sim *sim)
 {
 	if (!sim)
 		return;
+	if (sim->cready && sim->ops->fini)
+		sim->ops->fini(sim->cstate);
+	free(sim->views);
 	free(sim->fr);
 	free(sim->where);
 	free(sim->nextpos);
@@ -241,9 +290,45 @@ static uint32_t pick_opt(const struct rp_sim *sim)
 	return best;
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* custom: the policy's choice among the resident list, its clear and
+ * requeue carried out on the others in list order (pick_custom). */
+static uint32_t pick_custom(struct rp_sim *sim)
+{
+	size_t n = 0, k;
+
+	for (uint32_t f = sim->head; f != RP_NONE; f = sim->fr[f].next)
+		sim->views[n++] = (struct dpemu_frame_view){
+			.frame = f, .pages = 1, .loaded = sim->fr[f].loaded,
+			.referenced = sim->fr[f].ref, .dirty = sim->fr[f].dirty };
+	k = sim->ops->pick(sim->cstate, sim->views, n, sim->clock, monotonic_ns());
+	if (k >= n)
+		k = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t f = sim->views[i].frame;
+		if (i == k)
+			continue;
+		if (sim->views[i].clear)
+			sim->fr[f].ref = 0;
+		if (sim->views[i].requeue && sim->tail != f) {
+			list_unlink(sim, f);
+			list_append(sim, f);
+		}
+	}
+	return sim->views[k].frame;
+}
+
 static uint32_t pick_victim(struct rp_sim *sim)
 {
 	switch (sim->policy) {
+	case RP_CUSTOM: return pick_custom(sim);
 	case RP_CLOCK:  return pick_clock(sim);
 	case RP_AGING:  return pick_aging(sim);
 	case RP_LRU:    return pick_lru(sim);
@@ -270,9 +355,13 @@ int rp_sim_step(struct rp_sim *sim, size_t i, uint32_t *victim)
 		}
 		sim->fr[f].page = p;
 		sim->fr[f].age = 0;
+		sim->fr[f].dirty = 0;
+		sim->fr[f].loaded = sim->clock++;
 		list_append(sim, f);
 		sim->where[p] = f;
 	}
+	if (sim->s->write && sim->s->write[i])
+		sim->fr[f].dirty = 1;
 	sim->fr[f].ref = 1;
 	sim->fr[f].last = i;
 	if (sim->nextuse)
@@ -296,13 +385,14 @@ size_t rp_sim_memory(const struct rp_sim *sim, struct rp_resident *out)
 	if (sim->policy == RP_RANDOM || sim->policy == RP_LRU) {
 		for (uint32_t f = 0; f < sim->used; f++)
 			out[n++] = (struct rp_resident){ sim->fr[f].page, f, sim->fr[f].ref,
-			                                 sim->fr[f].age };
+			                                 sim->fr[f].age, sim->fr[f].dirty };
 		if (sim->policy == RP_LRU)
 			qsort_r(out, n, sizeof *out, by_last_use, (void *)sim);
 		return n;
 	}
 	for (uint32_t f = sim->head; f != RP_NONE; f = sim->fr[f].next)
-		out[n++] = (struct rp_resident){ sim->fr[f].page, f, sim->fr[f].ref, sim->fr[f].age };
+		out[n++] = (struct rp_resident){ sim->fr[f].page, f, sim->fr[f].ref, sim->fr[f].age,
+		                                 sim->fr[f].dirty };
 	return n;
 }
 

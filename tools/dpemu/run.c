@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "options.h"
 #include "run.h"
+#include "../policy_plugin.h"
 
 #ifndef DPEMU_PKGLIBDIR
 #define DPEMU_PKGLIBDIR "/usr/local/lib/dpemu"
@@ -45,6 +46,10 @@ static const char run_usage[] =
 	"  --policy NAME       what a full pool does: none (the program dies of an\n"
 	"                      out-of-frames fault), fifo, clock, lru, random\n"
 	"                      (default clock); with --sweep, a comma-separated list\n"
+	"  --policy-lib FILE.so  a replacement policy of your own, in C: the shared\n"
+	"                      object's dpemu_policy_plugin (dpemu_policy(7), \"Writing\n"
+	"                      a policy\"); instead of --policy's, or with --sweep\n"
+	"                      beside --policy's\n"
 	"  --page-size BYTES   dpemu's page: a power-of-two multiple of the host's\n"
 	"                      (default the host's)\n"
 	"  --backend NAME      sigsegv, uffd or uffd-sigbus (default: uffd where the\n"
@@ -52,8 +57,18 @@ static const char run_usage[] =
 	"                      system calls need uffd)\n"
 	"  --fault-around N    pages made present per fault, 1 to 512 (default 1)\n"
 	"  --swap PATH         the swap file (default: an unlinked temporary file)\n"
+	"                      or redis://HOST[:PORT][/DB]: a Redis server\n"
 	"  --swap-slots N      the swap file's capacity in pages (default 16 x frames,\n"
 	"                      at least 1 GiB of pages)\n"
+	"  --store-latency D   a delay per swap-store access: 20us, or a range\n"
+	"                      5us-50us drawn uniformly (far memory)\n"
+	"  --tlb N             an emulated TLB of N entries: at most N pages of the\n"
+	"                      space accessible at once, every other touch a TLB miss\n"
+	"                      (counted; 1 gives the program's exact reference string\n"
+	"                      in a trace); default none\n"
+	"  --trace FILE        record every fault, eviction and swap of the run into\n"
+	"                      FILE (dpemu-trace(5); read it with dpemu trace report,\n"
+	"                      export or plot); not with --sweep\n"
 	"  --json FILE         write the report to FILE as JSON instead of printing it\n"
 	"                      on standard error\n"
 	"  --sweep N,N,...     run PROGRAM once per number of frames and per policy\n"
@@ -178,6 +193,32 @@ static int parse_backend(const char *arg, struct run_config *c)
 	return -1;
 }
 
+/* --policy-lib: check that FILE loads and has a policy here, before any
+ * run (the preload loads it again in the program), and keep its absolute
+ * path and its policy's name.  0, or -1 after the message. */
+static int load_policy_lib(const char *arg, struct run_config *c)
+{
+	char err[512];
+	const struct dpemu_policy_ops *ops = policy_plugin_load(arg, err, sizeof err);
+
+	if (!ops) {
+		fprintf(stderr, "dpemu run: --policy-lib: %s\n", err);
+		return -1;
+	}
+	if (!realpath(arg, c->policy_lib)) {
+		fprintf(stderr, "dpemu run: --policy-lib: %s: %s\n", arg, strerror(errno));
+		return -1;
+	}
+	snprintf(c->custom_name, sizeof c->custom_name, "%s",
+	         ops->name && *ops->name ? ops->name : "custom");
+	return 0;
+}
+
+const char *run_policy_label(const struct run_config *c, const char *p)
+{
+	return strcmp(p, "custom") == 0 && c->custom_name[0] ? c->custom_name : p;
+}
+
 /* What the options say beyond their syntax: they go together. */
 struct run_seen {
 	bool frames, memory, policy;
@@ -207,9 +248,19 @@ static int parse_option(int c, const char *arg, struct run_config *cfg, struct r
 	case 's':
 		cfg->swap = arg;
 		return 0;
+	case 'L': /* the library reads it (store.c); the trial checks it */
+		setenv("DPEMU_STORE_LATENCY", arg, 1);
+		return 0;
 	case 'S':
 		return cli_parse_u64("dpemu run", "--swap-slots", arg, 1, MAX_FRAMES,
 		                     &cfg->swap_slots);
+	case 'T':
+		return cli_parse_u64("dpemu run", "--tlb", arg, 1, UINT32_MAX, &cfg->tlb);
+	case 't':
+		cfg->trace = arg;
+		return 0;
+	case 'X':
+		return load_policy_lib(arg, cfg);
 	case 'j':
 		cfg->json = arg;
 		return 0;
@@ -239,8 +290,26 @@ static int check_combinations(struct run_config *c, const struct run_seen *seen)
 		        seen->frames ? "frames" : "memory");
 		return -1;
 	}
+	if (c->policy_lib[0]) { /* its policy replaces the default, joins a list */
+		if (!seen->policy)
+			c->npolicies = 0;
+		if (seen->policy && !c->nsweep) {
+			fprintf(stderr, "dpemu run: --policy-lib gives the policy; drop --policy (or "
+			        "compare them with --sweep)\n");
+			return -1;
+		}
+		if (c->npolicies >= RUN_MAX_POLICIES) {
+			fprintf(stderr, "dpemu run: too many policies\n");
+			return -1;
+		}
+		c->policy[c->npolicies++] = "custom";
+	}
 	if (c->npolicies > 1 && !c->nsweep) {
 		fprintf(stderr, "dpemu run: several policies need --sweep\n");
+		return -1;
+	}
+	if (c->trace && c->nsweep) {
+		fprintf(stderr, "dpemu run: --trace records one run; it does not go with --sweep\n");
 		return -1;
 	}
 	if (c->svg && !c->nsweep) {
@@ -276,9 +345,13 @@ static int parse_args(int argc, char **argv, struct run_config *c)
 		{ "fault-around", required_argument, NULL, 'a' },
 		{ "swap", required_argument, NULL, 's' },
 		{ "swap-slots", required_argument, NULL, 'S' },
+		{ "store-latency", required_argument, NULL, 'L' },
+		{ "tlb", required_argument, NULL, 'T' },
+		{ "trace", required_argument, NULL, 't' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "sweep", required_argument, NULL, 'w' },
 		{ "svg", required_argument, NULL, 'g' },
+		{ "policy-lib", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -315,6 +388,7 @@ static int parse_args(int argc, char **argv, struct run_config *c)
 	c->argv = argv + optind;
 	if (check_combinations(c, &seen) != 0 ||
 	    (c->json && cli_check_output("dpemu run", "--json", c->json) != 0) ||
+	    (c->trace && cli_check_output("dpemu run", "--trace", c->trace) != 0) ||
 	    (c->svg && cli_check_output("dpemu run", "--svg", c->svg) != 0))
 		return RUN_USAGE;
 	return GO_ON;
@@ -452,6 +526,7 @@ static int trial(const struct run_config *c)
 	sc.uffd_mode = c->backend && !strcmp(c->backend, "uffd-sigbus") ? DPEMU_UFFD_SIGBUS
 	               : DPEMU_UFFD_THREAD;
 	sc.fault_around = c->fault_around;
+	sc.tlb_entries = c->tlb;
 	err = dpemu_space_create(pool, &sc, &s);
 	if (err == 0)
 		dpemu_space_destroy(s);

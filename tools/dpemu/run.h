@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #define RUN_MAX_SWEEP 64
-#define RUN_MAX_POLICIES 5
+#define RUN_MAX_POLICIES 6
 
 /* Exit statuses of dpemu run itself (besides the program's own). */
 #define RUN_USAGE 2       /* a bad option, before anything ran           */
@@ -35,7 +35,11 @@ struct run_config {
 	uint64_t fault_around;     /* 0: the default (1)                    */
 	const char *swap;          /* NULL: an unlinked temporary file      */
 	uint64_t swap_slots;       /* 0: the preload's default              */
+	uint64_t tlb;              /* emulated TLB entries; 0: none         */
+	const char *trace;         /* --trace FILE, or NULL                 */
 	const char *json, *svg;
+	char policy_lib[4096];     /* --policy-lib's absolute path, or ""    */
+	char custom_name[64];      /* its policy's name (policy "custom")   */
 	uint64_t sweep[RUN_MAX_SWEEP];
 	int nsweep;                /* 0: one run                            */
 	char **argv;               /* PROGRAM and its arguments             */
@@ -57,10 +61,13 @@ struct run_result {
 	bool loaded;        /* the preload library's constructor ran         */
 	bool complete;      /* its report at exit came                       */
 	char error[512];    /* the preload library could not start: why      */
-	char backend[16], policy[16];
+	char backend[16], policy[64];
 	struct run_value vals[96];
 	int nvals;
 };
+
+/* How policy p of c->policy is called in tables: "custom" by its own name. */
+const char *run_policy_label(const struct run_config *c, const char *p);
 
 /* run_exec.c.  Run c->argv once with policy and frames; quiet: stdin,
  * stdout and stderr of the program are /dev/null.  0 with *r filled, or

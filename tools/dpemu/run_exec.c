@@ -110,6 +110,10 @@ static void child(const struct run_config *c, const char *policy, uint64_t frame
 	setenv("DPEMU_RUN_REPORT", report, 1);
 	set_u64("DPEMU_RUN_FRAMES", frames);
 	setenv("DPEMU_RUN_POLICY", policy, 1);
+	if (!strcmp(policy, "custom"))
+		setenv("DPEMU_RUN_POLICY_LIB", c->policy_lib, 1);
+	else
+		unsetenv("DPEMU_RUN_POLICY_LIB");
 	if (c->page_size)
 		set_u64("DPEMU_RUN_PAGE_SIZE", c->page_size);
 	if (c->backend)
@@ -120,6 +124,14 @@ static void child(const struct run_config *c, const char *policy, uint64_t frame
 		setenv("DPEMU_RUN_SWAP", c->swap, 1);
 	if (c->swap_slots)
 		set_u64("DPEMU_RUN_SWAP_SLOTS", c->swap_slots);
+	if (c->tlb)
+		set_u64("DPEMU_RUN_TLB", c->tlb);
+	if (c->trace) {
+		/* the preload library starts this trace itself; DPEMU_TRACE
+		 * would start a second one on the same pool */
+		setenv("DPEMU_RUN_TRACE", c->trace, 1);
+		unsetenv("DPEMU_TRACE");
+	}
 	execvp(c->argv[0], c->argv);
 	err = errno;
 	if (write(errfd, &err, sizeof err) < 0) {

@@ -3,7 +3,7 @@
  * run_report.c - the report of one `dpemu run`: a few lines on stderr, or
  * a JSON object (--json).  The JSON holds at least the integer keys
  * faults, evictions, swap_ins, swap_outs, reference_faults, tlb_misses
- * (0: dpemu has no emulated TLB yet), peak_resident_pages (the pool's
+ * (0 without --tlb), peak_resident_pages (the pool's
  * frames_used_peak: its pool serves the program alone) and exit_status,
  * then every integer the preload library reported (report.c there lists
  * them), all present, as 0, when the program ended without a report.
@@ -76,6 +76,52 @@ static void print_memory(FILE *f, const struct run_result *r)
 	        human(g, sizeof g, run_get(r, "rss_file_bytes")));
 }
 
+/* ns as "812 ns", "12.3 us" or "4.51 ms". */
+static const char *duration(char *buf, size_t len, uint64_t ns)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%" PRIu64 " ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.*f us", ns < 10000 ? 2 : 1, (double)ns / 1e3);
+	else
+		snprintf(buf, len, "%.*f ms", ns < 10000000 ? 2 : 1, (double)ns / 1e6);
+	return buf;
+}
+
+/* The fault latency percentiles, all faults then per kind (the kinds the
+ * preload reported, in its order). */
+static void print_latency(FILE *f, const struct run_result *r)
+{
+	char a[24], b[24], d[24], e[24];
+
+	if (!run_get(r, "latency_count"))
+		return;
+	fprintf(f, "  latency   p50 %s, p90 %s, p99 %s, max %s over %" PRIu64 " faults\n",
+	        duration(a, sizeof a, run_get(r, "latency_p50_ns")),
+	        duration(b, sizeof b, run_get(r, "latency_p90_ns")),
+	        duration(d, sizeof d, run_get(r, "latency_p99_ns")),
+	        duration(e, sizeof e, run_get(r, "latency_max_ns")), run_get(r, "latency_count"));
+	for (int i = 0; i < r->nvals; i++) {
+		const char *k = r->vals[i].key;
+		size_t len = strlen(k);
+		char kind[40], key[64];
+		if (strncmp(k, "latency_", 8) || len < 14 || strcmp(k + len - 6, "_count") ||
+		    !strcmp(k, "latency_count") || len - 14 >= sizeof kind)
+			continue;
+		memcpy(kind, k + 8, len - 14);
+		kind[len - 14] = '\0';
+		snprintf(key, sizeof key, "latency_%s_p50_ns", kind);
+		uint64_t p50 = run_get(r, key);
+		snprintf(key, sizeof key, "latency_%s_p99_ns", kind);
+		uint64_t p99 = run_get(r, key);
+		for (char *p = kind; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		fprintf(f, "            %-10s p50 %s, p99 %s (%" PRIu64 ")\n", kind,
+		        duration(a, sizeof a, p50), duration(b, sizeof b, p99), r->vals[i].v);
+	}
+}
+
 void run_print_report(FILE *f, const struct run_config *c, const struct run_result *r)
 {
 	char a[32];
@@ -105,8 +151,14 @@ void run_print_report(FILE *f, const struct run_config *c, const struct run_resu
 	        "\n", run_get(r, "evictions"), run_get(r, "swap_outs"), run_get(r, "swap_ins"));
 	fprintf(f, "  resident  peak %" PRIu64 " pages, %" PRIu64 " at exit\n",
 	        run_get(r, "frames_used_peak"), run_get(r, "pages_resident"));
+	if (run_get(r, "tlb_entries"))
+		fprintf(f, "  tlb       %" PRIu64 " entries, %" PRIu64 " misses\n",
+		        run_get(r, "tlb_entries"), run_get(r, "tlb_misses"));
+	print_latency(f, r);
 	print_memory(f, r);
-	/* (Latency percentiles: once the preload reports latency_ lines.) */
+	if (c->trace)
+		fprintf(f, "  trace     %s%s\n", c->trace, run_get(r, "trace_error")
+		        ? " (incomplete: writing it failed)" : "");
 }
 
 static void json_str(FILE *f, const char *s)
@@ -126,7 +178,7 @@ static void json_str(FILE *f, const char *s)
 
 /* The keys every report has, in this order. */
 static const char *const first_keys[] = { "faults", "evictions", "swap_ins", "swap_outs",
-	                                   "reference_faults" };
+	                                   "reference_faults", "tlb_misses" };
 
 void run_json_object(FILE *f, const struct run_config *c, const struct run_result *r,
                      const char *in)
@@ -151,7 +203,6 @@ void run_json_object(FILE *f, const struct run_config *c, const struct run_resul
 	        r->sys_ns);
 	for (size_t i = 0; i < sizeof first_keys / sizeof first_keys[0]; i++)
 		fprintf(f, "%s  \"%s\": %" PRIu64 ",\n", in, first_keys[i], run_get(r, first_keys[i]));
-	fprintf(f, "%s  \"tlb_misses\": 0,\n", in); /* no emulated TLB in dpemu yet */
 	fprintf(f, "%s  \"peak_resident_pages\": %" PRIu64, in, run_get(r, "frames_used_peak"));
 	for (int i = 0; i < r->nvals; i++) {
 		bool dup = false;

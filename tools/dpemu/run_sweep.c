@@ -41,6 +41,7 @@ static void print_table(const struct sweep *s)
 {
 	const struct run_config *c = s->c;
 	const struct run_result *r0 = at(s, 0, 0);
+	int w[RUN_MAX_POLICIES]; /* column widths: 12, or a long name's */
 
 	printf("dpemu run --sweep: faults by frames and policy (pages of %" PRIu64
 	       " bytes, backend %s)\nprogram:", run_get(r0, "page_size"),
@@ -48,17 +49,21 @@ static void print_table(const struct sweep *s)
 	for (int i = 0; c->argv[i]; i++)
 		printf(" %s", c->argv[i]);
 	printf("\n%10s", "frames");
-	for (int p = 0; p < c->npolicies; p++)
-		printf(" %12s", c->policy[p]);
+	for (int p = 0; p < c->npolicies; p++) {
+		int len = (int)strlen(run_policy_label(c, c->policy[p]));
+		w[p] = len > 12 ? len : 12;
+		printf(" %*s", w[p], run_policy_label(c, c->policy[p]));
+	}
 	printf("\n");
 	for (int i = 0; i < c->nsweep; i++) {
 		printf("%10" PRIu64, c->sweep[i]);
 		for (int p = 0; p < c->npolicies; p++) {
 			const struct run_result *r = at(s, p, i);
 			if (r->complete)
-				printf(" %11" PRIu64 "%s", run_get(r, "faults"), run_ok(r) ? " " : "*");
+				printf(" %*" PRIu64 "%s", w[p] - 1, run_get(r, "faults"),
+				       run_ok(r) ? " " : "*");
 			else
-				printf(" %11s*", "-");
+				printf(" %*s*", w[p] - 1, "-");
 		}
 		printf("\n");
 	}
@@ -179,7 +184,7 @@ static void svg_curve(FILE *f, const struct sweep *s, const struct plot *pl, int
 	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
 	        "stroke-width=\"2\"/>\n", LEFT + PLOTW + 16, y, LEFT + PLOTW + 40, y, colour[p]);
 	fprintf(f, "<text x=\"%d\" y=\"%d\">%s</text>\n", LEFT + PLOTW + 46, y + 4,
-	        s->c->policy[p]);
+	        run_policy_label(s->c, s->c->policy[p]));
 }
 
 static void xml_str(FILE *f, const char *str)

@@ -12,7 +12,13 @@
  *   DPEMU_RUN_REPORT=PATH      where the report goes (report.c)
  *   DPEMU_RUN_FRAMES=N         pool frames (required)
  *   DPEMU_RUN_PAGE_SIZE=BYTES  0 or unset: the host's page
- *   DPEMU_RUN_POLICY=NAME      none, fifo, clock, lru, random (default clock)
+ *   DPEMU_RUN_POLICY=NAME      none, fifo, clock, lru, random, custom
+ *                              (default clock)
+ *   DPEMU_RUN_POLICY_LIB=PATH  with custom: the shared object whose
+ *                              dpemu_policy_plugin is the policy (loaded
+ *                              with pl_in_lib raised: what its init
+ *                              allocates is glibc's, never the arena's,
+ *                              so its pick never faults)
  *   DPEMU_RUN_BACKEND=NAME     sigsegv, uffd, uffd-sigbus; unset: auto
  *   DPEMU_RUN_FAULT_AROUND=N   pages per fault (default 1)
  *   DPEMU_RUN_SWAP=PATH        the swap file (default: an unlinked temporary)
@@ -20,6 +26,10 @@
  *                              at least 1 GiB of pages)
  *   DPEMU_RUN_RESERVE=BYTES    the space's size (default 64 GiB); half of it,
  *                              from the first 64 MiB boundary, is the heap
+ *   DPEMU_RUN_TLB=N            the space's emulated TLB entries (default 0,
+ *                              none)
+ *   DPEMU_RUN_TRACE=PATH       trace the pool into PATH (dpemu_trace_start;
+ *                              stopped, and so complete, in the report)
  * A value that cannot be used stops the program before it starts: the
  * report gets an "error" line, stderr a message, and the exit status is
  * 125 (the tool checks every value first, so this is for hand-made
@@ -38,9 +48,19 @@
 #include <unistd.h>
 
 #include "preload.h"
+#include "../policy_plugin.h"
 
 PL_HIDDEN struct pl pl;
 PL_HIDDEN __thread int pl_in_lib __attribute__((tls_model("initial-exec")));
+
+/* The store thread of the library's copy of dpemu (store.c: a Redis
+ * store's hiredis): everything it allocates goes to glibc, never to the
+ * dpemu heap it serves. */
+PL_HIDDEN void _dpemu_store_thread_hook(void);
+PL_HIDDEN void _dpemu_store_thread_hook(void)
+{
+	pl_in_lib++;
+}
 
 #define HEAP_ALIGN ((uintptr_t)64 << 20) /* mimalloc's arenas: 32 MiB blocks */
 #define DEFAULT_RESERVE ((size_t)64 << 30)
@@ -72,7 +92,8 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
 
 static enum dpemu_policy env_policy(void)
 {
-	static const char *const names[] = { "none", "fifo", "clock", "lru", "random" };
+	static const char *const names[] = { "none", "fifo", "clock", "lru", "random",
+	                                     "custom" };
 	const char *v = getenv("DPEMU_RUN_POLICY");
 
 	if (!v || !*v)
@@ -80,7 +101,7 @@ static enum dpemu_policy env_policy(void)
 	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (!strcmp(v, names[i]))
 			return (enum dpemu_policy)i;
-	pl_die("DPEMU_RUN_POLICY", "is not one of none, fifo, clock, lru, random");
+	pl_die("DPEMU_RUN_POLICY", "is not one of none, fifo, clock, lru, random, custom");
 }
 
 /* DPEMU_RUN_BACKEND into pl.backend and pl.uffd_mode. */
@@ -110,6 +131,7 @@ static void make_space(void)
 	struct dpemu_pool_config pc;
 	struct dpemu_space_config sc;
 	uint64_t frames = env_u64("DPEMU_RUN_FRAMES", 0), slots, floor_slots;
+	const char *trace;
 	int err;
 
 	memset(&pc, 0, sizeof pc);
@@ -118,6 +140,18 @@ static void make_space(void)
 	pc.frames = frames;
 	pc.page_size = env_u64("DPEMU_RUN_PAGE_SIZE", 0);
 	pc.policy = env_policy();
+	pl.policy_name = dpemu_policy_name(pc.policy);
+	if (pc.policy == DPEMU_POLICY_CUSTOM) {
+		const char *lib = getenv("DPEMU_RUN_POLICY_LIB");
+		static char why[512];
+		if (!lib || !*lib)
+			pl_die("DPEMU_RUN_POLICY_LIB", "is not set (policy custom needs it)");
+		pc.custom = policy_plugin_load(lib, why, sizeof why);
+		if (!pc.custom)
+			pl_die("DPEMU_RUN_POLICY_LIB", why);
+		if (pc.custom->name && *pc.custom->name)
+			pl.policy_name = pc.custom->name;
+	}
 	pc.swap_path = getenv("DPEMU_RUN_SWAP");
 	if (pc.swap_path && !*pc.swap_path)
 		pc.swap_path = NULL;
@@ -138,9 +172,17 @@ static void make_space(void)
 	sc.backend = pl.backend;
 	sc.uffd_mode = pl.uffd_mode;
 	sc.fault_around = env_u64("DPEMU_RUN_FAULT_AROUND", 1);
+	sc.tlb_entries = env_u64("DPEMU_RUN_TLB", 0);
 	err = dpemu_space_create(pl.pool, &sc, &pl.space);
 	if (err)
 		pl_die("dpemu_space_create", dpemu_last_error());
+	pl.tlb_entries = sc.tlb_entries;
+	trace = getenv("DPEMU_RUN_TRACE");
+	if (trace && *trace) {
+		if (dpemu_trace_start(pl.pool, trace) != 0)
+			pl_die("DPEMU_RUN_TRACE", dpemu_last_error());
+		pl.tracing = true;
+	}
 	pl.backend = dpemu_space_backend(pl.space);
 	pl.backend_name = pl.backend == DPEMU_BACKEND_SIGSEGV ? "sigsegv"
 	                  : pl.uffd_mode == DPEMU_UFFD_SIGBUS ? "uffd-sigbus" : "uffd";
@@ -190,7 +232,8 @@ void pl_strip_environment(void)
 
 	static const char *const names[] = { "DPEMU_RUN_PID", "DPEMU_RUN_REPORT",
 		"DPEMU_RUN_FRAMES", "DPEMU_RUN_PAGE_SIZE", "DPEMU_RUN_POLICY", "DPEMU_RUN_BACKEND",
-		"DPEMU_RUN_FAULT_AROUND", "DPEMU_RUN_SWAP", "DPEMU_RUN_SWAP_SLOTS" };
+		"DPEMU_RUN_FAULT_AROUND", "DPEMU_RUN_SWAP", "DPEMU_RUN_SWAP_SLOTS", "DPEMU_RUN_TLB",
+		"DPEMU_RUN_TRACE" };
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		unsetenv(names[i]);

@@ -90,6 +90,9 @@ struct pl {
 	enum dpemu_backend backend;
 	enum dpemu_uffd_mode uffd_mode;
 	const char *backend_name;
+	const char *policy_name; /* what the report calls the pool's policy     */
+	size_t tlb_entries;      /* the space's emulated TLB (0: none)          */
+	bool tracing;            /* DPEMU_RUN_TRACE started a trace              */
 	pid_t pid;               /* the program's process                        */
 	char report[4096];       /* DPEMU_RUN_REPORT                             */
 	uint64_t start_ns;       /* CLOCK_MONOTONIC at the constructor           */

@@ -23,9 +23,16 @@
  *   rss_anon_bytes, rss_file_bytes, rss_shmem_bytes, hwm_bytes
  *                            /proc/self/status at exit: the kernel's view
  *                            (dpemu's frames are shared memory, RssShmem)
+ *   tlb_entries, tlb_misses  the emulated TLB (0 and 0 without --tlb)
+ *   latency_count, latency_{min,mean,p50,p90,p99,p999,max}_ns
+ *                            dpemu_space_latency: every fault of the space
+ *   latency_KIND_{count,p50_ns,p99_ns,max_ns}
+ *                            dpemu_space_latency_kind, for each kind of
+ *                            fault that happened (KIND: zero_fill,
+ *                            swap_in, ... as dpemu_event_name, '_' for '-')
+ *   trace_error ERRNO        dpemu_trace_stop failed (the trace file is
+ *                            incomplete); absent when it succeeded
  *   elapsed_ns               from the constructor to the report
- * (Latency percentiles go here once libdpemu has dpemu_space_latency: see
- * the marked spot in pl_report_final.)
  * Calls: dpemu (statistics), open/write/read; no stdio, no allocation.
  */
 #define _GNU_SOURCE 1
@@ -156,6 +163,44 @@ static void put_counts(struct out *o)
 	put(o, "host_ranges", atomic_load(&pl.n.host_ranges));
 }
 
+/* Latency over every fault, then per kind of fault that happened. */
+static void put_latency(struct out *o)
+{
+	struct dpemu_latency l;
+	char key[64];
+
+	if (dpemu_space_latency(pl.space, &l) != 0)
+		return;
+	put(o, "latency_count", l.count);
+	put(o, "latency_min_ns", l.min_ns);
+	put(o, "latency_mean_ns", l.mean_ns);
+	put(o, "latency_p50_ns", l.p50_ns);
+	put(o, "latency_p90_ns", l.p90_ns);
+	put(o, "latency_p99_ns", l.p99_ns);
+	put(o, "latency_p999_ns", l.p999_ns);
+	put(o, "latency_max_ns", l.max_ns);
+	for (int e = DPEMU_EVENT_ZERO_FILL; e <= DPEMU_EVENT_UNRESOLVED; e++) {
+		const char *name = dpemu_event_name((enum dpemu_event)e);
+		size_t n = 0;
+		if (dpemu_space_latency_kind(pl.space, (enum dpemu_event)e, &l) != 0 || !l.count)
+			continue;
+		n = (size_t)snprintf(key, sizeof key, "latency_%s", name);
+		for (size_t i = 0; i < n && i < sizeof key; i++)
+			if (key[i] == '-')
+				key[i] = '_';
+		if (n + 8 >= sizeof key)
+			continue;
+		strcpy(key + n, "_count");
+		put(o, key, l.count);
+		strcpy(key + n, "_p50_ns");
+		put(o, key, l.p50_ns);
+		strcpy(key + n, "_p99_ns");
+		put(o, key, l.p99_ns);
+		strcpy(key + n, "_max_ns");
+		put(o, key, l.max_ns);
+	}
+}
+
 /* The full report (once: the first of exit, _exit and _Exit writes it). */
 void pl_report_final(void)
 {
@@ -173,7 +218,7 @@ void pl_report_final(void)
 	dpemu_pool_stats(pl.pool, &ps);
 	put(&o, "complete", 1);
 	put_text(&o, "backend", pl.backend_name);
-	put_text(&o, "policy", dpemu_policy_name(ps.policy));
+	put_text(&o, "policy", pl.policy_name ? pl.policy_name : dpemu_policy_name(ps.policy));
 	put(&o, "page_size", ps.page_size);
 	put(&o, "frames", ps.frames_total);
 	put(&o, "swap_slots", ps.swap_slots);
@@ -199,13 +244,15 @@ void pl_report_final(void)
 	put(&o, "frames_used", ps.frames_used);
 	put(&o, "frames_used_peak", ps.frames_used_peak);
 	put(&o, "swap_slots_used", ps.swap_slots_used);
-	/*
-	 * LATENCY: libdpemu has no dpemu_space_latency yet.  Once it has, put
-	 * its count, min, p50, p90, p99 and max here as latency_count,
-	 * latency_min_ns, latency_p50_ns, latency_p90_ns, latency_p99_ns and
-	 * latency_max_ns (tools/dpemu/run_report.c prints and writes whatever
-	 * latency_ lines it finds).  No numbers until then.
-	 */
+	put(&o, "tlb_entries", pl.tlb_entries);
+	put(&o, "tlb_misses", st.tlb_misses);
+	put_latency(&o);
+	if (pl.tracing) {
+		int err = dpemu_trace_stop(pl.pool); /* the file complete before we say so */
+		pl.tracing = false;
+		if (err)
+			put(&o, "trace_error", (unsigned long long)-err);
+	}
 	put_counts(&o);
 	put_status(&o);
 	put(&o, "elapsed_ns", pl_now_ns() - pl.start_ns);
